@@ -1,0 +1,140 @@
+-- name: UpsertDeal :execrows
+-- A write carrying an older version than the stored one is dropped: the
+-- row only ever moves forward.
+INSERT INTO deals (
+    deal_id, client, workstream, currency, contract_value, target_margin_pct, planned_cost,
+    start_date, end_date, ae, presales, pricing_approver, pm, gm, slack_channel, client_signoff,
+    margin_warn_pts, margin_critical_pts, margin_check_every, stage, base_stage, opened_at, close_outcome, close_by, close_reason, closed_at,
+    pct_complete, progress_by, progress_at,
+    margin_as_of, revenue, actual_cost, eac, current_margin, current_margin_pct, forecast_margin_pct,
+    drift_pts, margin_status, alerted_status, pending_change_orders, fees_invoiced, fees_collected, fees_pending,
+    open_incidents, version, updated_at
+) VALUES (
+    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+    $17, $18, $19, $20, $21, $22, $23, $24, $25, $26,
+    $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, now()
+)
+ON CONFLICT (deal_id) DO UPDATE SET
+    client = EXCLUDED.client, workstream = EXCLUDED.workstream, currency = EXCLUDED.currency,
+    contract_value = EXCLUDED.contract_value, target_margin_pct = EXCLUDED.target_margin_pct,
+    planned_cost = EXCLUDED.planned_cost, start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date,
+    ae = EXCLUDED.ae, presales = EXCLUDED.presales, pricing_approver = EXCLUDED.pricing_approver,
+    pm = EXCLUDED.pm, gm = EXCLUDED.gm, slack_channel = EXCLUDED.slack_channel, client_signoff = EXCLUDED.client_signoff,
+    margin_warn_pts = EXCLUDED.margin_warn_pts, margin_critical_pts = EXCLUDED.margin_critical_pts,
+    margin_check_every = EXCLUDED.margin_check_every,
+    stage = EXCLUDED.stage, base_stage = EXCLUDED.base_stage, opened_at = EXCLUDED.opened_at,
+    close_outcome = EXCLUDED.close_outcome, close_by = EXCLUDED.close_by, close_reason = EXCLUDED.close_reason,
+    closed_at = EXCLUDED.closed_at, pct_complete = EXCLUDED.pct_complete, progress_by = EXCLUDED.progress_by,
+    progress_at = EXCLUDED.progress_at, margin_as_of = EXCLUDED.margin_as_of, revenue = EXCLUDED.revenue,
+    actual_cost = EXCLUDED.actual_cost, eac = EXCLUDED.eac, current_margin = EXCLUDED.current_margin,
+    current_margin_pct = EXCLUDED.current_margin_pct, forecast_margin_pct = EXCLUDED.forecast_margin_pct,
+    drift_pts = EXCLUDED.drift_pts, margin_status = EXCLUDED.margin_status, alerted_status = EXCLUDED.alerted_status,
+    pending_change_orders = EXCLUDED.pending_change_orders, fees_invoiced = EXCLUDED.fees_invoiced,
+    fees_collected = EXCLUDED.fees_collected, fees_pending = EXCLUDED.fees_pending,
+    open_incidents = EXCLUDED.open_incidents, version = EXCLUDED.version, updated_at = now()
+WHERE deals.version <= EXCLUDED.version;
+
+-- name: GetDeal :one
+SELECT * FROM deals WHERE deal_id = $1;
+
+-- name: ListDeals :many
+-- Empty filters match everything; a client's workstreams sort together.
+SELECT * FROM deals
+WHERE (sqlc.arg(client)::text = '' OR client = sqlc.arg(client))
+  AND (sqlc.arg(ae)::text = '' OR ae = sqlc.arg(ae))
+  AND (sqlc.arg(pm)::text = '' OR pm = sqlc.arg(pm))
+  AND (sqlc.arg(stage)::text = '' OR stage = sqlc.arg(stage))
+ORDER BY client, workstream, deal_id;
+
+-- name: UpsertStageChange :exec
+INSERT INTO stage_changes (deal_id, seq, from_stage, to_stage, at, by_user, reason)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (deal_id, seq) DO NOTHING;
+
+-- name: ListStageChanges :many
+SELECT * FROM stage_changes WHERE deal_id = $1 ORDER BY seq;
+
+-- name: UpsertTicket :exec
+INSERT INTO tickets (deal_id, ticket_id, owner, deliverable_kind, client_signoff_required, status, opened_at,
+    closed_at, internal_approved, client_approved, deliverable_body, deliverable_url)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+ON CONFLICT (deal_id, ticket_id) DO UPDATE SET
+    owner = EXCLUDED.owner, status = EXCLUDED.status, closed_at = EXCLUDED.closed_at,
+    internal_approved = EXCLUDED.internal_approved, client_approved = EXCLUDED.client_approved,
+    deliverable_body = EXCLUDED.deliverable_body, deliverable_url = EXCLUDED.deliverable_url;
+
+-- name: ListTickets :many
+SELECT * FROM tickets WHERE deal_id = $1 ORDER BY opened_at, ticket_id;
+
+-- name: UpsertSignoff :exec
+INSERT INTO signoffs (deal_id, ticket_id, seq, signoff_id, by_user, side, decision, deliverable_kind,
+    deliverable_body, deliverable_url, note, at, refused, reason)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+ON CONFLICT (deal_id, ticket_id, seq) DO NOTHING;
+
+-- name: ListSignoffs :many
+SELECT * FROM signoffs WHERE deal_id = $1 ORDER BY ticket_id, seq;
+
+-- name: UpsertCommitment :exec
+INSERT INTO commitments (deal_id, commitment_id, kind, text, value, by_user, at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (deal_id, commitment_id) DO NOTHING;
+
+-- name: ListCommitments :many
+SELECT * FROM commitments WHERE deal_id = $1 ORDER BY at, commitment_id;
+
+-- name: UpsertHandover :exec
+INSERT INTO handovers (deal_id, pm, status, opened_at, signed_off_at, signed_off_by, deliverables_reviewed,
+    commitments_acknowledged, scope_ambiguities, resources_confirmed)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+ON CONFLICT (deal_id) DO UPDATE SET
+    status = EXCLUDED.status, signed_off_at = EXCLUDED.signed_off_at, signed_off_by = EXCLUDED.signed_off_by,
+    deliverables_reviewed = EXCLUDED.deliverables_reviewed, commitments_acknowledged = EXCLUDED.commitments_acknowledged,
+    scope_ambiguities = EXCLUDED.scope_ambiguities, resources_confirmed = EXCLUDED.resources_confirmed;
+
+-- name: GetHandover :one
+SELECT * FROM handovers WHERE deal_id = $1;
+
+-- name: UpsertIncident :exec
+INSERT INTO incidents (deal_id, incident_id, severity, status, title, opened_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (deal_id, incident_id) DO UPDATE SET
+    severity = EXCLUDED.severity, status = EXCLUDED.status, title = EXCLUDED.title, updated_at = EXCLUDED.updated_at;
+
+-- name: ListIncidents :many
+SELECT * FROM incidents WHERE deal_id = $1 ORDER BY opened_at, incident_id;
+
+-- name: UpsertFee :exec
+INSERT INTO client_fees (deal_id, fee_id, kind, amount, currency, fee_date)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (deal_id, fee_id) DO NOTHING;
+
+-- name: ListFees :many
+SELECT * FROM client_fees WHERE deal_id = $1 ORDER BY fee_date, fee_id;
+
+-- name: UpsertInvoice :exec
+INSERT INTO cost_invoices (deal_id, invoice_id, category, amount, currency, fx_rate, deal_amount, invoice_date,
+    supplier, memo, credit, received_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+ON CONFLICT (deal_id, invoice_id) DO NOTHING;
+
+-- name: ListInvoices :many
+SELECT * FROM cost_invoices WHERE deal_id = $1 ORDER BY received_at, invoice_id;
+
+-- name: UpsertChangeOrder :exec
+INSERT INTO change_orders (deal_id, change_order_id, amount, planned_cost, status, by_user, at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (deal_id, change_order_id) DO UPDATE SET
+    amount = EXCLUDED.amount, planned_cost = EXCLUDED.planned_cost, status = EXCLUDED.status,
+    by_user = EXCLUDED.by_user, at = EXCLUDED.at;
+
+-- name: ListChangeOrders :many
+SELECT * FROM change_orders WHERE deal_id = $1 ORDER BY at, change_order_id;
+
+-- name: UpsertRefusal :exec
+INSERT INTO refusals (deal_id, seq, signal, reason, payload, at)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (deal_id, seq) DO NOTHING;
+
+-- name: ListRefusals :many
+SELECT * FROM refusals WHERE deal_id = $1 ORDER BY seq;

@@ -1,0 +1,366 @@
+package db
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/shopspring/decimal"
+
+	"dealflow/db/dbq"
+	"dealflow/deal"
+)
+
+// ErrNotFound is returned for a deal the database does not know.
+var ErrNotFound = errors.New("deal not found")
+
+// Store writes and reads whole deal records. Every write is an upsert keyed
+// by ids the workflow assigned, so a retried activity writes the same rows.
+type Store struct {
+	Pool *pgxpool.Pool
+}
+
+func (s *Store) Queries() *dbq.Queries { return dbq.New(s.Pool) }
+
+// SaveRecord writes the record in one transaction. A record older than the
+// stored one is ignored, so retries arriving late never move a deal back.
+func (s *Store) SaveRecord(ctx context.Context, r *deal.Record) error {
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		q := dbq.New(tx)
+		n, err := q.UpsertDeal(ctx, dealParams(r))
+		if err != nil || n == 0 {
+			return err
+		}
+		id := r.Terms.DealID
+		for _, c := range r.History {
+			if err := q.UpsertStageChange(ctx, dbq.UpsertStageChangeParams{DealID: id, Seq: int32(c.Seq), FromStage: string(c.From),
+				ToStage: string(c.To), At: c.At, ByUser: c.By, Reason: c.Reason}); err != nil {
+				return err
+			}
+		}
+		if err := saveTickets(ctx, q, id, r.Tickets); err != nil {
+			return err
+		}
+		for _, c := range r.Commitments {
+			if err := q.UpsertCommitment(ctx, dbq.UpsertCommitmentParams{DealID: id, CommitmentID: c.ID, Kind: c.Kind, Text: c.Text,
+				Value: c.Value, ByUser: c.By, At: c.At}); err != nil {
+				return err
+			}
+		}
+		if h := r.Handover; h != nil {
+			acks := h.Checklist.CommitmentsAcknowledged
+			if acks == nil {
+				acks = []string{}
+			}
+			var amb []string
+			if h.Checklist.ScopeAmbiguities != nil {
+				amb = append([]string{}, *h.Checklist.ScopeAmbiguities...)
+			}
+			if err := q.UpsertHandover(ctx, dbq.UpsertHandoverParams{DealID: id, Pm: h.PM, Status: h.Status, OpenedAt: h.OpenedAt,
+				SignedOffAt: h.SignedOffAt, SignedOffBy: h.SignedOffBy, DeliverablesReviewed: h.Checklist.DeliverablesReviewed,
+				CommitmentsAcknowledged: acks, ScopeAmbiguities: amb, ResourcesConfirmed: h.Checklist.ResourcesConfirmed}); err != nil {
+				return err
+			}
+		}
+		for _, i := range r.Incidents {
+			if err := q.UpsertIncident(ctx, dbq.UpsertIncidentParams{DealID: id, IncidentID: i.IncidentID, Severity: i.Severity,
+				Status: i.Status, Title: i.Title, OpenedAt: i.OpenedAt, UpdatedAt: i.UpdatedAt}); err != nil {
+				return err
+			}
+		}
+		for _, f := range r.Fees {
+			if err := q.UpsertFee(ctx, dbq.UpsertFeeParams{DealID: id, FeeID: f.FeeID, Kind: f.Kind, Amount: f.Amount,
+				Currency: f.Currency, FeeDate: f.Date.Time}); err != nil {
+				return err
+			}
+		}
+		for _, i := range r.Invoices {
+			if err := q.UpsertInvoice(ctx, dbq.UpsertInvoiceParams{DealID: id, InvoiceID: i.InvoiceID, Category: i.Category,
+				Amount: i.Amount, Currency: i.Currency, FxRate: i.FXRate, DealAmount: i.DealAmount, InvoiceDate: i.Date.Time,
+				Supplier: i.Supplier, Memo: i.Memo, Credit: i.Credit, ReceivedAt: i.ReceivedAt}); err != nil {
+				return err
+			}
+		}
+		for _, c := range r.ChangeOrders {
+			if err := q.UpsertChangeOrder(ctx, dbq.UpsertChangeOrderParams{DealID: id, ChangeOrderID: c.ID, Amount: c.Amount,
+				PlannedCost: c.PlannedCost, Status: c.Status, ByUser: c.By, At: c.At}); err != nil {
+				return err
+			}
+		}
+		for _, f := range r.Refusals {
+			if err := q.UpsertRefusal(ctx, dbq.UpsertRefusalParams{DealID: id, Seq: int32(f.Seq), Signal: f.Signal, Reason: f.Reason,
+				Payload: f.Payload, At: f.At}); err != nil {
+				return err
+			}
+		}
+		for _, a := range r.Alerts {
+			if err := upsertAlert(ctx, q, id, a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func saveTickets(ctx context.Context, q *dbq.Queries, id string, tickets []deal.Ticket) error {
+	for _, t := range tickets {
+		var body, url string
+		if t.Deliverable != nil {
+			body, url = t.Deliverable.Body, t.Deliverable.URL
+		}
+		if err := q.UpsertTicket(ctx, dbq.UpsertTicketParams{DealID: id, TicketID: t.ID, Owner: t.Owner, DeliverableKind: t.DeliverableKind,
+			ClientSignoffRequired: t.ClientSignoffRequired, Status: t.Status, OpenedAt: t.OpenedAt, ClosedAt: t.ClosedAt,
+			InternalApproved: t.InternalApproved, ClientApproved: t.ClientApproved, DeliverableBody: body, DeliverableUrl: url}); err != nil {
+			return err
+		}
+		for _, so := range t.Signoffs {
+			var d deal.Deliverable
+			if so.Deliverable != nil {
+				d = *so.Deliverable
+			}
+			if err := q.UpsertSignoff(ctx, dbq.UpsertSignoffParams{DealID: id, TicketID: t.ID, Seq: int32(so.Seq), SignoffID: so.ID,
+				ByUser: so.By, Side: so.Side, Decision: so.Decision, DeliverableKind: d.Kind, DeliverableBody: d.Body,
+				DeliverableUrl: d.URL, Note: so.Note, At: so.At, Refused: so.Refused, Reason: so.Reason}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func upsertAlert(ctx context.Context, q *dbq.Queries, id string, a deal.Alert) error {
+	m := a.Margin
+	return q.UpsertMarginAlert(ctx, dbq.UpsertMarginAlertParams{DealID: id, AlertID: a.ID, Kind: a.Kind, FromStatus: a.From,
+		ToStatus: a.To, At: a.At, Revenue: m.Revenue, ActualCost: m.ActualCost, Eac: m.EAC,
+		ForecastMarginPct: m.ForecastMarginPct, TargetMarginPct: m.TargetMarginPct, DriftPts: m.DriftPts})
+}
+
+// SaveSnapshots writes margin snapshots, each keyed by its check number.
+func (s *Store) SaveSnapshots(ctx context.Context, dealID string, snaps []deal.Snapshot) error {
+	q := dbq.New(s.Pool)
+	for _, sn := range snaps {
+		m := sn.Margin
+		if err := q.UpsertMarginSnapshot(ctx, dbq.UpsertMarginSnapshotParams{DealID: dealID, Seq: sn.Seq, TakenAt: m.AsOf,
+			Revenue: m.Revenue, PlannedCost: m.PlannedCost, ActualCost: m.ActualCost, Eac: m.EAC, PctComplete: m.PctComplete,
+			CurrentMarginPct: m.CurrentMarginPct, ForecastMarginPct: m.ForecastMarginPct, TargetMarginPct: m.TargetMarginPct,
+			DriftPts: m.DriftPts, Status: m.Status}); err != nil {
+			return fmt.Errorf("margin snapshot %d of %s: %w", sn.Seq, dealID, err)
+		}
+	}
+	return nil
+}
+
+func dealParams(r *deal.Record) dbq.UpsertDealParams {
+	t, m := r.Terms, r.Margin
+	p := dbq.UpsertDealParams{
+		DealID: t.DealID, Client: t.Client, Workstream: t.Workstream, Currency: t.Currency,
+		ContractValue: t.ContractValue, TargetMarginPct: t.TargetMarginPct, PlannedCost: deref(t.PlannedCost),
+		StartDate: t.StartDate.Time, EndDate: t.EndDate.Time, Ae: t.People.AE, Presales: t.People.Presales,
+		PricingApprover: t.People.PricingApprover, Pm: t.People.PM, Gm: t.People.GM, SlackChannel: t.SlackChannel,
+		ClientSignoff: nonNil(t.ClientSignoff), MarginWarnPts: deref(t.MarginWarnPts), MarginCriticalPts: deref(t.MarginCriticalPts),
+		MarginCheckEvery: t.MarginCheckEvery, Stage: string(r.Stage), BaseStage: string(r.BaseStage), OpenedAt: r.OpenedAt,
+		MarginAsOf: m.AsOf, Revenue: m.Revenue, ActualCost: m.ActualCost, Eac: m.EAC, CurrentMargin: m.CurrentMargin,
+		CurrentMarginPct: m.CurrentMarginPct, ForecastMarginPct: m.ForecastMarginPct, DriftPts: m.DriftPts,
+		MarginStatus: m.Status, AlertedStatus: r.AlertedMarginStatus(), PendingChangeOrders: m.PendingChangeOrders,
+		FeesInvoiced: m.FeesInvoiced, FeesCollected: m.FeesCollected, FeesPending: m.FeesPending,
+		OpenIncidents: int32(r.OpenIncidents()), Version: r.Version,
+	}
+	if c := r.Close; c != nil {
+		at := c.At
+		p.CloseOutcome, p.CloseBy, p.CloseReason, p.ClosedAt = c.Outcome, c.By, c.Reason, &at
+	}
+	if pr := r.Progress; pr != nil {
+		pct, at := pr.PctComplete, pr.At
+		p.PctComplete, p.ProgressBy, p.ProgressAt = &pct, pr.By, &at
+	}
+	return p
+}
+
+func deref(d *decimal.Decimal) decimal.Decimal {
+	if d == nil {
+		return decimal.Zero
+	}
+	return *d
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// LoadRecord reads a deal back as the same Record the workflow holds. The
+// margin is recomputed from the stored rows as of the stored time, which
+// gives the stored figures again because the arithmetic is pure.
+func (s *Store) LoadRecord(ctx context.Context, dealID string) (*deal.Record, error) {
+	q := dbq.New(s.Pool)
+	d, err := q.GetDeal(ctx, dealID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, dealID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r := &deal.Record{Terms: termsOf(d), Stage: deal.Stage(d.Stage), BaseStage: deal.Stage(d.BaseStage),
+		OpenedAt: d.OpenedAt, Version: d.Version}
+	if d.CloseOutcome != "" {
+		r.Close = &deal.Close{Outcome: d.CloseOutcome, By: d.CloseBy, Reason: d.CloseReason, At: derefTime(d.ClosedAt)}
+	}
+	if d.PctComplete != nil {
+		r.Progress = &deal.Progress{PctComplete: *d.PctComplete, By: d.ProgressBy, At: derefTime(d.ProgressAt)}
+	}
+	if err := loadChildren(ctx, q, r); err != nil {
+		return nil, err
+	}
+	r.Margin = deal.ComputeMargin(deal.MarginInputs{Terms: r.Terms, Invoices: r.Invoices, ChangeOrders: r.ChangeOrders,
+		Progress: r.Progress, Fees: r.Fees, Now: d.MarginAsOf})
+	return r, nil
+}
+
+func termsOf(d dbq.Deal) deal.Terms {
+	pc, warn, crit := d.PlannedCost, d.MarginWarnPts, d.MarginCriticalPts
+	return deal.Terms{DealID: d.DealID, Client: d.Client, Workstream: d.Workstream, Currency: d.Currency,
+		ContractValue: d.ContractValue, TargetMarginPct: d.TargetMarginPct, PlannedCost: &pc,
+		StartDate: deal.Date{Time: d.StartDate}, EndDate: deal.Date{Time: d.EndDate},
+		People: deal.People{AE: d.Ae, Presales: d.Presales, PricingApprover: d.PricingApprover, PM: d.Pm, GM: d.Gm},
+		ClientSignoff: d.ClientSignoff, SlackChannel: d.SlackChannel, MarginWarnPts: &warn, MarginCriticalPts: &crit,
+		MarginCheckEvery: d.MarginCheckEvery}
+}
+
+func derefTime(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
+}
+
+func loadChildren(ctx context.Context, q *dbq.Queries, r *deal.Record) error {
+	id := r.Terms.DealID
+	changes, err := q.ListStageChanges(ctx, id)
+	if err != nil {
+		return err
+	}
+	r.History = make([]deal.StageChange, 0, len(changes))
+	for _, c := range changes {
+		r.History = append(r.History, deal.StageChange{Seq: int(c.Seq), From: deal.Stage(c.FromStage), To: deal.Stage(c.ToStage),
+			At: c.At, By: c.ByUser, Reason: c.Reason})
+	}
+	if err := loadTickets(ctx, q, r); err != nil {
+		return err
+	}
+	cms, err := q.ListCommitments(ctx, id)
+	if err != nil {
+		return err
+	}
+	r.Commitments = make([]deal.Commitment, 0, len(cms))
+	for _, c := range cms {
+		r.Commitments = append(r.Commitments, deal.Commitment{ID: c.CommitmentID, Kind: c.Kind, Text: c.Text, Value: c.Value, By: c.ByUser, At: c.At})
+	}
+	h, err := q.GetHandover(ctx, id)
+	switch {
+	case err == nil:
+		ho := &deal.HandoverTicket{PM: h.Pm, Status: h.Status, OpenedAt: h.OpenedAt, SignedOffAt: h.SignedOffAt, SignedOffBy: h.SignedOffBy,
+			Checklist: deal.Checklist{DeliverablesReviewed: h.DeliverablesReviewed, CommitmentsAcknowledged: h.CommitmentsAcknowledged,
+				ResourcesConfirmed: h.ResourcesConfirmed}}
+		if h.ScopeAmbiguities != nil {
+			amb := h.ScopeAmbiguities
+			ho.Checklist.ScopeAmbiguities = &amb
+		}
+		r.Handover = ho
+	case !errors.Is(err, pgx.ErrNoRows):
+		return err
+	}
+	incs, err := q.ListIncidents(ctx, id)
+	if err != nil {
+		return err
+	}
+	r.Incidents = make([]deal.Incident, 0, len(incs))
+	for _, i := range incs {
+		r.Incidents = append(r.Incidents, deal.Incident{IncidentID: i.IncidentID, Severity: i.Severity, Status: i.Status, Title: i.Title,
+			OpenedAt: i.OpenedAt, UpdatedAt: i.UpdatedAt})
+	}
+	fees, err := q.ListFees(ctx, id)
+	if err != nil {
+		return err
+	}
+	r.Fees = make([]deal.Fee, 0, len(fees))
+	for _, f := range fees {
+		r.Fees = append(r.Fees, deal.Fee{FeeID: f.FeeID, Kind: f.Kind, Amount: f.Amount, Currency: f.Currency, Date: deal.Date{Time: f.FeeDate}})
+	}
+	invs, err := q.ListInvoices(ctx, id)
+	if err != nil {
+		return err
+	}
+	r.Invoices = make([]deal.Invoice, 0, len(invs))
+	for _, i := range invs {
+		r.Invoices = append(r.Invoices, deal.Invoice{InvoiceID: i.InvoiceID, Category: i.Category, Amount: i.Amount, Currency: i.Currency,
+			FXRate: i.FxRate, DealAmount: i.DealAmount, Date: deal.Date{Time: i.InvoiceDate}, Supplier: i.Supplier, Memo: i.Memo,
+			Credit: i.Credit, ReceivedAt: i.ReceivedAt})
+	}
+	cos, err := q.ListChangeOrders(ctx, id)
+	if err != nil {
+		return err
+	}
+	r.ChangeOrders = make([]deal.ChangeOrder, 0, len(cos))
+	for _, c := range cos {
+		r.ChangeOrders = append(r.ChangeOrders, deal.ChangeOrder{ID: c.ChangeOrderID, Amount: c.Amount, PlannedCost: c.PlannedCost,
+			Status: c.Status, By: c.ByUser, At: c.At})
+	}
+	refs, err := q.ListRefusals(ctx, id)
+	if err != nil {
+		return err
+	}
+	r.Refusals = make([]deal.Refusal, 0, len(refs))
+	for _, f := range refs {
+		r.Refusals = append(r.Refusals, deal.Refusal{Seq: int(f.Seq), Signal: f.Signal, Reason: f.Reason, Payload: f.Payload, At: f.At})
+	}
+	alerts, err := q.ListMarginAlerts(ctx, id)
+	if err != nil {
+		return err
+	}
+	r.Alerts = make([]deal.Alert, 0, len(alerts))
+	for _, a := range alerts {
+		r.Alerts = append(r.Alerts, deal.Alert{ID: a.AlertID, Kind: a.Kind, From: a.FromStatus, To: a.ToStatus, At: a.At,
+			Margin: deal.Margin{Revenue: a.Revenue, ActualCost: a.ActualCost, EAC: a.Eac, ForecastMarginPct: a.ForecastMarginPct,
+				TargetMarginPct: a.TargetMarginPct, DriftPts: a.DriftPts, Status: a.ToStatus}})
+	}
+	return nil
+}
+
+func loadTickets(ctx context.Context, q *dbq.Queries, r *deal.Record) error {
+	id := r.Terms.DealID
+	ts, err := q.ListTickets(ctx, id)
+	if err != nil {
+		return err
+	}
+	sos, err := q.ListSignoffs(ctx, id)
+	if err != nil {
+		return err
+	}
+	r.Tickets = make([]deal.Ticket, 0, len(ts))
+	for _, t := range ts {
+		tk := deal.Ticket{ID: t.TicketID, Owner: t.Owner, DeliverableKind: t.DeliverableKind, ClientSignoffRequired: t.ClientSignoffRequired,
+			Status: t.Status, OpenedAt: t.OpenedAt, ClosedAt: t.ClosedAt, InternalApproved: t.InternalApproved,
+			ClientApproved: t.ClientApproved, Signoffs: []deal.Signoff{}}
+		if t.DeliverableBody != "" || t.DeliverableUrl != "" {
+			tk.Deliverable = &deal.Deliverable{Kind: t.DeliverableKind, Body: t.DeliverableBody, URL: t.DeliverableUrl}
+		}
+		for _, s := range sos {
+			if s.TicketID != t.TicketID {
+				continue
+			}
+			so := deal.Signoff{Seq: int(s.Seq), ID: s.SignoffID, By: s.ByUser, Side: s.Side, Decision: s.Decision, Note: s.Note,
+				At: s.At, Refused: s.Refused, Reason: s.Reason}
+			if s.DeliverableKind != "" || s.DeliverableBody != "" || s.DeliverableUrl != "" {
+				so.Deliverable = &deal.Deliverable{Kind: s.DeliverableKind, Body: s.DeliverableBody, URL: s.DeliverableUrl}
+			}
+			tk.Signoffs = append(tk.Signoffs, so)
+		}
+		r.Tickets = append(r.Tickets, tk)
+	}
+	return nil
+}
