@@ -425,6 +425,8 @@ func (a *applier) stage(s StageSignal) error {
 	if n := r.OpenCriticalIncidents(); n > 0 {
 		return refuse("the deal cannot close while %d critical incident(s) are open", n)
 	}
+	// The final snapshot: the margin the deal closed on.
+	a.checkMargin()
 	a.moveTo(ClosedWon, s.By, "delivery complete")
 	return nil
 }

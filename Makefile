@@ -1,0 +1,22 @@
+# The two commands of the README are `make dev` and `make test`.
+SQLC = go tool -modfile=tools/go.mod sqlc -f db/sqlc.yaml
+DEMO ?= true
+
+.PHONY: dev test generate
+
+# Runs dealflow on this machine: the pinned Temporal dev server (UI on
+# 127.0.0.1:8233), the worker (127.0.0.1:8080) and, unless DEMO=false, a
+# scripted demo deal. Needs Go and a running PostgreSQL.
+dev:
+	go run ./worker -dev -demo=$(DEMO)
+
+# The whole check: generated code up to date, gofmt, go vet, every test.
+test:
+	$(SQLC) diff || (echo "db/dbq is stale: run 'make generate' and commit the result" >&2; exit 1)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt would change: $$(gofmt -l $$(git ls-files '*.go'))" >&2; exit 1)
+	go vet ./...
+	go test -count=1 -timeout 30m ./...
+
+# Regenerates db/dbq from db/query and db/migrations.
+generate:
+	$(SQLC) generate

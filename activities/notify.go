@@ -1,0 +1,74 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"dealflow/deal"
+)
+
+// Notification is a notice with what a message needs to reach people: the
+// deal's channel and who is who.
+type Notification struct {
+	// Key is unique per deal and notice; posting the same key twice is a no-op.
+	Key        string      `json:"key"`
+	DealID     string      `json:"deal_id"`
+	Client     string      `json:"client"`
+	Workstream string      `json:"workstream"`
+	Channel    string      `json:"channel"`
+	People     deal.People `json:"people"`
+	Notice     deal.Notice `json:"notice"`
+}
+
+// Notifier delivers notifications: Slack in production, the log otherwise.
+type Notifier interface {
+	Notify(ctx context.Context, n Notification) error
+}
+
+// LogNotifier writes each notification to the log, so the dev mode shows
+// what Slack would see when no Slack token is set.
+type LogNotifier struct{ Log *slog.Logger }
+
+func (l LogNotifier) Notify(_ context.Context, n Notification) error {
+	l.Log.Info("would post to Slack", "deal", n.DealID, "channel", n.Channel, "key", n.Key, "text", Summary(n))
+	return nil
+}
+
+// Summary is the one-line text of a notification, used as the message's
+// fallback text and in the log.
+func Summary(n Notification) string {
+	no := n.Notice
+	name := fmt.Sprintf("%s / %s", n.Client, n.Workstream)
+	switch no.Kind {
+	case deal.NoticeTicketOpened:
+		return fmt.Sprintf("%s: ticket %s is open for <@%s>, who must deliver the %s", name, no.Ticket.ID, no.Ticket.Owner, strings.ReplaceAll(no.Ticket.DeliverableKind, "_", " "))
+	case deal.NoticeSignoff:
+		s := no.Signoff
+		return fmt.Sprintf("%s: <@%s> %s %s (%s)", name, s.By, verb(s.Decision), no.Ticket.ID, s.Side)
+	case deal.NoticeStageChanged:
+		c := no.Change
+		return fmt.Sprintf("%s: stage %s → %s (%s, by <@%s>)", name, c.From, c.To, c.Reason, c.By)
+	case deal.NoticeHandoverOpened:
+		return fmt.Sprintf("%s: won. Handover ticket for <@%s>: review %d deliverables and %d commitments, state scope ambiguities, confirm resources, sign off",
+			name, n.People.PM, len(no.Tickets), len(no.Commitments))
+	case deal.NoticeIncident:
+		i := no.Incident
+		return fmt.Sprintf("%s: %s incident %s is %s: %s", name, i.Severity, i.IncidentID, i.Status, i.Title)
+	case deal.NoticeMarginAlert:
+		a := no.Alert
+		m := a.Margin
+		return fmt.Sprintf("%s: margin %s %s → %s. Revenue %s, actual cost %s, EAC %s, forecast margin %s%% against target %s%% (drift %s pts). <@%s> to act, <@%s> <@%s> informed",
+			name, a.Kind, a.From, a.To, m.Revenue.StringFixed(2), m.ActualCost.StringFixed(2), m.EAC.StringFixed(2),
+			m.ForecastMarginPct.StringFixed(2), m.TargetMarginPct.StringFixed(2), m.DriftPts.StringFixed(2), n.People.PM, n.People.AE, n.People.GM)
+	}
+	return name + ": " + no.Kind
+}
+
+func verb(decision string) string {
+	if decision == "approve" {
+		return "approved"
+	}
+	return "requested changes on"
+}

@@ -1,0 +1,78 @@
+// Package server is the worker process as a library: configuration, the
+// Temporal worker, and the HTTP server (health, finance intake, Slack, deal
+// pages). worker/main.go runs it; integration tests start the same thing.
+package server
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
+)
+
+// Config is everything the worker reads from its environment. Secrets are
+// held here and never logged.
+type Config struct {
+	DatabaseURL string
+	HTTPAddr    string
+	Temporal    client.Options
+	// FinanceToken turns on /api/invoices; empty keeps it off.
+	FinanceToken string
+	// DashboardToken guards the deal pages when set.
+	DashboardToken string
+	Slack          SlackConfig
+	Log            *slog.Logger
+}
+
+type SlackConfig struct {
+	BotToken      string
+	SigningSecret string
+	AppToken      string
+	APIURL        string
+}
+
+const (
+	DefaultHTTPAddr    = "127.0.0.1:8080"
+	DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/dealflow?sslmode=disable"
+)
+
+// ConfigFromEnv reads the environment. Temporal's connection follows the
+// SDK's envconfig conventions (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+// TEMPORAL_API_KEY, TLS variables, or a profile file).
+func ConfigFromEnv() (Config, error) {
+	topts, err := envconfig.LoadDefaultClientOptions()
+	if err != nil {
+		return Config{}, fmt.Errorf("temporal client configuration: %w", err)
+	}
+	c := Config{
+		DatabaseURL:    getenv("DATABASE_URL", DefaultDatabaseURL),
+		HTTPAddr:       getenv("HTTP_ADDR", DefaultHTTPAddr),
+		Temporal:       topts,
+		FinanceToken:   os.Getenv("FINANCE_API_TOKEN"),
+		DashboardToken: os.Getenv("DASHBOARD_TOKEN"),
+		Slack: SlackConfig{
+			BotToken:      os.Getenv("SLACK_BOT_TOKEN"),
+			SigningSecret: os.Getenv("SLACK_SIGNING_SECRET"),
+			AppToken:      os.Getenv("SLACK_APP_TOKEN"),
+			APIURL:        os.Getenv("SLACK_API_URL"),
+		},
+	}
+	return c, nil
+}
+
+func getenv(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// TemporalAddress is where the client will dial, for messages.
+func (c Config) TemporalAddress() string {
+	if c.Temporal.HostPort != "" {
+		return c.Temporal.HostPort
+	}
+	return client.DefaultHostPort
+}

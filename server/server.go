@@ -1,0 +1,165 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+
+	"dealflow/activities"
+	"dealflow/db"
+	"dealflow/workflows"
+)
+
+// Server is a running worker process.
+type Server struct {
+	cfg    Config
+	Pool   *pgxpool.Pool
+	Store  *db.Store
+	Client client.Client
+	worker worker.Worker
+	http   *http.Server
+	// Addr is where the HTTP server listens (useful when HTTP_ADDR asked
+	// for port 0).
+	Addr string
+	log  *slog.Logger
+}
+
+// Start connects to PostgreSQL and Temporal, migrates the schema, starts the
+// Temporal worker and the HTTP server. An unreachable dependency gives one
+// error saying what was tried and how to start it.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	s := &Server{cfg: cfg, log: cfg.Log}
+	ok := false
+	defer func() {
+		if !ok {
+			s.Stop()
+		}
+	}()
+
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	pool, err := db.Connect(pctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach PostgreSQL at %s (%v); start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` or set DATABASE_URL",
+			redact(cfg.DatabaseURL), rootCause(err))
+	}
+	s.Pool, s.Store = pool, &db.Store{Pool: pool}
+	if err := db.Migrate(ctx, pool); err != nil {
+		return nil, err
+	}
+
+	topts := cfg.Temporal
+	topts.Logger = sdklog.NewStructuredLogger(cfg.Log)
+	dctx, dcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer dcancel()
+	c, err := client.DialContext(dctx, topts)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach Temporal at %s, namespace %q (%v); start a dev server with `make dev` or set TEMPORAL_ADDRESS",
+			cfg.TemporalAddress(), namespace(topts), rootCause(err))
+	}
+	s.Client = c
+
+	s.worker = worker.New(c, workflows.TaskQueue, worker.Options{})
+	s.worker.RegisterWorkflow(workflows.DealWorkflow)
+	s.worker.RegisterActivity(&activities.Activities{Store: s.Store, Notifier: s.notifier()})
+	if err := s.worker.Start(); err != nil {
+		return nil, fmt.Errorf("starting the Temporal worker: %w", err)
+	}
+
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen on HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
+	}
+	s.Addr = ln.Addr().String()
+	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("http server stopped", "error", err)
+		}
+	}()
+	ok = true
+	return s, nil
+}
+
+func (s *Server) notifier() activities.Notifier {
+	return activities.LogNotifier{Log: s.log}
+}
+
+// Stop shuts everything down in the reverse order of Start.
+func (s *Server) Stop() {
+	if s.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = s.http.Shutdown(ctx)
+		cancel()
+	}
+	if s.worker != nil {
+		s.worker.Stop()
+	}
+	if s.Client != nil {
+		s.Client.Close()
+	}
+	if s.Pool != nil {
+		s.Pool.Close()
+	}
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	return mux
+}
+
+// healthz answers 200 when PostgreSQL and Temporal both answer.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	status, code := "ok", http.StatusOK
+	if err := s.Pool.Ping(ctx); err != nil {
+		status, code = "postgres unreachable", http.StatusServiceUnavailable
+	} else if _, err := s.Client.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		status, code = "temporal unreachable", http.StatusServiceUnavailable
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	fmt.Fprintf(w, "{\"status\":%q}\n", status)
+}
+
+func redact(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(unparseable DATABASE_URL)"
+	}
+	return p.Redacted()
+}
+
+func namespace(o client.Options) string {
+	if o.Namespace == "" {
+		return client.DefaultNamespace
+	}
+	return o.Namespace
+}
+
+// rootCause keeps messages to one line: the innermost error says the most.
+func rootCause(err error) error {
+	for {
+		u := errors.Unwrap(err)
+		if u == nil {
+			return err
+		}
+		err = u
+	}
+}

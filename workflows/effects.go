@@ -1,0 +1,118 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"dealflow/activities"
+	"dealflow/deal"
+)
+
+// a is only for naming activity methods; the worker holds the real one.
+var a *activities.Activities
+
+// persistLoop writes the record whenever it moved on. It coalesces: ten
+// signals arriving during one write cost one more write, not ten.
+// PostgreSQL being down delays the writes, never the deal.
+func (w *dealWorkflow) persistLoop(ctx workflow.Context) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
+	})
+	for {
+		_ = workflow.Await(ctx, func() bool { return w.rec.Version != w.SavedVersion || len(w.Snapshots) > 0 })
+		v := w.rec.Version
+		if v != w.SavedVersion {
+			if err := workflow.ExecuteActivity(ctx, a.SaveRecord, w.rec).Get(ctx, nil); err != nil {
+				workflow.GetLogger(ctx).Error("saving the deal record failed; retrying in a minute", "error", err)
+				_ = workflow.Sleep(ctx, time.Minute)
+				continue
+			}
+			w.SavedVersion = v
+		}
+		if n := len(w.Snapshots); n > 0 {
+			snaps := w.Snapshots[:n:n]
+			if err := workflow.ExecuteActivity(ctx, a.SaveSnapshots, w.rec.Terms.DealID, snaps).Get(ctx, nil); err != nil {
+				workflow.GetLogger(ctx).Error("saving margin snapshots failed; retrying in a minute", "error", err)
+				_ = workflow.Sleep(ctx, time.Minute)
+				continue
+			}
+			w.Snapshots = w.Snapshots[n:]
+		}
+	}
+}
+
+// notifyLoop sends notices one by one, in order. Slack is a view of the
+// record: a message that cannot be posted after several tries is logged and
+// dropped, and the deal goes on.
+func (w *dealWorkflow) notifyLoop(ctx workflow.Context) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2,
+			MaximumInterval: time.Minute, MaximumAttempts: 8},
+	})
+	for {
+		_ = workflow.Await(ctx, func() bool { return len(w.Outbox) > 0 })
+		n := w.Outbox[0]
+		if err := workflow.ExecuteActivity(ctx, a.Notify, n).Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Error("notification dropped", "key", n.Key, "kind", n.Notice.Kind, "error", err)
+		}
+		w.Outbox = w.Outbox[1:]
+	}
+}
+
+// Search attributes make deals findable in the Temporal UI and with
+// `temporal workflow list --query`.
+var (
+	SADealStage         = temporal.NewSearchAttributeKeyKeyword("DealStage")
+	SADealClient        = temporal.NewSearchAttributeKeyKeyword("DealClient")
+	SADealAE            = temporal.NewSearchAttributeKeyKeyword("DealAE")
+	SADealPM            = temporal.NewSearchAttributeKeyKeyword("DealPM")
+	SAMarginStatus      = temporal.NewSearchAttributeKeyKeyword("MarginStatus")
+	SAForecastMarginPct = temporal.NewSearchAttributeKeyFloat64("ForecastMarginPct")
+	SAOpenIncidents     = temporal.NewSearchAttributeKeyInt64("OpenIncidents")
+)
+
+// SearchAttributes is every attribute the workflow sets, for registering
+// them with a server.
+var SearchAttributes = temporal.NewSearchAttributes(
+	SADealStage.ValueSet(""), SADealClient.ValueSet(""), SADealAE.ValueSet(""), SADealPM.ValueSet(""),
+	SAMarginStatus.ValueSet(""), SAForecastMarginPct.ValueSet(0), SAOpenIncidents.ValueSet(0),
+)
+
+// publish tells the Temporal UI where the deal stands: search attributes
+// and the workflow's current details, refreshed only when they changed.
+func (w *dealWorkflow) publish(ctx workflow.Context) {
+	r := w.rec
+	m := r.Margin
+	details := fmt.Sprintf("**Stage:** %s  \n**Forecast margin:** %s%% against target %s%% (%s)  \n**Actual cost:** %s %s of revenue %s  \n**Open incidents:** %d",
+		r.Stage, m.ForecastMarginPct.StringFixed(2), m.TargetMarginPct.StringFixed(2), r.AlertedMarginStatus(),
+		m.ActualCost.StringFixed(2), r.Terms.Currency, m.Revenue.StringFixed(2), r.OpenIncidents())
+	if details == w.published {
+		return
+	}
+	w.published = details
+	workflow.SetCurrentDetails(ctx, details)
+	t := r.Terms
+	err := workflow.UpsertTypedSearchAttributes(ctx,
+		SADealStage.ValueSet(string(r.Stage)), SADealClient.ValueSet(t.Client), SADealAE.ValueSet(t.People.AE),
+		SADealPM.ValueSet(t.People.PM), SAMarginStatus.ValueSet(r.AlertedMarginStatus()),
+		SAForecastMarginPct.ValueSet(m.ForecastMarginPct.InexactFloat64()), SAOpenIncidents.ValueSet(int64(r.OpenIncidents())))
+	if err != nil {
+		workflow.GetLogger(ctx).Error("search attributes not updated", "error", err)
+	}
+}
+
+// Summary is the static one-line summary shown in the Temporal UI.
+func Summary(t deal.Terms) string {
+	return fmt.Sprintf("%s / %s (AE %s, PM %s)", t.Client, t.Workstream, t.People.AE, t.People.PM)
+}
+
+func initialSearchAttributes(t deal.Terms) temporal.SearchAttributes {
+	return temporal.NewSearchAttributes(SADealStage.ValueSet(string(deal.Discovery)), SADealClient.ValueSet(t.Client),
+		SADealAE.ValueSet(t.People.AE), SADealPM.ValueSet(t.People.PM), SAMarginStatus.ValueSet(deal.OnTrack),
+		SAOpenIncidents.ValueSet(0))
+}
