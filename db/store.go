@@ -166,7 +166,7 @@ func dealParams(r *deal.Record) dbq.UpsertDealParams {
 		CurrentMarginPct: m.CurrentMarginPct, ForecastMarginPct: m.ForecastMarginPct, DriftPts: m.DriftPts,
 		MarginStatus: m.Status, AlertedStatus: r.AlertedMarginStatus(), PendingChangeOrders: m.PendingChangeOrders,
 		FeesInvoiced: m.FeesInvoiced, FeesCollected: m.FeesCollected, FeesPending: m.FeesPending,
-		OpenIncidents: int32(r.OpenIncidents()), Version: r.Version,
+		OpenIncidents: int32(r.OpenIncidents()), MarginChecks: r.MarginChecks, Version: r.Version,
 	}
 	if c := r.Close; c != nil {
 		at := c.At
@@ -206,7 +206,7 @@ func (s *Store) LoadRecord(ctx context.Context, dealID string) (*deal.Record, er
 		return nil, err
 	}
 	r := &deal.Record{Terms: termsOf(d), Stage: deal.Stage(d.Stage), BaseStage: deal.Stage(d.BaseStage),
-		OpenedAt: d.OpenedAt, Version: d.Version}
+		OpenedAt: d.OpenedAt, MarginChecks: d.MarginChecks, Version: d.Version}
 	if d.CloseOutcome != "" {
 		r.Close = &deal.Close{Outcome: d.CloseOutcome, By: d.CloseBy, Reason: d.CloseReason, At: derefTime(d.ClosedAt)}
 	}

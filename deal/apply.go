@@ -45,7 +45,10 @@ func Open(t Terms, now time.Time) (*Record, Effects, error) {
 	if err := t.Normalize(); err != nil {
 		return nil, Effects{}, err
 	}
-	r := &Record{Terms: t, OpenedAt: now}
+	// Empty lists, not nil ones: the record reads the same as JSON whether
+	// it comes from the workflow or from PostgreSQL.
+	r := &Record{Terms: t, OpenedAt: now, History: []StageChange{}, Tickets: []Ticket{}, Commitments: []Commitment{},
+		Incidents: []Incident{}, Fees: []Fee{}, Invoices: []Invoice{}, ChangeOrders: []ChangeOrder{}, Alerts: []Alert{}, Refusals: []Refusal{}}
 	a := &applier{r: r, now: now}
 	a.moveTo(Discovery, t.People.AE, "deal opened")
 	a.openTicket(Discovery)

@@ -29,7 +29,7 @@ func RunDemo(ctx context.Context, c client.Client, out io.Writer) error {
 		People: deal.People{AE: "U_AE_ANA", Presales: "U_PS_PAUL", PricingApprover: "U_PRICE_PRIYA", PM: "U_PM_MARIA", GM: "U_GM_GUS"},
 		ClientSignoff: []string{"scoping"}, SlackChannel: "C_DEMO", MarginCheckEvery: "1m",
 	}}
-	if _, err := workflows.OpenDeal(ctx, c, in); err != nil {
+	if _, err := workflows.OpenDeal(ctx, c, workflows.TaskQueue, in); err != nil {
 		return fmt.Errorf("opening demo deal: %w", err)
 	}
 	fmt.Fprintf(out, "demo: opened deal %s (workflow %s); watch it at http://127.0.0.1:8233\n", id, workflows.WorkflowID(id))

@@ -10,6 +10,8 @@ import (
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
+
+	"dealflow/workflows"
 )
 
 // Config is everything the worker reads from its environment. Secrets are
@@ -18,6 +20,8 @@ type Config struct {
 	DatabaseURL string
 	HTTPAddr    string
 	Temporal    client.Options
+	// TaskQueue is "deals"; tests give each server its own.
+	TaskQueue string
 	// FinanceToken turns on /api/invoices; empty keeps it off.
 	FinanceToken string
 	// DashboardToken guards the deal pages when set.
@@ -50,6 +54,7 @@ func ConfigFromEnv() (Config, error) {
 		DatabaseURL:    getenv("DATABASE_URL", DefaultDatabaseURL),
 		HTTPAddr:       getenv("HTTP_ADDR", DefaultHTTPAddr),
 		Temporal:       topts,
+		TaskQueue:      workflows.TaskQueue,
 		FinanceToken:   os.Getenv("FINANCE_API_TOKEN"),
 		DashboardToken: os.Getenv("DASHBOARD_TOKEN"),
 		Slack: SlackConfig{

@@ -73,7 +73,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.Client = c
 
-	s.worker = worker.New(c, workflows.TaskQueue, worker.Options{})
+	if cfg.TaskQueue == "" {
+		cfg.TaskQueue = workflows.TaskQueue
+		s.cfg.TaskQueue = cfg.TaskQueue
+	}
+	s.worker = worker.New(c, cfg.TaskQueue, worker.Options{})
 	s.worker.RegisterWorkflow(workflows.DealWorkflow)
 	s.worker.RegisterActivity(&activities.Activities{Store: s.Store, Notifier: s.notifier()})
 	if err := s.worker.Start(); err != nil {
@@ -117,9 +121,17 @@ func (s *Server) Stop() {
 	}
 }
 
+// TaskQueue is the queue this server's worker polls; deals opened through
+// it run there.
+func (s *Server) TaskQueue() string { return s.cfg.TaskQueue }
+
+// routes mounts every HTTP surface; each lives in its own file.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
+	s.mountIntake(mux)
+	s.mountSlack(mux)
+	s.mountPages(mux)
 	return mux
 }
 

@@ -19,15 +19,16 @@ import (
 // ErrUnknownDeal is returned for a deal with no running workflow.
 var ErrUnknownDeal = errors.New("unknown deal")
 
-// OpenDeal checks the terms and starts the deal's workflow. Opening the same
-// deal twice is refused by Temporal's workflow-id uniqueness.
-func OpenDeal(ctx context.Context, c client.Client, in Input) (client.WorkflowRun, error) {
+// OpenDeal checks the terms and starts the deal's workflow on the task
+// queue (TaskQueue in production). Opening the same deal twice is refused by
+// Temporal's workflow-id uniqueness.
+func OpenDeal(ctx context.Context, c client.Client, taskQueue string, in Input) (client.WorkflowRun, error) {
 	if err := in.Normalize(); err != nil {
 		return nil, err
 	}
 	return c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       WorkflowID(in.DealID),
-		TaskQueue:                TaskQueue,
+		TaskQueue:                taskQueue,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		StaticSummary:            Summary(in.Terms),

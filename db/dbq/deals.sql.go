@@ -13,7 +13,7 @@ import (
 )
 
 const getDeal = `-- name: GetDeal :one
-SELECT deal_id, client, workstream, currency, contract_value, target_margin_pct, planned_cost, start_date, end_date, ae, presales, pricing_approver, pm, gm, slack_channel, client_signoff, margin_warn_pts, margin_critical_pts, margin_check_every, stage, base_stage, opened_at, close_outcome, close_by, close_reason, closed_at, pct_complete, progress_by, progress_at, margin_as_of, revenue, actual_cost, eac, current_margin, current_margin_pct, forecast_margin_pct, drift_pts, margin_status, alerted_status, pending_change_orders, fees_invoiced, fees_collected, fees_pending, open_incidents, version, updated_at FROM deals WHERE deal_id = $1
+SELECT deal_id, client, workstream, currency, contract_value, target_margin_pct, planned_cost, start_date, end_date, ae, presales, pricing_approver, pm, gm, slack_channel, client_signoff, margin_warn_pts, margin_critical_pts, margin_check_every, stage, base_stage, opened_at, close_outcome, close_by, close_reason, closed_at, pct_complete, progress_by, progress_at, margin_as_of, revenue, actual_cost, eac, current_margin, current_margin_pct, forecast_margin_pct, drift_pts, margin_status, alerted_status, pending_change_orders, fees_invoiced, fees_collected, fees_pending, open_incidents, margin_checks, version, updated_at FROM deals WHERE deal_id = $1
 `
 
 func (q *Queries) GetDeal(ctx context.Context, dealID string) (Deal, error) {
@@ -64,6 +64,7 @@ func (q *Queries) GetDeal(ctx context.Context, dealID string) (Deal, error) {
 		&i.FeesCollected,
 		&i.FeesPending,
 		&i.OpenIncidents,
+		&i.MarginChecks,
 		&i.Version,
 		&i.UpdatedAt,
 	)
@@ -157,7 +158,7 @@ func (q *Queries) ListCommitments(ctx context.Context, dealID string) ([]Commitm
 }
 
 const listDeals = `-- name: ListDeals :many
-SELECT deal_id, client, workstream, currency, contract_value, target_margin_pct, planned_cost, start_date, end_date, ae, presales, pricing_approver, pm, gm, slack_channel, client_signoff, margin_warn_pts, margin_critical_pts, margin_check_every, stage, base_stage, opened_at, close_outcome, close_by, close_reason, closed_at, pct_complete, progress_by, progress_at, margin_as_of, revenue, actual_cost, eac, current_margin, current_margin_pct, forecast_margin_pct, drift_pts, margin_status, alerted_status, pending_change_orders, fees_invoiced, fees_collected, fees_pending, open_incidents, version, updated_at FROM deals
+SELECT deal_id, client, workstream, currency, contract_value, target_margin_pct, planned_cost, start_date, end_date, ae, presales, pricing_approver, pm, gm, slack_channel, client_signoff, margin_warn_pts, margin_critical_pts, margin_check_every, stage, base_stage, opened_at, close_outcome, close_by, close_reason, closed_at, pct_complete, progress_by, progress_at, margin_as_of, revenue, actual_cost, eac, current_margin, current_margin_pct, forecast_margin_pct, drift_pts, margin_status, alerted_status, pending_change_orders, fees_invoiced, fees_collected, fees_pending, open_incidents, margin_checks, version, updated_at FROM deals
 WHERE ($1::text = '' OR client = $1)
   AND ($2::text = '' OR ae = $2)
   AND ($3::text = '' OR pm = $3)
@@ -232,6 +233,7 @@ func (q *Queries) ListDeals(ctx context.Context, arg ListDealsParams) ([]Deal, e
 			&i.FeesCollected,
 			&i.FeesPending,
 			&i.OpenIncidents,
+			&i.MarginChecks,
 			&i.Version,
 			&i.UpdatedAt,
 		); err != nil {
@@ -552,11 +554,11 @@ INSERT INTO deals (
     pct_complete, progress_by, progress_at,
     margin_as_of, revenue, actual_cost, eac, current_margin, current_margin_pct, forecast_margin_pct,
     drift_pts, margin_status, alerted_status, pending_change_orders, fees_invoiced, fees_collected, fees_pending,
-    open_incidents, version, updated_at
+    open_incidents, margin_checks, version, updated_at
 ) VALUES (
     $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
     $17, $18, $19, $20, $21, $22, $23, $24, $25, $26,
-    $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, now()
+    $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, now()
 )
 ON CONFLICT (deal_id) DO UPDATE SET
     client = EXCLUDED.client, workstream = EXCLUDED.workstream, currency = EXCLUDED.currency,
@@ -575,7 +577,7 @@ ON CONFLICT (deal_id) DO UPDATE SET
     drift_pts = EXCLUDED.drift_pts, margin_status = EXCLUDED.margin_status, alerted_status = EXCLUDED.alerted_status,
     pending_change_orders = EXCLUDED.pending_change_orders, fees_invoiced = EXCLUDED.fees_invoiced,
     fees_collected = EXCLUDED.fees_collected, fees_pending = EXCLUDED.fees_pending,
-    open_incidents = EXCLUDED.open_incidents, version = EXCLUDED.version, updated_at = now()
+    open_incidents = EXCLUDED.open_incidents, margin_checks = EXCLUDED.margin_checks, version = EXCLUDED.version, updated_at = now()
 WHERE deals.version <= EXCLUDED.version
 `
 
@@ -624,6 +626,7 @@ type UpsertDealParams struct {
 	FeesCollected       decimal.Decimal
 	FeesPending         decimal.Decimal
 	OpenIncidents       int32
+	MarginChecks        int64
 	Version             int64
 }
 
@@ -675,6 +678,7 @@ func (q *Queries) UpsertDeal(ctx context.Context, arg UpsertDealParams) (int64, 
 		arg.FeesCollected,
 		arg.FeesPending,
 		arg.OpenIncidents,
+		arg.MarginChecks,
 		arg.Version,
 	)
 	if err != nil {

@@ -99,6 +99,7 @@ type Deal struct {
 	FeesCollected       decimal.Decimal
 	FeesPending         decimal.Decimal
 	OpenIncidents       int32
+	MarginChecks        int64
 	Version             int64
 	UpdatedAt           time.Time
 }

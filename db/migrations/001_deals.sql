@@ -47,6 +47,7 @@ CREATE TABLE deals (
     fees_collected      numeric NOT NULL,
     fees_pending        numeric NOT NULL,
     open_incidents      integer NOT NULL DEFAULT 0,
+    margin_checks       bigint NOT NULL DEFAULT 0,
     version             bigint NOT NULL,
     updated_at          timestamptz NOT NULL DEFAULT now()
 );

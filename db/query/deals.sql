@@ -8,11 +8,11 @@ INSERT INTO deals (
     pct_complete, progress_by, progress_at,
     margin_as_of, revenue, actual_cost, eac, current_margin, current_margin_pct, forecast_margin_pct,
     drift_pts, margin_status, alerted_status, pending_change_orders, fees_invoiced, fees_collected, fees_pending,
-    open_incidents, version, updated_at
+    open_incidents, margin_checks, version, updated_at
 ) VALUES (
     $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
     $17, $18, $19, $20, $21, $22, $23, $24, $25, $26,
-    $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, now()
+    $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, now()
 )
 ON CONFLICT (deal_id) DO UPDATE SET
     client = EXCLUDED.client, workstream = EXCLUDED.workstream, currency = EXCLUDED.currency,
@@ -31,7 +31,7 @@ ON CONFLICT (deal_id) DO UPDATE SET
     drift_pts = EXCLUDED.drift_pts, margin_status = EXCLUDED.margin_status, alerted_status = EXCLUDED.alerted_status,
     pending_change_orders = EXCLUDED.pending_change_orders, fees_invoiced = EXCLUDED.fees_invoiced,
     fees_collected = EXCLUDED.fees_collected, fees_pending = EXCLUDED.fees_pending,
-    open_incidents = EXCLUDED.open_incidents, version = EXCLUDED.version, updated_at = now()
+    open_incidents = EXCLUDED.open_incidents, margin_checks = EXCLUDED.margin_checks, version = EXCLUDED.version, updated_at = now()
 WHERE deals.version <= EXCLUDED.version;
 
 -- name: GetDeal :one

@@ -1,0 +1,101 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"dealflow/deal"
+	"dealflow/deal/dealtest"
+	"dealflow/devstack"
+	"dealflow/workflows"
+)
+
+// temporalHostPort is the dev server every test of this package shares.
+var temporalHostPort string
+
+func TestMain(m *testing.M) {
+	ctx := context.Background()
+	srv, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	temporalHostPort = srv.FrontendHostPort()
+	code := m.Run()
+	_ = srv.Stop()
+	os.Exit(code)
+}
+
+// startServer runs a worker process like production does, against the
+// shared dev server, with a database and a task queue of its own.
+func startServer(t *testing.T, mutate func(*Config)) *Server {
+	t.Helper()
+	ctx := context.Background()
+	dbURL, drop, err := devstack.CreateDatabase(ctx, os.Getenv("DATABASE_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(drop)
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	cfg := Config{
+		DatabaseURL: dbURL,
+		HTTPAddr:    "127.0.0.1:0",
+		Temporal:    client.Options{HostPort: temporalHostPort},
+		TaskQueue:   "deals-test-" + hex.EncodeToString(b),
+		Log:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	s, err := Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// openDeal starts a test deal on the server's task queue.
+func openDeal(t *testing.T, s *Server, terms deal.Terms) {
+	t.Helper()
+	if _, err := workflows.OpenDeal(context.Background(), s.Client, s.TaskQueue(), workflows.Input{Terms: terms}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// send applies steps and fails the test unless each is accepted.
+func send(t *testing.T, s *Server, dealID string, steps ...dealtest.Step) {
+	t.Helper()
+	for _, st := range steps {
+		res, err := workflows.Send(context.Background(), s.Client, dealID, st.Signal, st.Payload)
+		if err != nil {
+			t.Fatalf("%s %s: %v", st.Signal, st.Payload, err)
+		}
+		if res.Status != deal.Accepted {
+			t.Fatalf("%s %s: %s %s", st.Signal, st.Payload, res.Status, res.Reason)
+		}
+	}
+}
+
+// eventually polls cond until it holds or ten seconds pass. It waits for
+// asynchronous writes; it asserts nothing about speed.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
