@@ -226,7 +226,7 @@ func termsOf(d dbq.Deal) deal.Terms {
 	return deal.Terms{DealID: d.DealID, Client: d.Client, Workstream: d.Workstream, Currency: d.Currency,
 		ContractValue: d.ContractValue, TargetMarginPct: d.TargetMarginPct, PlannedCost: &pc,
 		StartDate: deal.Date{Time: d.StartDate}, EndDate: deal.Date{Time: d.EndDate},
-		People: deal.People{AE: d.Ae, Presales: d.Presales, PricingApprover: d.PricingApprover, PM: d.Pm, GM: d.Gm},
+		People:        deal.People{AE: d.Ae, Presales: d.Presales, PricingApprover: d.PricingApprover, PM: d.Pm, GM: d.Gm},
 		ClientSignoff: d.ClientSignoff, SlackChannel: d.SlackChannel, MarginWarnPts: &warn, MarginCriticalPts: &crit,
 		MarginCheckEvery: d.MarginCheckEvery}
 }

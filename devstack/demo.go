@@ -24,9 +24,9 @@ func RunDemo(ctx context.Context, c client.Client, out io.Writer) error {
 	in := workflows.Input{Terms: deal.Terms{
 		DealID: id, Client: "Acme Logistics", Workstream: "Warehouse portal", Currency: "EUR",
 		ContractValue: decimal.RequireFromString("120000"), TargetMarginPct: decimal.RequireFromString("35"),
-		StartDate: deal.NewDate(today.Year(), today.Month(), today.Day()),
-		EndDate:   deal.NewDate(today.Year(), today.Month(), today.Day()+90),
-		People: deal.People{AE: "U_AE_ANA", Presales: "U_PS_PAUL", PricingApprover: "U_PRICE_PRIYA", PM: "U_PM_MARIA", GM: "U_GM_GUS"},
+		StartDate:     deal.NewDate(today.Year(), today.Month(), today.Day()),
+		EndDate:       deal.NewDate(today.Year(), today.Month(), today.Day()+90),
+		People:        deal.People{AE: "U_AE_ANA", Presales: "U_PS_PAUL", PricingApprover: "U_PRICE_PRIYA", PM: "U_PM_MARIA", GM: "U_GM_GUS"},
 		ClientSignoff: []string{"scoping"}, SlackChannel: "C_DEMO", MarginCheckEvery: "1m",
 	}}
 	if _, err := workflows.OpenDeal(ctx, c, workflows.TaskQueue, in); err != nil {

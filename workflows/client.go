@@ -77,3 +77,11 @@ func describe(dealID string, err error) error {
 	}
 	return err
 }
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only for types of this module, which always marshal
+	}
+	return b
+}

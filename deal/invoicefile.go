@@ -1,0 +1,169 @@
+package deal
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/shopspring/decimal"
+)
+
+// InvoiceRow is one invoice of a finance file: the deal it belongs to and
+// the signal to send, or why the row cannot be read. A bad row never stops
+// the rows after it.
+type InvoiceRow struct {
+	Row     int           // 1-based; for CSV the header is row 0
+	DealID  string        // empty when the row has none
+	Invoice InvoiceSignal // valid only when Err is nil
+	Err     error
+}
+
+// invoiceLine is an invoice with its deal, as finance sends it in JSON.
+type invoiceLine struct {
+	DealID string `json:"deal_id"`
+	InvoiceSignal
+}
+
+// ParseInvoicesJSON reads one JSON invoice object or an array of them. It
+// fails as a whole only when the body is not a JSON object or array.
+func ParseInvoicesJSON(body []byte) ([]InvoiceRow, error) {
+	body = bytes.TrimSpace(body)
+	var items []json.RawMessage
+	switch {
+	case len(body) > 0 && body[0] == '{':
+		items = []json.RawMessage{body}
+	case len(body) > 0 && body[0] == '[':
+		if err := json.Unmarshal(body, &items); err != nil {
+			return nil, fmt.Errorf("body is not a JSON array of invoices: %w", err)
+		}
+	default:
+		return nil, errors.New("body must be one JSON invoice object or an array of them")
+	}
+	rows := make([]InvoiceRow, 0, len(items))
+	for i, raw := range items {
+		row := InvoiceRow{Row: i + 1}
+		var line invoiceLine
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&line); err != nil {
+			row.Err = fmt.Errorf("does not decode: %w", err)
+			// Keep what can be read for the answer, such as the deal id.
+			var loose struct {
+				DealID    string `json:"deal_id"`
+				InvoiceID string `json:"invoice_id"`
+			}
+			_ = json.Unmarshal(raw, &loose)
+			row.DealID, row.Invoice.InvoiceID = loose.DealID, loose.InvoiceID
+		} else {
+			row.DealID, row.Invoice = line.DealID, line.InvoiceSignal
+			row.Err = checkRowDeal(line.DealID)
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
+}
+
+// csvColumns are the columns an accounting export must or may have.
+var csvColumns = []string{"deal_id", "invoice_id", "category", "amount", "currency", "date", "supplier", "memo", "fx_rate", "credit"}
+
+var requiredCSV = []string{"deal_id", "invoice_id", "category", "amount", "currency", "date"}
+
+// ParseInvoicesCSV reads an accounting export: a header row naming the
+// columns (any order, case-insensitive), then one invoice a row. It fails
+// as a whole only when the header is missing a required column.
+func ParseInvoicesCSV(r io.Reader) ([]InvoiceRow, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	cr.TrimLeadingSpace = true
+	header, err := cr.Read()
+	if err != nil {
+		return nil, fmt.Errorf("reading the CSV header: %w", err)
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		name := strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+		known := false
+		for _, c := range csvColumns {
+			known = known || c == name
+		}
+		if !known {
+			return nil, fmt.Errorf("CSV header has unknown column %q; columns are %s", h, strings.Join(csvColumns, ", "))
+		}
+		col[name] = i
+	}
+	var missing []string
+	for _, c := range requiredCSV {
+		if _, ok := col[c]; !ok {
+			missing = append(missing, c)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("CSV header lacks required column(s) %s", strings.Join(missing, ", "))
+	}
+	var rows []InvoiceRow
+	for n := 1; ; n++ {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		row := InvoiceRow{Row: n}
+		if err != nil {
+			row.Err = fmt.Errorf("unreadable CSV line: %w", err)
+			rows = append(rows, row)
+			continue
+		}
+		get := func(name string) string {
+			if i, ok := col[name]; ok && i < len(rec) {
+				return strings.TrimSpace(rec[i])
+			}
+			return ""
+		}
+		row.DealID, row.Invoice.InvoiceID = get("deal_id"), get("invoice_id")
+		row.Invoice, row.Err = csvInvoice(get)
+		if row.Err == nil {
+			row.Err = checkRowDeal(row.DealID)
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
+}
+
+func csvInvoice(get func(string) string) (InvoiceSignal, error) {
+	s := InvoiceSignal{InvoiceID: get("invoice_id"), Category: get("category"), Currency: get("currency"),
+		Supplier: get("supplier"), Memo: get("memo")}
+	amount, err := decimal.NewFromString(get("amount"))
+	if err != nil {
+		return s, fmt.Errorf("amount %q is not a decimal number", get("amount"))
+	}
+	s.Amount = amount
+	if s.Date, err = ParseDate(get("date")); err != nil {
+		return s, fmt.Errorf("date: %w", err)
+	}
+	if v := get("fx_rate"); v != "" {
+		fx, err := decimal.NewFromString(v)
+		if err != nil {
+			return s, fmt.Errorf("fx_rate %q is not a decimal number", v)
+		}
+		s.FXRate = &fx
+	}
+	if v := get("credit"); v != "" {
+		b, err := strconv.ParseBool(strings.ToLower(v))
+		if err != nil {
+			return s, fmt.Errorf("credit %q must be true or false", v)
+		}
+		s.Credit = b
+	}
+	return s, nil
+}
+
+func checkRowDeal(id string) error {
+	if strings.TrimSpace(id) == "" {
+		return errors.New("deal_id is required")
+	}
+	return nil
+}
