@@ -72,9 +72,7 @@ func (r *Record) Apply(now time.Time, signal string, payload []byte) (Result, Ef
 		if !errors.As(err, &ref) {
 			reason = "payload does not decode: " + reason
 		}
-		r.recordRefusal(now, signal, reason, payload)
-		r.Version++
-		return Result{Status: Refused, Reason: reason}, a.effects
+		return r.Refuse(now, signal, reason, payload), a.effects
 	}
 	r.refreshMargin(now)
 	r.Version++
@@ -122,7 +120,9 @@ func take[T any](payload []byte, apply func(T) error) error {
 	return apply(v)
 }
 
-func (r *Record) recordRefusal(now time.Time, signal, reason string, payload []byte) {
+// Refuse records a signal that was not taken, with the reason; nothing else
+// on the record changes.
+func (r *Record) Refuse(now time.Time, signal, reason string, payload []byte) Result {
 	seq := 1
 	if n := len(r.Refusals); n > 0 {
 		seq = r.Refusals[n-1].Seq + 1
@@ -135,6 +135,8 @@ func (r *Record) recordRefusal(now time.Time, signal, reason string, payload []b
 	if len(r.Refusals) > maxRefusals {
 		r.Refusals = slices.Clone(r.Refusals[len(r.Refusals)-maxRefusals:])
 	}
+	r.Version++
+	return Result{Status: Refused, Reason: reason}
 }
 
 func (a *applier) moveTo(to Stage, by, reason string) {

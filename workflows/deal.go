@@ -123,11 +123,15 @@ func (w *dealWorkflow) setupHandlers(ctx workflow.Context) error {
 // panics on bad input: a refusal is recorded on the deal instead, so no
 // payload can fail a workflow task and leave the deal stuck.
 func (w *dealWorkflow) handle(ctx workflow.Context, signal string, payload []byte) deal.Result {
+	var res deal.Result
 	if len(payload) == 0 {
-		payload = []byte("null")
+		// The SDK could not even read the payload as JSON.
+		res = w.rec.Refuse(workflow.Now(ctx), signal, "payload is empty or not JSON", payload)
+	} else {
+		var eff deal.Effects
+		res, eff = w.rec.Apply(workflow.Now(ctx), signal, payload)
+		w.absorb(eff)
 	}
-	res, eff := w.rec.Apply(workflow.Now(ctx), signal, payload)
-	w.absorb(eff)
 	if res.Status == deal.Refused {
 		workflow.GetLogger(ctx).Warn("signal refused", "signal", signal, "reason", res.Reason)
 	}
