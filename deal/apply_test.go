@@ -29,7 +29,9 @@ func at(t *testing.T, steps ...dealtest.Step) *deal.Record {
 	return r
 }
 
-func step(signal string, v any) dealtest.Step { return dealtest.Step{Signal: signal, Payload: dealtest.JSON(v)} }
+func step(signal string, v any) dealtest.Step {
+	return dealtest.Step{Signal: signal, Payload: dealtest.JSON(v)}
+}
 
 var (
 	inDiscovery = func(t *testing.T) *deal.Record { return at(t) }
