@@ -192,6 +192,9 @@ type SlackMessage struct {
 	Kind      string
 	TicketID  string
 	PostedAt  time.Time
+	Text      string
+	Blocks    []byte
+	UpdatedAt time.Time
 }
 
 type StageChange struct {

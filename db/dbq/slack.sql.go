@@ -9,8 +9,52 @@ import (
 	"context"
 )
 
+const findSlackMessages = `-- name: FindSlackMessages :many
+SELECT deal_id, notice_key, channel, ts, kind, ticket_id, posted_at, text, blocks, updated_at FROM slack_messages WHERE deal_id = $1 AND kind = $2 AND ticket_id = $3
+ORDER BY posted_at, notice_key
+`
+
+type FindSlackMessagesParams struct {
+	DealID   string
+	Kind     string
+	TicketID string
+}
+
+// The messages about one thing (a ticket, the handover, the closing
+// decision), for updating them after a click.
+func (q *Queries) FindSlackMessages(ctx context.Context, arg FindSlackMessagesParams) ([]SlackMessage, error) {
+	rows, err := q.db.Query(ctx, findSlackMessages, arg.DealID, arg.Kind, arg.TicketID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []SlackMessage
+	for rows.Next() {
+		var i SlackMessage
+		if err := rows.Scan(
+			&i.DealID,
+			&i.NoticeKey,
+			&i.Channel,
+			&i.Ts,
+			&i.Kind,
+			&i.TicketID,
+			&i.PostedAt,
+			&i.Text,
+			&i.Blocks,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const getSlackMessage = `-- name: GetSlackMessage :one
-SELECT deal_id, notice_key, channel, ts, kind, ticket_id, posted_at FROM slack_messages WHERE deal_id = $1 AND notice_key = $2
+SELECT deal_id, notice_key, channel, ts, kind, ticket_id, posted_at, text, blocks, updated_at FROM slack_messages WHERE deal_id = $1 AND notice_key = $2
 `
 
 type GetSlackMessageParams struct {
@@ -29,12 +73,15 @@ func (q *Queries) GetSlackMessage(ctx context.Context, arg GetSlackMessageParams
 		&i.Kind,
 		&i.TicketID,
 		&i.PostedAt,
+		&i.Text,
+		&i.Blocks,
+		&i.UpdatedAt,
 	)
 	return i, err
 }
 
 const listSlackMessages = `-- name: ListSlackMessages :many
-SELECT deal_id, notice_key, channel, ts, kind, ticket_id, posted_at FROM slack_messages WHERE deal_id = $1 ORDER BY posted_at, notice_key
+SELECT deal_id, notice_key, channel, ts, kind, ticket_id, posted_at, text, blocks, updated_at FROM slack_messages WHERE deal_id = $1 ORDER BY posted_at, notice_key
 `
 
 func (q *Queries) ListSlackMessages(ctx context.Context, dealID string) ([]SlackMessage, error) {
@@ -54,6 +101,9 @@ func (q *Queries) ListSlackMessages(ctx context.Context, dealID string) ([]Slack
 			&i.Kind,
 			&i.TicketID,
 			&i.PostedAt,
+			&i.Text,
+			&i.Blocks,
+			&i.UpdatedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -65,10 +115,34 @@ func (q *Queries) ListSlackMessages(ctx context.Context, dealID string) ([]Slack
 	return items, nil
 }
 
+const setSlackMessageContent = `-- name: SetSlackMessageContent :exec
+UPDATE slack_messages SET text = $3, blocks = $4, updated_at = now()
+WHERE deal_id = $1 AND notice_key = $2
+`
+
+type SetSlackMessageContentParams struct {
+	DealID    string
+	NoticeKey string
+	Text      string
+	Blocks    []byte
+}
+
+// What a message shows after chat.update.
+func (q *Queries) SetSlackMessageContent(ctx context.Context, arg SetSlackMessageContentParams) error {
+	_, err := q.db.Exec(ctx, setSlackMessageContent,
+		arg.DealID,
+		arg.NoticeKey,
+		arg.Text,
+		arg.Blocks,
+	)
+	return err
+}
+
 const upsertSlackMessage = `-- name: UpsertSlackMessage :exec
-INSERT INTO slack_messages (deal_id, notice_key, channel, ts, kind, ticket_id)
-VALUES ($1, $2, $3, $4, $5, $6)
-ON CONFLICT (deal_id, notice_key) DO UPDATE SET channel = EXCLUDED.channel, ts = EXCLUDED.ts
+INSERT INTO slack_messages (deal_id, notice_key, channel, ts, kind, ticket_id, text, blocks)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (deal_id, notice_key) DO UPDATE SET channel = EXCLUDED.channel, ts = EXCLUDED.ts,
+    text = EXCLUDED.text, blocks = EXCLUDED.blocks, updated_at = now()
 `
 
 type UpsertSlackMessageParams struct {
@@ -78,8 +152,12 @@ type UpsertSlackMessageParams struct {
 	Ts        string
 	Kind      string
 	TicketID  string
+	Text      string
+	Blocks    []byte
 }
 
+// One row per posted message, keyed by the notice that posted it; channel
+// and ts are what chat.update needs later.
 func (q *Queries) UpsertSlackMessage(ctx context.Context, arg UpsertSlackMessageParams) error {
 	_, err := q.db.Exec(ctx, upsertSlackMessage,
 		arg.DealID,
@@ -88,6 +166,8 @@ func (q *Queries) UpsertSlackMessage(ctx context.Context, arg UpsertSlackMessage
 		arg.Ts,
 		arg.Kind,
 		arg.TicketID,
+		arg.Text,
+		arg.Blocks,
 	)
 	return err
 }
