@@ -1,0 +1,27 @@
+package report
+
+import (
+	"context"
+	"fmt"
+
+	"dealflow/db"
+	"dealflow/deal"
+)
+
+// Load reads the deals won inside the window from PostgreSQL (the record
+// the activities wrote) and builds the report over them.
+func Load(ctx context.Context, store *db.Store, o Options) (Report, error) {
+	ids, err := store.Queries().ListWonDealIDsSince(ctx, o.Since())
+	if err != nil {
+		return Report{}, fmt.Errorf("listing won deals: %w", err)
+	}
+	records := make([]*deal.Record, 0, len(ids))
+	for _, id := range ids {
+		r, err := store.LoadRecord(ctx, id)
+		if err != nil {
+			return Report{}, fmt.Errorf("reading deal %s: %w", id, err)
+		}
+		records = append(records, r)
+	}
+	return Build(records, o), nil
+}
