@@ -1,6 +1,181 @@
 package server
 
-import "net/http"
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
 
-// mountPages serves the deal pages and the early-warning report.
-func (s *Server) mountPages(mux *http.ServeMux) {}
+	"dealflow/db"
+	"dealflow/db/dbq"
+	"dealflow/deal"
+	"dealflow/report"
+)
+
+// The pages are server-rendered from embedded templates: no front-end
+// build, nothing to deploy but the worker binary.
+//
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// pageTemplates holds one template set per page, each with the shared layout.
+var pageTemplates = func() map[string]*template.Template {
+	pages := map[string]*template.Template{}
+	for _, name := range []string{"deals", "deal", "report", "error"} {
+		pages[name] = template.Must(template.New("layout.html").Funcs(pageFuncs).
+			ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+	}
+	return pages
+}()
+
+// mountPages serves the deal pages and the early-warning report. They read
+// PostgreSQL (the record the activities wrote), never a workflow query per
+// row, so a long list costs the database and not Temporal.
+func (s *Server) mountPages(mux *http.ServeMux) {
+	guard := s.dashboardAuth
+	mux.Handle("GET /{$}", guard(http.RedirectHandler("/deals", http.StatusSeeOther)))
+	mux.Handle("GET /deals", guard(http.HandlerFunc(s.dealsPage)))
+	mux.Handle("GET /deals/{deal_id}", guard(http.HandlerFunc(s.dealPage)))
+	mux.Handle("GET /reports/handover", guard(http.HandlerFunc(s.reportPage)))
+}
+
+// dashboardAuth lets a request through when DASHBOARD_TOKEN is unset, or
+// when it presents the token as a bearer token or as the password of basic
+// auth (any user name, so a browser's login prompt works). In production
+// the pages belong behind the firm's SSO proxy; the token is a second lock.
+func (s *Server) dashboardAuth(h http.Handler) http.Handler {
+	if s.cfg.DashboardToken == "" {
+		return h
+	}
+	// Comparing hashes keeps the comparison constant-time whatever the
+	// length of what was presented.
+	want := sha256.Sum256([]byte(s.cfg.DashboardToken))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		presented, ok := "", false
+		if b, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); found {
+			presented, ok = strings.TrimSpace(b), true
+		} else if _, pw, found := r.BasicAuth(); found {
+			presented, ok = pw, true
+		}
+		got := sha256.Sum256([]byte(presented))
+		if ok && subtle.ConstantTimeCompare(got[:], want[:]) == 1 {
+			h.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("WWW-Authenticate", `Basic realm="dealflow", charset="UTF-8"`)
+		http.Error(w, "401 unauthorized: the deal pages need DASHBOARD_TOKEN, as a bearer token or as the basic-auth password", http.StatusUnauthorized)
+	})
+}
+
+// dealsPage lists deals, filtered by client, AE, PM and stage, with a
+// client's workstreams together.
+func (s *Server) dealsPage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := dealFilter{Client: q.Get("client"), AE: q.Get("ae"), PM: q.Get("pm"), Stage: q.Get("stage")}
+	if f.Stage != "" && !slices.Contains(deal.Stages, deal.Stage(f.Stage)) {
+		s.errorPage(w, http.StatusBadRequest, fmt.Sprintf("unknown stage %q; stages are %s", f.Stage, stageList()))
+		return
+	}
+	queries := s.Store.Queries()
+	rows, err := queries.ListDeals(r.Context(), dbq.ListDealsParams{Client: f.Client, Ae: f.AE, Pm: f.PM, Stage: f.Stage})
+	if err != nil {
+		s.serverError(w, "listing deals", err)
+		return
+	}
+	opts, err := queries.ListDealFilterOptions(r.Context())
+	if err != nil {
+		s.serverError(w, "listing filter values", err)
+		return
+	}
+	s.render(w, "deals", dealsView{Filter: f, Options: opts, Stages: deal.Stages, Clients: groupByClient(rows), Count: len(rows)})
+}
+
+// dealPage is one deal on one screen: what the AE, PM and GM all need.
+func (s *Server) dealPage(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("deal_id")
+	rec, err := s.Store.LoadRecord(r.Context(), id)
+	if errors.Is(err, db.ErrNotFound) {
+		s.errorPage(w, http.StatusNotFound, fmt.Sprintf("no deal %q in the record; a deal just opened appears within seconds", id))
+		return
+	}
+	if err != nil {
+		s.serverError(w, "reading deal "+id, err)
+		return
+	}
+	snaps, err := s.Store.Queries().ListMarginSnapshots(r.Context(), id)
+	if err != nil {
+		s.serverError(w, "reading margin snapshots of "+id, err)
+		return
+	}
+	s.render(w, "deal", newDealView(rec, snaps))
+}
+
+// reportPage is the early-warning report; ?days= sets its window and
+// ?format=json gives the same figures as `starter report --json`.
+func (s *Server) reportPage(w http.ResponseWriter, r *http.Request) {
+	o := report.Options{Now: time.Now().UTC()}
+	if v := r.URL.Query().Get("days"); v != "" {
+		d, err := strconv.Atoi(v)
+		if err != nil || d < 1 || d > 3660 {
+			s.errorPage(w, http.StatusBadRequest, fmt.Sprintf("days must be a whole number of days from 1 to 3660, not %q", v))
+			return
+		}
+		o.Days = d
+	}
+	rep, err := report.Load(r.Context(), s.Store, o)
+	if err != nil {
+		s.serverError(w, "building the report", err)
+		return
+	}
+	if r.URL.Query().Get("format") == "json" {
+		w.Header().Set("Content-Type", "application/json")
+		_ = writeJSON(w, rep)
+		return
+	}
+	s.render(w, "report", reportView{Report: rep, Definitions: report.Definitions, PatternDeals: report.PatternDeals})
+}
+
+// render executes a page into a buffer first, so a template error is a
+// clean 500 and never half a page.
+func (s *Server) render(w http.ResponseWriter, page string, data any) {
+	var buf bytes.Buffer
+	if err := pageTemplates[page].Execute(&buf, data); err != nil {
+		s.serverError(w, "rendering "+page, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = buf.WriteTo(w)
+}
+
+func (s *Server) errorPage(w http.ResponseWriter, code int, msg string) {
+	var buf bytes.Buffer
+	if err := pageTemplates["error"].Execute(&buf, errorView{Code: code, Status: http.StatusText(code), Message: msg}); err != nil {
+		http.Error(w, msg, code)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(code)
+	_, _ = buf.WriteTo(w)
+}
+
+// serverError logs the cause and shows a page that does not leak it.
+func (s *Server) serverError(w http.ResponseWriter, what string, err error) {
+	s.log.Error("deal pages: "+what, "error", err)
+	s.errorPage(w, http.StatusInternalServerError, what+" failed; the worker's log has the cause")
+}
+
+func stageList() string {
+	names := make([]string, len(deal.Stages))
+	for i, st := range deal.Stages {
+		names[i] = string(st)
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,68 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"testing"
+
+	"dealflow/deal/dealtest"
+	"dealflow/workflows"
+)
+
+// get fetches a page and returns its status and body.
+func get(t *testing.T, url string, header http.Header) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// waitForRecord waits until PostgreSQL holds the version of the deal the
+// workflow holds now, and all its margin snapshots, so a page shows what
+// the workflow answers.
+func waitForRecord(t *testing.T, s *Server, dealID string) {
+	t.Helper()
+	ctx := context.Background()
+	want, err := workflows.Record(ctx, s.Client, dealID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "deal "+dealID+" to be written to PostgreSQL", func() bool {
+		r, err := s.Store.LoadRecord(ctx, dealID)
+		if err != nil || r.Version < want.Version {
+			return false
+		}
+		var snaps int64
+		err = s.Pool.QueryRow(ctx, "SELECT count(*) FROM margin_snapshots WHERE deal_id = $1", dealID).Scan(&snaps)
+		return err == nil && snaps >= want.MarginChecks
+	})
+}
+
+// asPeople rewrites the shared fixture steps for a deal whose AE and PM
+// are not the fixture's: the fixtures name dealtest.AE and dealtest.PM as
+// senders, and only a deal's own people may send.
+func asPeople(steps []dealtest.Step, ae, pm string) []dealtest.Step {
+	out := make([]dealtest.Step, len(steps))
+	for i, s := range steps {
+		p := bytes.ReplaceAll(s.Payload, []byte(`"`+dealtest.AE+`"`), []byte(`"`+ae+`"`))
+		p = bytes.ReplaceAll(p, []byte(`"`+dealtest.PM+`"`), []byte(`"`+pm+`"`))
+		out[i] = dealtest.Step{Signal: s.Signal, Payload: p}
+	}
+	return out
+}
