@@ -36,6 +36,9 @@ func ParseInvoicesJSON(body []byte) ([]InvoiceRow, error) {
 	var items []json.RawMessage
 	switch {
 	case len(body) > 0 && body[0] == '{':
+		if !json.Valid(body) {
+			return nil, errors.New("body is not valid JSON: expected one invoice object or an array of them")
+		}
 		items = []json.RawMessage{body}
 	case len(body) > 0 && body[0] == '[':
 		if err := json.Unmarshal(body, &items); err != nil {
@@ -112,6 +115,12 @@ func ParseInvoicesCSV(r io.Reader) ([]InvoiceRow, error) {
 			break
 		}
 		row := InvoiceRow{Row: n}
+		var perr *csv.ParseError
+		if err != nil && !errors.As(err, &perr) {
+			// A failing reader fails again on every call; only a bad line
+			// is skipped.
+			return nil, fmt.Errorf("reading the CSV: %w", err)
+		}
 		if err != nil {
 			row.Err = fmt.Errorf("unreadable CSV line: %w", err)
 			rows = append(rows, row)
