@@ -1,0 +1,226 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/slack-go/slack"
+	"go.temporal.io/sdk/temporal"
+
+	"dealflow/db"
+	"dealflow/db/dbq"
+	"dealflow/deal"
+)
+
+// NewSlackClient is the Web API client for the bot token. apiURL replaces
+// https://slack.com/api/ (SLACK_API_URL: tests, proxies); empty keeps it.
+func NewSlackClient(token, apiURL string) *slack.Client {
+	opts := []slack.Option{slack.OptionHTTPClient(&http.Client{Timeout: 20 * time.Second})}
+	if apiURL != "" {
+		if !strings.HasSuffix(apiURL, "/") {
+			apiURL += "/"
+		}
+		opts = append(opts, slack.OptionAPIURL(apiURL))
+	}
+	return slack.New(token, opts...)
+}
+
+// SlackNotifier posts each notice to Slack and keeps the channel and ts of
+// every message in slack_messages, so a later notice (a sign-off, the deal
+// closing) updates the message instead of posting another.
+//
+// Slack is a view of the record: a message that cannot be posted fails the
+// activity, which Temporal retries with backoff and at last drops; the deal
+// never waits for Slack.
+type SlackNotifier struct {
+	API   *slack.Client
+	Store *db.Store
+	Log   *slog.Logger
+}
+
+func (s *SlackNotifier) Notify(ctx context.Context, n Notification) error {
+	no := n.Notice
+	switch {
+	case no.Kind == deal.NoticeTicketOpened && no.Ticket != nil:
+		return s.post(ctx, n, n.Key, n.Channel, MsgTicket, no.Ticket.ID, TicketMessage(n, *no.Ticket))
+	case no.Kind == deal.NoticeSignoff && no.Ticket != nil:
+		return s.refreshTicket(ctx, n)
+	case no.Kind == deal.NoticeStageChanged && no.Change != nil:
+		return s.stageChanged(ctx, n)
+	case no.Kind == deal.NoticeHandoverOpened:
+		// The PM's interactive checklist goes to them directly; the channel,
+		// where the AE is, gets the same message read-only.
+		if err := s.post(ctx, n, n.Key, n.People.PM, MsgHandover, "", HandoverMessage(n, true)); err != nil {
+			return err
+		}
+		return s.post(ctx, n, n.Key+"/channel", n.Channel, MsgHandover, "", HandoverMessage(n, false))
+	case no.Kind == deal.NoticeIncident && no.Incident != nil:
+		return s.post(ctx, n, n.Key, n.Channel, MsgIncident, "", IncidentMessage(n))
+	case no.Kind == deal.NoticeMarginAlert && no.Alert != nil:
+		return s.post(ctx, n, n.Key, n.Channel, MsgMargin, "", MarginMessage(n))
+	}
+	s.Log.Warn("notice not shown in Slack: unknown kind or missing details", "deal", n.DealID, "key", n.Key, "kind", no.Kind)
+	return nil
+}
+
+// refreshTicket re-renders the ticket's message after a sign-off: the
+// buttons it answered go, and it says who did what and when.
+func (s *SlackNotifier) refreshTicket(ctx context.Context, n Notification) error {
+	t := *n.Notice.Ticket
+	rows, err := s.Store.Queries().FindSlackMessages(ctx, dbq.FindSlackMessagesParams{DealID: n.DealID, Kind: MsgTicket, TicketID: t.ID})
+	if err != nil {
+		return err
+	}
+	m := TicketMessage(n, t)
+	if len(rows) == 0 {
+		// The ticket's message was never posted (Slack was down for longer
+		// than the retries); post it now, as it stands.
+		return s.post(ctx, n, n.Key, n.Channel, MsgTicket, t.ID, m)
+	}
+	for _, row := range rows {
+		if err := s.update(ctx, row, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stageChanged settles the message whose decision moved the stage, then
+// announces the new stage.
+func (s *SlackNotifier) stageChanged(ctx context.Context, n Notification) error {
+	c := n.Notice.Change
+	var err error
+	switch {
+	case c.From == deal.Closing:
+		err = s.settle(ctx, n, MsgClosing, "", ClosedOutcome(n))
+	case c.From == deal.Handover:
+		err = s.settle(ctx, n, MsgHandover, "", HandoverOutcome(n))
+	case c.To == deal.ClosedLost && slices.Contains([]deal.Stage{deal.Discovery, deal.Scoping, deal.Proposal, deal.Pricing}, c.From):
+		err = s.settle(ctx, n, MsgTicket, string(c.From), CancelledOutcome(n))
+	}
+	if err != nil {
+		return err
+	}
+	m, kind := StageMessage(n)
+	return s.post(ctx, n, n.Key, n.Channel, kind, "", m)
+}
+
+// settle takes the buttons off every message about one thing, keeping
+// what it showed and adding the outcome.
+func (s *SlackNotifier) settle(ctx context.Context, n Notification, kind, ticketID, outcome string) error {
+	rows, err := s.Store.Queries().FindSlackMessages(ctx, dbq.FindSlackMessagesParams{DealID: n.DealID, Kind: kind, TicketID: ticketID})
+	if err != nil {
+		return err
+	}
+	for _, row := range rows {
+		var shown slack.Blocks
+		if err := json.Unmarshal(row.Blocks, &shown); err != nil {
+			return fmt.Errorf("slack message %s/%s: stored blocks do not decode: %w", row.DealID, row.NoticeKey, err)
+		}
+		if err := s.update(ctx, row, Settled(SlackMessage{Text: row.Text, Blocks: shown.BlockSet}, Summary(n), outcome)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// post sends a message once: a retried activity finds the key in
+// slack_messages and posts nothing. (A crash between Slack's answer and the
+// row being written would post twice; Slack offers no idempotency key.)
+func (s *SlackNotifier) post(ctx context.Context, n Notification, key, channel, kind, ticketID string, m SlackMessage) error {
+	if channel == "" {
+		s.Log.Warn("deal has no Slack channel; message not posted", "deal", n.DealID, "key", key, "text", m.Text)
+		return nil
+	}
+	q := s.Store.Queries()
+	_, err := q.GetSlackMessage(ctx, dbq.GetSlackMessageParams{DealID: n.DealID, NoticeKey: key})
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	var ch, ts string
+	err = SlackCall(ctx, func() (err error) {
+		ch, ts, err = s.API.PostMessageContext(ctx, channel, slack.MsgOptionText(m.Text, false), slack.MsgOptionBlocks(m.Blocks...))
+		return err
+	})
+	if err != nil {
+		return slackFailure("chat.postMessage", err)
+	}
+	blocks, err := json.Marshal(m.Blocks)
+	if err != nil {
+		return err
+	}
+	return q.UpsertSlackMessage(ctx, dbq.UpsertSlackMessageParams{DealID: n.DealID, NoticeKey: key, Channel: ch, Ts: ts,
+		Kind: kind, TicketID: ticketID, Text: m.Text, Blocks: blocks})
+}
+
+// update replaces a posted message's content. A message someone deleted is
+// skipped: there is nothing left to update.
+func (s *SlackNotifier) update(ctx context.Context, row dbq.SlackMessage, m SlackMessage) error {
+	err := SlackCall(ctx, func() error {
+		_, _, _, err := s.API.UpdateMessageContext(ctx, row.Channel, row.Ts, slack.MsgOptionText(m.Text, false), slack.MsgOptionBlocks(m.Blocks...))
+		return err
+	})
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) && (se.Err == "message_not_found" || se.Err == "channel_not_found") {
+		s.Log.Warn("slack message to update is gone", "deal", row.DealID, "key", row.NoticeKey, "error", se.Err)
+		return nil
+	}
+	if err != nil {
+		return slackFailure("chat.update", err)
+	}
+	blocks, err := json.Marshal(m.Blocks)
+	if err != nil {
+		return err
+	}
+	return s.Store.Queries().SetSlackMessageContent(ctx, dbq.SetSlackMessageContentParams{DealID: row.DealID, NoticeKey: row.NoticeKey,
+		Text: m.Text, Blocks: blocks})
+}
+
+// SlackCall runs one Web API call, waiting out Slack's rate limit: a 429 is
+// retried after its Retry-After. When the wait would outlast ctx the error
+// is returned, and the caller's own retries (Temporal's, for activities)
+// take over.
+func SlackCall(ctx context.Context, call func() error) error {
+	for {
+		err := call()
+		var rl *slack.RateLimitedError
+		if !errors.As(err, &rl) {
+			return err
+		}
+		wait := max(rl.RetryAfter, time.Second)
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// permanentSlackErrors will not heal by retrying; the notice is dropped at
+// once rather than after every retry.
+var permanentSlackErrors = []string{"channel_not_found", "not_in_channel", "is_archived", "invalid_auth", "not_authed",
+	"account_inactive", "token_revoked", "missing_scope", "invalid_blocks", "msg_too_long", "no_text", "cant_update_message"}
+
+func slackFailure(method string, err error) error {
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) && slices.Contains(permanentSlackErrors, se.Err) {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("slack %s: %s", method, se.Err), "SlackPermanentError", err)
+	}
+	return fmt.Errorf("slack %s: %w", method, err)
+}

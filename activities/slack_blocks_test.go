@@ -1,0 +1,222 @@
+package activities
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/slack-go/slack"
+
+	"dealflow/activities/slackfake"
+	"dealflow/deal"
+	"dealflow/deal/dealtest"
+)
+
+var at = time.Date(2026, 3, 2, 14, 30, 0, 0, time.UTC)
+
+func note1(kind string) Notification {
+	return Notification{Key: "n1", DealID: "d-1", Client: "Globex", Workstream: "Data platform", Channel: "C_DEALS",
+		People: deal.People{AE: dealtest.AE, Presales: dealtest.Presales, PricingApprover: dealtest.Pricing, PM: dealtest.PM, GM: dealtest.GM},
+		Notice: deal.Notice{Kind: kind}}
+}
+
+func render(t *testing.T, m SlackMessage) json.RawMessage {
+	t.Helper()
+	b, err := json.Marshal(m.Blocks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func actionIDs(blocks json.RawMessage) []string {
+	var ids []string
+	for _, b := range slackfake.Buttons(blocks) {
+		ids = append(ids, b.ActionID)
+	}
+	return ids
+}
+
+func wantText(t *testing.T, blocks json.RawMessage, parts ...string) {
+	t.Helper()
+	text := slackfake.Text(blocks)
+	for _, p := range parts {
+		if !strings.Contains(text, p) {
+			t.Errorf("blocks do not say %q; they say:\n%s", p, text)
+		}
+	}
+}
+
+func scopingTicket() deal.Ticket {
+	return deal.Ticket{ID: "scoping", Owner: dealtest.Presales, DeliverableKind: "scoping_decision_log", ClientSignoffRequired: true,
+		Status: "open", OpenedAt: at, Signoffs: []deal.Signoff{}}
+}
+
+func TestTicketMessageOpen(t *testing.T) {
+	n := note1(deal.NoticeTicketOpened)
+	tk := scopingTicket()
+	b := render(t, TicketMessage(n, tk))
+	if got, want := fmt.Sprint(actionIDs(b)), fmt.Sprint([]string{ActionApprove, ActionRequestChanges, ActionCommitment}); got != want {
+		t.Fatalf("buttons %s, want %s", got, want)
+	}
+	for _, btn := range slackfake.Buttons(b) {
+		v, err := ParseButtonValue(btn.Value)
+		if err != nil || v != (ButtonValue{Deal: "d-1", Ticket: "scoping"}) {
+			t.Errorf("button %s carries %q (%v), want deal d-1 ticket scoping", btn.ActionID, btn.Value, err)
+		}
+	}
+	wantText(t, b, "Scoping ticket · Globex / Data platform", "<@U_PRESALES> owns this ticket", "*scoping decision log*",
+		"records it on the client's behalf", "Only <@U_PRESALES>'s sign-off counts")
+}
+
+func TestTicketMessageAfterInternalApproval(t *testing.T) {
+	tk := scopingTicket()
+	tk.InternalApproved = true
+	tk.Signoffs = []deal.Signoff{
+		{Seq: 1, By: dealtest.AE, Side: "internal", Decision: "approve", At: at, Refused: true, Reason: "not the owner",
+			Deliverable: &deal.Deliverable{Kind: "scoping_decision_log", URL: "https://evil.example.com"}},
+		{Seq: 2, By: dealtest.Presales, Side: "internal", Decision: "approve", At: at,
+			Deliverable: &deal.Deliverable{Kind: "scoping_decision_log", URL: "https://docs.example.com/scope", Body: "In: portal <b>"}},
+	}
+	n := note1(deal.NoticeSignoff)
+	b := render(t, TicketMessage(n, tk))
+	if got, want := fmt.Sprint(actionIDs(b)), fmt.Sprint([]string{ActionClientApprove, ActionClientChanges, ActionCommitment}); got != want {
+		t.Fatalf("buttons %s, want %s", got, want)
+	}
+	wantText(t, b, "<@U_PRESALES> approved <!date^1772461800^", "<https://docs.example.com/scope|scoping decision log>",
+		"In: portal &lt;b&gt;", "waiting for the client's sign-off")
+	if strings.Contains(slackfake.Text(b), "evil") {
+		t.Error("a refused sign-off is shown in the channel")
+	}
+}
+
+func TestTicketMessageClosedHasNoButtons(t *testing.T) {
+	tk := scopingTicket()
+	closed := at.Add(time.Hour)
+	tk.Status, tk.ClosedAt, tk.InternalApproved, tk.ClientApproved = "closed", &closed, true, true
+	tk.Signoffs = []deal.Signoff{
+		{Seq: 1, By: dealtest.Presales, Side: "internal", Decision: "approve", At: at, Deliverable: &deal.Deliverable{Kind: "scoping_decision_log", Body: "log"}},
+		{Seq: 2, By: dealtest.Presales, Side: "client", Decision: "changes_requested", Note: "add SSO", At: at},
+		{Seq: 3, By: dealtest.Presales, Side: "client", Decision: "approve", At: closed, Deliverable: &deal.Deliverable{Kind: "scoping_decision_log", URL: "https://mail.example.com/ok"}},
+	}
+	b := render(t, TicketMessage(note1(deal.NoticeSignoff), tk))
+	if ids := actionIDs(b); len(ids) != 0 {
+		t.Fatalf("closed ticket still has buttons %v", ids)
+	}
+	wantText(t, b, "asked for changes for the client", "“add SSO”", "approved for the client", fmt.Sprintf("*Closed* <!date^%d^", closed.Unix()))
+	if strings.Contains(slackfake.Text(b), "counts") {
+		t.Error("the buttons' hint stayed without buttons")
+	}
+}
+
+func TestStageMessageClosingHasOutcomeButtons(t *testing.T) {
+	n := note1(deal.NoticeStageChanged)
+	n.Notice.Change = &deal.StageChange{Seq: 5, From: deal.Pricing, To: deal.Closing, At: at, By: dealtest.Pricing, Reason: "pricing signed off"}
+	m, kind := StageMessage(n)
+	b := render(t, m)
+	if kind != MsgClosing {
+		t.Fatalf("kind %s, want %s", kind, MsgClosing)
+	}
+	if got := fmt.Sprint(actionIDs(b)); got != fmt.Sprint([]string{ActionCloseWon, ActionCloseLost}) {
+		t.Fatalf("buttons %s", got)
+	}
+	wantText(t, b, "moved from *pricing* to *closing*: pricing signed off", "<@U_AE>: record the outcome", "Close the deal won?")
+
+	n.Notice.Change = &deal.StageChange{Seq: 7, From: deal.Handover, To: deal.InProgress, At: at, By: dealtest.PM, Reason: "handover signed off"}
+	m, kind = StageMessage(n)
+	b = render(t, m)
+	if kind != MsgStage || len(actionIDs(b)) != 0 {
+		t.Fatalf("in_progress: kind %s buttons %v", kind, actionIDs(b))
+	}
+	wantText(t, b, "*in progress*", "<@U_PM> runs delivery")
+}
+
+func TestHandoverMessage(t *testing.T) {
+	n := note1(deal.NoticeHandoverOpened)
+	n.Notice.Tickets = []deal.Ticket{
+		{ID: "discovery", DeliverableKind: "discovery_notes", Status: "closed", Deliverable: &deal.Deliverable{Kind: "discovery_notes", URL: "https://docs.example.com/d", Body: "pains"}},
+		{ID: "pricing", DeliverableKind: "pricing_rationale", Status: "closed", Deliverable: &deal.Deliverable{Kind: "pricing_rationale", Body: "950/day"}},
+	}
+	n.Notice.Commitments = []deal.Commitment{
+		{ID: "c1", Kind: "discount", Text: "10% off phase 2", Value: "10%", By: dealtest.AE},
+		{ID: "c2", Kind: "date", Text: "go-live before March", By: dealtest.AE},
+	}
+	pm := render(t, HandoverMessage(n, true))
+	if got := fmt.Sprint(actionIDs(pm)); got != fmt.Sprint([]string{ActionHandoverSignoff}) {
+		t.Fatalf("PM's copy buttons %s", got)
+	}
+	for _, b := range []json.RawMessage{pm, render(t, HandoverMessage(n, false))} {
+		wantText(t, b, "<https://docs.example.com/d|discovery notes>", "“pains”", "*Pricing*: pricing rationale “950/day”",
+			"`c1` discount: “10% off phase 2” (10%), by <@U_AE>", "`c2` date: “go-live before March”", "<@U_PM> signs the handover off")
+	}
+	ro := render(t, HandoverMessage(n, false))
+	if len(actionIDs(ro)) != 0 {
+		t.Fatal("the read-only copy has buttons")
+	}
+	wantText(t, ro, "Read-only copy for <@U_AE>")
+}
+
+func TestHandoverMessageSplitsLongLists(t *testing.T) {
+	n := note1(deal.NoticeHandoverOpened)
+	for i := range 40 {
+		n.Notice.Commitments = append(n.Notice.Commitments, deal.Commitment{ID: fmt.Sprintf("c%d", i), Kind: "deliverable", Text: strings.Repeat("x", 400), By: dealtest.AE})
+	}
+	m := HandoverMessage(n, true)
+	for _, b := range m.Blocks {
+		if s, ok := b.(*slack.SectionBlock); ok && s.Text != nil && len(s.Text.Text) > 3000 {
+			t.Fatalf("a section of %d characters; Slack takes 3000", len(s.Text.Text))
+		}
+	}
+	for i := range 40 {
+		wantText(t, render(t, m), fmt.Sprintf("`c%d`", i))
+	}
+}
+
+func TestMarginMessageHasTheNumbers(t *testing.T) {
+	n := note1(deal.NoticeMarginAlert)
+	pct := decimal.RequireFromString("40")
+	n.Notice.Alert = &deal.Alert{ID: "a1", Kind: "worsened", From: deal.OnTrack, To: deal.OffTrack, At: at, Margin: deal.Margin{
+		Revenue: decimal.RequireFromString("100000"), ActualCost: decimal.RequireFromString("52000.5"), EAC: decimal.RequireFromString("130001.25"),
+		ForecastMarginPct: decimal.RequireFromString("-30"), TargetMarginPct: decimal.RequireFromString("30"), DriftPts: decimal.RequireFromString("-60"), PctComplete: &pct}}
+	b := render(t, MarginMessage(n))
+	wantText(t, b, "Margin worsened", "on track → *off track*", "*Revenue*\n100000.00", "*Actual cost*\n52000.50", "130001.25",
+		"-30.00% against target 30.00%", "-60.00 pts", "*Complete*\n40%", "<@U_PM> to act; <@U_AE> and <@U_GM> informed")
+
+	n.Notice.Alert.Kind = "recovered"
+	wantText(t, render(t, MarginMessage(n)), "Margin recovered", "No action needed")
+}
+
+func TestIncidentMessage(t *testing.T) {
+	n := note1(deal.NoticeIncident)
+	n.Notice.Incident = &deal.Incident{IncidentID: "I1", Severity: "critical", Status: "open", Title: "Data loss <in> staging"}
+	wantText(t, render(t, IncidentMessage(n)), "*critical* incident `I1`", "is *open*: Data loss &lt;in&gt; staging", "<@U_PM> to act; <@U_GM> informed")
+}
+
+// Settled works on blocks as stored in PostgreSQL (JSON), and settling
+// twice, as a retried activity would, shows one outcome.
+func TestSettledTakesButtonsOffOnce(t *testing.T) {
+	n := note1(deal.NoticeStageChanged)
+	n.Notice.Change = &deal.StageChange{From: deal.Pricing, To: deal.Closing, At: at, By: dealtest.Pricing}
+	m, _ := StageMessage(n)
+	stored, _ := json.Marshal(m.Blocks)
+	var shown slack.Blocks
+	if err := json.Unmarshal(stored, &shown); err != nil {
+		t.Fatal(err)
+	}
+	won := note1(deal.NoticeStageChanged)
+	won.Notice.Change = &deal.StageChange{From: deal.Closing, To: deal.Handover, At: at, By: dealtest.AE, Reason: "closed won"}
+	once := Settled(SlackMessage{Blocks: shown.BlockSet}, "t", ClosedOutcome(won))
+	twice := Settled(once, "t", ClosedOutcome(won))
+	b := render(t, twice)
+	if ids := actionIDs(b); len(ids) != 0 {
+		t.Fatalf("buttons left: %v", ids)
+	}
+	text := slackfake.Text(b)
+	if strings.Count(text, "Closed *won*") != 1 || strings.Contains(text, "counts") {
+		t.Fatalf("settled message:\n%s", text)
+	}
+	wantText(t, b, "moved from *pricing* to *closing*", "Closed *won* by <@U_AE> <!date^")
+}
