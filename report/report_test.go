@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"dealflow/deal"
 	"dealflow/deal/dealtest"
+	"dealflow/report/reporttest"
 )
 
 var now = time.Date(2026, 6, 30, 12, 0, 0, 0, time.UTC)
@@ -257,5 +259,39 @@ func TestBuild(t *testing.T) {
 	var back Report
 	if err := json.Unmarshal(b, &back); err != nil || len(back.Flags) != 1 || back.Flags[0].AE != "U_A" {
 		t.Errorf("JSON round trip: %v %s", err, b)
+	}
+}
+
+// TestFixtures checks the shared fixtures forecast what they say, walked
+// through the real protocol rules, and that the report tells them apart.
+func TestFixtures(t *testing.T) {
+	var recs []*deal.Record
+	for i, days := range []int{50, 30, 10} {
+		r, err := reporttest.Drifting(fmt.Sprintf("d%d", i), "U_DRIFT", "U_PM1", now.AddDate(0, 0, -days))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Margin.ForecastMarginPct.String() != "16" || r.Stage != deal.Mitigation {
+			t.Fatalf("drifting fixture forecasts %s%% at %s, want 16%% and mitigation (off track)", r.Margin.ForecastMarginPct, r.Stage)
+		}
+		recs = append(recs, r)
+	}
+	for i, days := range []int{40, 20} {
+		r, err := reporttest.Healthy(fmt.Sprintf("h%d", i), "U_OK", "U_PM2", now.AddDate(0, 0, -days))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Margin.ForecastMarginPct.String() != "40" {
+			t.Fatalf("healthy fixture forecasts %s%%, want 40%%", r.Margin.ForecastMarginPct)
+		}
+		recs = append(recs, r)
+	}
+	rep := Build(recs, Options{Now: now})
+	if len(rep.Flags) != 1 || rep.Flags[0].AE != "U_DRIFT" || rep.Flags[0].Category != "subcontractor" {
+		t.Fatalf("flags %+v, want U_DRIFT on subcontractor only", rep.Flags)
+	}
+	if got := rep.ByAE[0]; got.Person != "U_DRIFT" || got.AvgDriftPts.String() != "14" || got.AvgDaysToSignoff.String() != "1" ||
+		got.ScopeAmbiguities != 3 || got.CommitmentsOutsideDeliverables != 6 {
+		t.Fatalf("U_DRIFT row %+v", got)
 	}
 }

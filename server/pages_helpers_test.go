@@ -1,13 +1,11 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
 	"testing"
 
-	"dealflow/deal/dealtest"
 	"dealflow/workflows"
 )
 
@@ -52,17 +50,4 @@ func waitForRecord(t *testing.T, s *Server, dealID string) {
 		err = s.Pool.QueryRow(ctx, "SELECT count(*) FROM margin_snapshots WHERE deal_id = $1", dealID).Scan(&snaps)
 		return err == nil && snaps >= want.MarginChecks
 	})
-}
-
-// asPeople rewrites the shared fixture steps for a deal whose AE and PM
-// are not the fixture's: the fixtures name dealtest.AE and dealtest.PM as
-// senders, and only a deal's own people may send.
-func asPeople(steps []dealtest.Step, ae, pm string) []dealtest.Step {
-	out := make([]dealtest.Step, len(steps))
-	for i, s := range steps {
-		p := bytes.ReplaceAll(s.Payload, []byte(`"`+dealtest.AE+`"`), []byte(`"`+ae+`"`))
-		p = bytes.ReplaceAll(p, []byte(`"`+dealtest.PM+`"`), []byte(`"`+pm+`"`))
-		out[i] = dealtest.Step{Signal: s.Signal, Payload: p}
-	}
-	return out
 }

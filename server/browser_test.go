@@ -1,0 +1,117 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"dealflow/deal/dealtest"
+	"dealflow/workflows"
+)
+
+// chromiumBin finds Debian's chromium. Without it the test is skipped on a
+// developer's machine and fails in CI, where .ci/run installs it.
+func chromiumBin(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "" {
+		t.Skip("chromium is not installed (apt-get install chromium); CI installs it and fails without it")
+	}
+	t.Fatal("chromium is not installed; .ci/run installs Debian's chromium package")
+	return ""
+}
+
+// headless runs one headless Chromium with a profile of its own and
+// nothing phoning home, and returns what it printed.
+func headless(t *testing.T, args ...string) []byte {
+	t.Helper()
+	// The deadline only stops a hung browser; it asserts nothing on speed.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+		"--user-data-dir=" + t.TempDir()}
+	cmd := exec.CommandContext(ctx, chromiumBin(t), append(base, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("chromium %v: %v\n%s", args, err, stderr.String())
+	}
+	return out
+}
+
+// TestDealPageInBrowser loads a deal page from a running worker in a real
+// headless Chromium, logged in with the dashboard token, and checks that
+// the browser shows the forecast margin the record query answers.
+func TestDealPageInBrowser(t *testing.T) {
+	chromiumBin(t)
+	const token = "browser-token"
+	s := startServer(t, func(c *Config) { c.DashboardToken = token })
+	ctx := context.Background()
+	id := "br-1"
+	today := time.Now().UTC().Format("2006-01-02")
+	openDeal(t, s, dealtest.Terms(id, time.Now()))
+	send(t, s, id, dealtest.ToDelivery()...)
+	send(t, s, id,
+		dealtest.Invoice("INV-1", "subcontractor", "9000", today),
+		dealtest.Progress("15"),
+		dealtest.Invoice("INV-2", "license", "2500.40", today),
+		dealtest.Progress("30"),
+		dealtest.Invoice("INV-3", "travel", "1200", today),
+	)
+	waitForRecord(t, s, id)
+	rec, err := workflows.Record(ctx, s.Client, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := rec.Margin.ForecastMarginPct.StringFixed(2)
+
+	// Basic auth in the URL is how a headless browser logs in without a
+	// prompt; the password is the dashboard token.
+	page := url.URL{Scheme: "http", Host: s.Addr, Path: "/deals/" + id, User: url.UserPassword("ops", token)}
+	dom := string(headless(t, "--dump-dom", page.String()))
+	m := forecastRe.FindStringSubmatch(dom)
+	if m == nil {
+		t.Fatalf("the browser shows no forecast margin; DOM:\n%s", dom)
+	}
+	if m[1] != want {
+		t.Fatalf("the browser shows a forecast margin of %s%%, the record query says %s%%", m[1], want)
+	}
+	for _, text := range []string{"Globex / Data platform br-1", ">in progress<", "Handover checklist", "data retention period", `id="margin-chart"`} {
+		if !strings.Contains(dom, text) {
+			t.Errorf("the browser's page lacks %q", text)
+		}
+	}
+
+	// A screenshot for people to look at: kept in DEALFLOW_SCREENSHOTS when
+	// set, otherwise only checked to be a real picture.
+	dir := os.Getenv("DEALFLOW_SCREENSHOTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	shot := filepath.Join(dir, "deal-page.png")
+	headless(t, "--hide-scrollbars", "--window-size=1280,2600", "--screenshot="+shot, page.String())
+	b, err := os.ReadFile(shot)
+	if err != nil || len(b) < 10000 || !bytes.HasPrefix(b, []byte("\x89PNG")) {
+		t.Fatalf("no screenshot of the deal page (%d bytes, %v)", len(b), err)
+	}
+
+	// Without the token the browser is asked to log in (headless, it gives
+	// up) and never sees the deal.
+	anon := page
+	anon.User = nil
+	if dom := string(headless(t, "--dump-dom", anon.String())); strings.Contains(dom, "forecast-margin") {
+		t.Errorf("without the token the browser saw the deal:\n%s", dom)
+	}
+}
