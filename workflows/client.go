@@ -31,7 +31,9 @@ func OpenDeal(ctx context.Context, c client.Client, taskQueue string, in Input) 
 		TaskQueue:                taskQueue,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		StaticSummary:            Summary(in.Terms),
+		// Without this the SDK hands back the existing run as if it were new.
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		StaticSummary:                            Summary(in.Terms),
 		StaticDetails: fmt.Sprintf("Client: %s  \nWorkstream: %s  \nAE: %s  \nPM: %s  \nGM: %s  \nContract: %s %s, target margin %s%%",
 			in.Client, in.Workstream, in.People.AE, in.People.PM, in.People.GM, in.ContractValue.StringFixed(2), in.Currency, in.TargetMarginPct),
 		TypedSearchAttributes: initialSearchAttributes(in.Terms),

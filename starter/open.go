@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"go.temporal.io/api/serviceerror"
+
+	"dealflow/deal"
+	"dealflow/workflows"
+)
+
+// runOpen starts a deal's workflow from its terms, written as JSON.
+func runOpen(ctx context.Context, t *target, args []string, stdout io.Writer) error {
+	fs := newFlagSet("open", "FILE.json   (the deal's terms; - reads stdin)")
+	if help, err := parse(fs, args, stdout); help || err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageError{"give one terms file: starter open FILE.json"}
+	}
+	path := fs.Arg(0)
+	b, err := readInput(path)
+	if err != nil {
+		return err
+	}
+	var terms deal.Terms
+	if err := decodeStrict(b, &terms); err != nil {
+		return usageError{fmt.Sprintf("%s is not deal terms: %v", path, err)}
+	}
+	// Checked here as well as by OpenDeal, so bad terms are reported
+	// without Temporal running.
+	if err := terms.Normalize(); err != nil {
+		return usageError{fmt.Sprintf("%s: %v", path, err)}
+	}
+	c, err := t.client(ctx)
+	if err != nil {
+		return err
+	}
+	run, err := workflows.OpenDeal(ctx, c, t.taskQueue, workflows.Input{Terms: terms})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return fmt.Errorf("deal %s already exists (workflow %s); a deal id is used once, pick another deal_id", terms.DealID, workflows.WorkflowID(terms.DealID))
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "opened deal %s: workflow %s\n", terms.DealID, run.GetID())
+	return nil
+}
