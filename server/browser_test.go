@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"dealflow/deal/dealtest"
+	"dealflow/report/reporttest"
 	"dealflow/workflows"
 )
 
@@ -106,6 +108,31 @@ func TestDealPageInBrowser(t *testing.T) {
 	if err != nil || len(b) < 10000 || !bytes.HasPrefix(b, []byte("\x89PNG")) {
 		t.Fatalf("no screenshot of the deal page (%d bytes, %v)", len(b), err)
 	}
+
+	// The list and the report, with a drifting AE to flag, read in the
+	// browser too; their screenshots are for people to look at.
+	for i, days := range []int{45, 30, 15} {
+		r, err := reporttest.Drifting(fmt.Sprintf("br-drift-%d", i), "U_AE_DRIFT", "U_PM_ONE", time.Now().AddDate(0, 0, -days))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Terms.Client = "Initech"
+		if err := s.Store.SaveRecord(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list := page
+	list.Path = "/deals"
+	if dom := string(headless(t, "--dump-dom", list.String())); !strings.Contains(dom, `data-deal="br-1"`) || !strings.Contains(dom, `data-deal="br-drift-2"`) {
+		t.Errorf("the browser's deal list lacks the deals:\n%s", dom)
+	}
+	headless(t, "--hide-scrollbars", "--window-size=1280,900", "--screenshot="+filepath.Join(dir, "deals.png"), list.String())
+	rep := page
+	rep.Path = "/reports/handover"
+	if dom := string(headless(t, "--dump-dom", rep.String())); !strings.Contains(dom, `data-flagged-ae="U_AE_DRIFT"`) {
+		t.Errorf("the browser's report does not flag U_AE_DRIFT:\n%s", dom)
+	}
+	headless(t, "--hide-scrollbars", "--window-size=1280,1800", "--screenshot="+filepath.Join(dir, "report.png"), rep.String())
 
 	// Without the token the browser is asked to log in (headless, it gives
 	// up) and never sees the deal.
