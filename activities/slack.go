@@ -22,7 +22,7 @@ import (
 
 // NewSlackClient is the Web API client for the bot token. apiURL replaces
 // https://slack.com/api/ (SLACK_API_URL: tests, proxies); empty keeps it.
-func NewSlackClient(token, apiURL string) *slack.Client {
+func NewSlackClient(token, apiURL string, more ...slack.Option) *slack.Client {
 	opts := []slack.Option{slack.OptionHTTPClient(&http.Client{Timeout: 20 * time.Second})}
 	if apiURL != "" {
 		if !strings.HasSuffix(apiURL, "/") {
@@ -30,7 +30,7 @@ func NewSlackClient(token, apiURL string) *slack.Client {
 		}
 		opts = append(opts, slack.OptionAPIURL(apiURL))
 	}
-	return slack.New(token, opts...)
+	return slack.New(token, append(opts, more...)...)
 }
 
 // SlackNotifier posts each notice to Slack and keeps the channel and ts of

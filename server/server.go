@@ -33,6 +33,8 @@ type Server struct {
 	// for port 0).
 	Addr string
 	log  *slog.Logger
+	// slack is the Slack app (slack.go), created on first use.
+	slack *slackApp
 }
 
 // Start connects to PostgreSQL and Temporal, migrates the schema, starts the
@@ -95,11 +97,15 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			s.log.Error("http server stopped", "error", err)
 		}
 	}()
+	s.startSocketMode()
 	ok = true
 	return s, nil
 }
 
 func (s *Server) notifier() activities.Notifier {
+	if s.cfg.Slack.BotToken != "" {
+		return s.slackNotifier()
+	}
 	return activities.LogNotifier{Log: s.log}
 }
 
@@ -110,6 +116,7 @@ func (s *Server) Stop() {
 		_ = s.http.Shutdown(ctx)
 		cancel()
 	}
+	s.stopSlack()
 	if s.worker != nil {
 		s.worker.Stop()
 	}

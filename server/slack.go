@@ -1,6 +1,143 @@
 package server
 
-import "net/http"
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
 
-// mountSlack serves Slack's interactivity requests (see the Slack issue).
-func (s *Server) mountSlack(mux *http.ServeMux) {}
+	"github.com/slack-go/slack"
+	"go.temporal.io/sdk/client"
+
+	"dealflow/activities"
+)
+
+// slackApp is dealflow's Slack app inside the worker: the notifier that
+// posts, and the handler of clicks arriving over HTTP or Socket Mode.
+type slackApp struct {
+	cfg      SlackConfig
+	api      *slack.Client
+	temporal client.Client
+	log      *slog.Logger
+	// ctx lives as long as the server; work started by a click runs under
+	// it, so Stop can wait for that work to end.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// slackApp is created on first use: by notifier() when the worker starts,
+// or by mountSlack.
+func (s *Server) slackApp() *slackApp {
+	if s.slack == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		// The app-level token is used only to open Socket Mode connections.
+		api := activities.NewSlackClient(s.cfg.Slack.BotToken, s.cfg.Slack.APIURL, slack.OptionAppLevelToken(s.cfg.Slack.AppToken))
+		s.slack = &slackApp{cfg: s.cfg.Slack, api: api,
+			temporal: s.Client, log: s.log, ctx: ctx, cancel: cancel}
+		if s.cfg.Slack.SigningSecret == "" && s.cfg.Slack.AppToken == "" && s.cfg.Slack.BotToken != "" {
+			s.log.Warn("SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET nor SLACK_APP_TOKEN: messages are posted, clicks on them are refused")
+		}
+	}
+	return s.slack
+}
+
+// slackNotifier posts to Slack, keeping each message's channel and ts in
+// PostgreSQL.
+func (s *Server) slackNotifier() activities.Notifier {
+	return &activities.SlackNotifier{API: s.slackApp().api, Store: s.Store, Log: s.log}
+}
+
+// stopSlack ends Socket Mode and waits (a little) for clicks being handled.
+func (s *Server) stopSlack() {
+	if s.slack == nil {
+		return
+	}
+	s.slack.cancel()
+	done := make(chan struct{})
+	go func() { s.slack.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		s.log.Warn("slack: gave up waiting for clicks still being handled")
+	}
+}
+
+// mountSlack serves Slack's interactivity requests: button clicks and modal
+// submissions, at the Request URL configured in the Slack app.
+func (s *Server) mountSlack(mux *http.ServeMux) {
+	mux.HandleFunc("POST /slack/interactions", s.slackApp().serveInteractions)
+}
+
+// maxSlackBody bounds what is read before the signature is checked.
+const maxSlackBody = 1 << 20
+
+// serveInteractions checks Slack's signature over the raw body before
+// anything is parsed: an unsigned, wrongly signed or stale request gets 401
+// and nothing else happens. A signed one is answered at once; the work it
+// asks for runs after the answer (see handle).
+func (a *slackApp) serveInteractions(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxSlackBody))
+	if err != nil {
+		http.Error(w, "request body too large or unreadable", http.StatusRequestEntityTooLarge)
+		return
+	}
+	if err := a.verify(r.Header, body); err != nil {
+		a.log.Warn("slack request refused", "remote", r.RemoteAddr, "error", err)
+		http.Error(w, "request not signed by Slack", http.StatusUnauthorized)
+		return
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil || form.Get("payload") == "" {
+		http.Error(w, "no interaction payload", http.StatusBadRequest)
+		return
+	}
+	var ic slack.InteractionCallback
+	if err := json.Unmarshal([]byte(form.Get("payload")), &ic); err != nil {
+		http.Error(w, "interaction payload does not decode", http.StatusBadRequest)
+		return
+	}
+	resp := a.handle(ic)
+	if resp == nil {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(resp)
+}
+
+// verify checks X-Slack-Signature (v0, HMAC-SHA256 of "v0:{ts}:{body}"
+// under the signing secret) and that X-Slack-Request-Timestamp is within
+// five minutes, which keeps an old request from being replayed.
+func (a *slackApp) verify(h http.Header, body []byte) error {
+	if a.cfg.SigningSecret == "" {
+		return errors.New("SLACK_SIGNING_SECRET is not set, so no request can be verified")
+	}
+	sv, err := slack.NewSecretsVerifier(h, a.cfg.SigningSecret)
+	if err != nil {
+		return err
+	}
+	if _, err := sv.Write(body); err != nil {
+		return err
+	}
+	return sv.Ensure()
+}
+
+// async runs work a click asked for after Slack has its answer: Slack
+// wants one within 3 seconds, and a workflow update or a Web API call may
+// take longer when either is slow.
+func (a *slackApp) async(f func(ctx context.Context)) {
+	if a.ctx.Err() != nil {
+		return
+	}
+	a.wg.Go(func() {
+		ctx, cancel := context.WithTimeout(a.ctx, 30*time.Second)
+		defer cancel()
+		f(ctx)
+	})
+}
