@@ -35,7 +35,7 @@ func runRecord(ctx context.Context, t *target, args []string, stdout io.Writer) 
 	defer cancel()
 	rec, err := workflows.Record(qctx, c, *dealID)
 	if err != nil {
-		return noAnswer(qctx, *dealID, err)
+		return noAnswer(qctx, *dealID, err, false)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -83,11 +83,11 @@ func writeSummary(w io.Writer, r *deal.Record) {
 		p("  none")
 	}
 	for _, tk := range r.Tickets {
-		approvals := "internal " + yesNo(tk.InternalApproved)
+		approvals := "internal approval " + yesNo(tk.InternalApproved)
 		if tk.ClientSignoffRequired {
-			approvals += ", client " + yesNo(tk.ClientApproved)
+			approvals += ", client approval " + yesNo(tk.ClientApproved)
 		}
-		p("  %-10s %-9s owner %s; %s approved", tk.ID, tk.Status, tk.Owner, approvals)
+		p("  %-10s %-9s owner %s; %s", tk.ID, tk.Status, tk.Owner, approvals)
 		if d := tk.Deliverable; d != nil {
 			p("             deliverable %s: %s", d.Kind, deliverableText(d))
 		}

@@ -105,7 +105,7 @@ func send(ctx context.Context, t *target, dealID, signal string, payload []byte,
 	defer cancel()
 	res, err := workflows.Send(sctx, c, dealID, signal, payload)
 	if err != nil {
-		return noAnswer(sctx, dealID, err)
+		return noAnswer(sctx, dealID, err, true)
 	}
 	return printOutcome(stdout, res)
 }

@@ -94,9 +94,15 @@ func rootCause(err error) error {
 const answerTimeout = 30 * time.Second
 
 // noAnswer turns a timeout into advice when the worker is the likely cause.
-func noAnswer(ctx context.Context, dealID string, err error) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("deal %s did not answer within %s: is the dealflow worker running (`make dev`)?", dealID, answerTimeout)
+// A signal that timed out stays with Temporal and is applied once a worker
+// runs, so the advice for a signal is to look before sending it again.
+func noAnswer(ctx context.Context, dealID string, err error, signal bool) error {
+	if ctx.Err() == nil {
+		return err
 	}
-	return err
+	msg := fmt.Sprintf("deal %s did not answer within %s: is the dealflow worker running (`make dev`)?", dealID, answerTimeout)
+	if signal {
+		msg += fmt.Sprintf(" The signal may still be applied once one runs: check `starter record --deal %s` before sending it again", dealID)
+	}
+	return errors.New(msg)
 }
