@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"dealflow/deal"
 	"dealflow/deal/dealtest"
 	"dealflow/report/reporttest"
 	"dealflow/workflows"
@@ -71,6 +72,10 @@ func TestDealPageInBrowser(t *testing.T) {
 		dealtest.Invoice("INV-2", "license", "2500.40", today),
 		dealtest.Progress("30"),
 		dealtest.Invoice("INV-3", "travel", "1200", today),
+		dealtest.Step{Signal: deal.SigFee, Payload: dealtest.JSON(map[string]string{"fee_id": "F1", "kind": "invoiced", "amount": "40000", "currency": "EUR", "date": today})},
+		dealtest.Step{Signal: deal.SigFee, Payload: dealtest.JSON(map[string]string{"fee_id": "F2", "kind": "collected", "amount": "25000", "currency": "EUR", "date": today})},
+		dealtest.Step{Signal: deal.SigIncident, Payload: dealtest.JSON(map[string]string{"incident_id": "I-7", "severity": "minor", "status": "open", "title": "Slow nightly export"})},
+		dealtest.Step{Signal: deal.SigChangeOrder, Payload: dealtest.JSON(map[string]string{"id": "CO-1", "amount": "8000", "planned_cost": "5000", "status": "pending", "by": dealtest.PM})},
 	)
 	waitForRecord(t, s, id)
 	rec, err := workflows.Record(ctx, s.Client, id)
@@ -90,7 +95,8 @@ func TestDealPageInBrowser(t *testing.T) {
 	if m[1] != want {
 		t.Fatalf("the browser shows a forecast margin of %s%%, the record query says %s%%", m[1], want)
 	}
-	for _, text := range []string{"Globex / Data platform br-1", ">in progress<", "Handover checklist", "data retention period", `id="margin-chart"`} {
+	for _, text := range []string{"Globex / Data platform br-1", ">in progress<", "Handover checklist", "data retention period", `id="margin-chart"`,
+		`id="fees-collected">25,000.00<`, `id="fees-pending">15,000.00<`, "Slow nightly export", "10% off phase 2"} {
 		if !strings.Contains(dom, text) {
 			t.Errorf("the browser's page lacks %q", text)
 		}
@@ -103,7 +109,7 @@ func TestDealPageInBrowser(t *testing.T) {
 		dir = t.TempDir()
 	}
 	shot := filepath.Join(dir, "deal-page.png")
-	headless(t, "--hide-scrollbars", "--window-size=1280,2600", "--screenshot="+shot, page.String())
+	headless(t, "--hide-scrollbars", "--window-size=1280,3400", "--screenshot="+shot, page.String())
 	b, err := os.ReadFile(shot)
 	if err != nil || len(b) < 10000 || !bytes.HasPrefix(b, []byte("\x89PNG")) {
 		t.Fatalf("no screenshot of the deal page (%d bytes, %v)", len(b), err)
