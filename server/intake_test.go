@@ -1,0 +1,284 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"dealflow/deal"
+	"dealflow/deal/dealtest"
+	"dealflow/workflows"
+)
+
+const financeToken = "fin-test-token-3f9a"
+
+// postIntake posts body to the intake and returns the status and body.
+func postIntake(t *testing.T, s *Server, path, auth, body string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, "http://"+s.Addr+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusNotFound && ct != "application/json" {
+		t.Errorf("POST %s answered %d with Content-Type %q, want application/json", path, resp.StatusCode, ct)
+	}
+	return resp.StatusCode, b
+}
+
+// intakeOK posts and decodes the per-row answer, failing unless it is 200.
+func intakeOK(t *testing.T, s *Server, path, body string) IntakeAnswer {
+	t.Helper()
+	code, b := postIntake(t, s, path, "Bearer "+financeToken, body)
+	if code != http.StatusOK {
+		t.Fatalf("POST %s: %d %s", path, code, b)
+	}
+	var ans IntakeAnswer
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&ans); err != nil {
+		t.Fatalf("answer %s: %v", b, err)
+	}
+	return ans
+}
+
+// wantRow is one expected outcome; reason is matched as a prefix, since
+// decoding errors carry the decoder's own wording after ours.
+type wantRow struct {
+	row                  int
+	dealID, invoiceID    string
+	status, reasonPrefix string
+}
+
+func checkAnswer(t *testing.T, what string, ans IntakeAnswer, want []wantRow) {
+	t.Helper()
+	acc, dup, ref := 0, 0, 0
+	for _, w := range want {
+		switch w.status {
+		case deal.Accepted:
+			acc++
+		case deal.Duplicate:
+			dup++
+		default:
+			ref++
+		}
+	}
+	if ans.Accepted != acc || ans.Duplicate != dup || ans.Refused != ref {
+		t.Errorf("%s: counts %d/%d/%d, want accepted %d, duplicate %d, refused %d", what, ans.Accepted, ans.Duplicate, ans.Refused, acc, dup, ref)
+	}
+	if len(ans.Rows) != len(want) {
+		t.Fatalf("%s: %d rows answered, want %d: %+v", what, len(ans.Rows), len(want), ans.Rows)
+	}
+	for i, w := range want {
+		g := ans.Rows[i]
+		if g.Row != w.row || g.DealID != w.dealID || g.InvoiceID != w.invoiceID || g.Status != w.status ||
+			!strings.HasPrefix(g.Reason, w.reasonPrefix) || (w.reasonPrefix == "" && g.Reason != "") {
+			t.Errorf("%s row %d:\n got %+v\nwant %+v", what, w.row, g, w)
+		}
+	}
+}
+
+// costsAgree checks that the workflow, the record read back from
+// PostgreSQL and a plain SUM over cost_invoices say the same, to the cent.
+func costsAgree(t *testing.T, s *Server, dealID, wantTotal string, wantInvoices []string) *deal.Record {
+	t.Helper()
+	ctx := context.Background()
+	rec, err := workflows.Record(ctx, s.Client, dealID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, inv := range rec.Invoices {
+		ids = append(ids, inv.InvoiceID)
+	}
+	if !reflect.DeepEqual(ids, wantInvoices) {
+		t.Errorf("%s: invoices %v, want %v", dealID, ids, wantInvoices)
+	}
+	if got := rec.Margin.ActualCost.StringFixed(2); got != wantTotal {
+		t.Errorf("%s: workflow actual cost %s, want %s", dealID, got, wantTotal)
+	}
+	eventually(t, dealID+" saved to PostgreSQL", func() bool {
+		stored, err := s.Store.LoadRecord(ctx, dealID)
+		return err == nil && stored.Version == rec.Version
+	})
+	stored, err := s.Store.LoadRecord(ctx, dealID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := dealtest.Comparable(stored), dealtest.Comparable(rec); !reflect.DeepEqual(got, want) {
+		gb, _ := json.MarshalIndent(got, "", " ")
+		wb, _ := json.MarshalIndent(want, "", " ")
+		t.Fatalf("%s: PostgreSQL record differs from the workflow's\npostgres: %s\nworkflow: %s", dealID, gb, wb)
+	}
+	var sum decimal.Decimal
+	var n int
+	if err := s.Pool.QueryRow(ctx, "SELECT coalesce(sum(deal_amount), 0), count(*) FROM cost_invoices WHERE deal_id = $1", dealID).Scan(&sum, &n); err != nil {
+		t.Fatal(err)
+	}
+	if sum.StringFixed(2) != wantTotal || n != len(wantInvoices) {
+		t.Errorf("%s: cost_invoices holds %d invoices summing to %s, want %d summing to %s", dealID, n, sum.StringFixed(2), len(wantInvoices), wantTotal)
+	}
+	return rec
+}
+
+// TestFinanceIntake posts finance files to the real HTTP endpoint of a
+// running worker and checks the per-row answer against what the workflows
+// and PostgreSQL then hold.
+func TestFinanceIntake(t *testing.T) {
+	s := startServer(t, func(c *Config) { c.FinanceToken = financeToken })
+	today := time.Now()
+	openDeal(t, s, dealtest.Terms("fin-a", today))
+	openDeal(t, s, dealtest.Terms("fin-b", today))
+	// fin-a is in delivery, so each invoice also runs a margin check;
+	// fin-b stays in discovery: invoices are taken at any open stage.
+	send(t, s, "fin-a", dealtest.ToDelivery()...)
+
+	// One JSON object first.
+	ans := intakeOK(t, s, "/api/invoices",
+		`{"deal_id":"fin-a","invoice_id":"INV-100","category":"travel","amount":"99.99","currency":"EUR","date":"2026-01-09","supplier":"Lufthansa"}`)
+	checkAnswer(t, "single JSON object", ans, []wantRow{{row: 1, dealID: "fin-a", invoiceID: "INV-100", status: deal.Accepted}})
+
+	// The CSV: good rows, duplicates and bad rows mixed, as an export
+	// would have them.
+	csv := "deal_id,invoice_id,category,amount,currency,date,supplier,memo,fx_rate,credit\n" +
+		"fin-a,INV-1,subcontractor,12000.50,EUR,2026-01-10,Initech,\"Sprint 1, week 2\",,\n" + // 1 accepted
+		"fin-a,INV-2,license,1000,USD,2026-01-11,Globex Soft,,0.9123,\n" + // 2 accepted: 912.30 EUR
+		"fin-a,CN-1,subcontractor,500,EUR,2026-01-12,Initech,refund,,true\n" + // 3 accepted: -500
+		"fin-a,INV-1,subcontractor,12000.50,EUR,2026-01-10,Initech,\"Sprint 1, week 2\",,\n" + // 4 same id, same content
+		"fin-a,INV-100,travel,99.99,EUR,2026-01-09,Lufthansa,,,\n" + // 5 sent before as JSON
+		"fin-a,INV-2,license,1100,USD,2026-01-11,Globex Soft,,0.9123,\n" + // 6 same id, other amount
+		"fin-a,INV-4,travel,12.x,EUR,2026-01-12,,,,\n" + // 7 malformed amount
+		"fin-a,INV-5,travel,0,EUR,2026-01-12,,,,\n" + // 8 zero
+		"fin-a,INV-6,license,300,USD,2026-01-12,,,,\n" + // 9 USD without fx_rate
+		"nope,INV-7,travel,10,EUR,2026-01-12,,,,\n" + // 10 unknown deal
+		"fin-a,INV-8,travel,-20,EUR,2026-01-12,,,,\n" + // 11 negative, not a credit note
+		"fin-b,INV-1,internal,250.25,EUR,2026-01-13,,,,\n" // 12 accepted: another deal's INV-1
+	wantCSV := []wantRow{
+		{row: 1, dealID: "fin-a", invoiceID: "INV-1", status: deal.Accepted},
+		{row: 2, dealID: "fin-a", invoiceID: "INV-2", status: deal.Accepted},
+		{row: 3, dealID: "fin-a", invoiceID: "CN-1", status: deal.Accepted},
+		{row: 4, dealID: "fin-a", invoiceID: "INV-1", status: deal.Duplicate},
+		{row: 5, dealID: "fin-a", invoiceID: "INV-100", status: deal.Duplicate},
+		{row: 6, dealID: "fin-a", invoiceID: "INV-2", status: deal.Refused,
+			reasonPrefix: "invoice INV-2 is already recorded with other content (amount 1000 USD); send a credit note or use a new invoice_id"},
+		{row: 7, dealID: "fin-a", invoiceID: "INV-4", status: deal.Refused, reasonPrefix: `amount "12.x" is not a decimal number`},
+		{row: 8, dealID: "fin-a", invoiceID: "INV-5", status: deal.Refused, reasonPrefix: "amount must not be zero"},
+		{row: 9, dealID: "fin-a", invoiceID: "INV-6", status: deal.Refused, reasonPrefix: "invoice is in USD but the deal is in EUR: fx_rate is required"},
+		{row: 10, dealID: "nope", invoiceID: "INV-7", status: deal.Refused, reasonPrefix: "unknown deal nope, or it is already closed"},
+		{row: 11, dealID: "fin-a", invoiceID: "INV-8", status: deal.Refused,
+			reasonPrefix: `amount -20 is negative: a negative amount is allowed only on a credit note ("credit": true)`},
+		{row: 12, dealID: "fin-b", invoiceID: "INV-1", status: deal.Accepted},
+	}
+	ans = intakeOK(t, s, "/api/invoices.csv", csv)
+	checkAnswer(t, "CSV", ans, wantCSV)
+
+	// fin-a: 99.99 + 12,000.50 + 1,000 USD * 0.9123 (= 912.30) - 500 = 12,512.79.
+	recA := costsAgree(t, s, "fin-a", "12512.79", []string{"INV-100", "INV-1", "INV-2", "CN-1"})
+	costsAgree(t, s, "fin-b", "250.25", []string{"INV-1"})
+	// The conflicting INV-2 is reported on the deal too; rows the intake
+	// refused before sending (bad amount, zero, no fx_rate, negative)
+	// never reach it.
+	if len(recA.Refusals) != 1 || !strings.HasPrefix(recA.Refusals[0].Reason, "invoice INV-2 is already recorded") {
+		t.Errorf("fin-a refusals %+v, want only the INV-2 conflict", recA.Refusals)
+	}
+	if recA.MarginChecks != 4 {
+		t.Errorf("fin-a: %d margin checks, want one per accepted invoice (4)", recA.MarginChecks)
+	}
+
+	// Finance re-sends the same file (a retry after a timeout): every
+	// good row is now a duplicate, nothing is counted twice.
+	again := make([]wantRow, len(wantCSV))
+	copy(again, wantCSV)
+	for i := range again {
+		if again[i].status == deal.Accepted {
+			again[i].status = deal.Duplicate
+		}
+	}
+	ans = intakeOK(t, s, "/api/invoices.csv", csv)
+	checkAnswer(t, "CSV re-sent", ans, again)
+	costsAgree(t, s, "fin-a", "12512.79", []string{"INV-100", "INV-1", "INV-2", "CN-1"})
+
+	// A JSON array: the good element is taken, the one with a typo is
+	// refused on its own.
+	ans = intakeOK(t, s, "/api/invoices", `[
+		{"deal_id":"fin-b","invoice_id":"INV-9","category":"travel","amount":10.10,"currency":"EUR","date":"2026-01-14"},
+		{"deal_id":"fin-b","invoice_id":"INV-10","category":"travel","amout":"5","currency":"EUR","date":"2026-01-14"}
+	]`)
+	checkAnswer(t, "JSON array", ans, []wantRow{
+		{row: 1, dealID: "fin-b", invoiceID: "INV-9", status: deal.Accepted},
+		{row: 2, dealID: "fin-b", invoiceID: "INV-10", status: deal.Refused, reasonPrefix: "does not decode"},
+	})
+	costsAgree(t, s, "fin-b", "260.35", []string{"INV-1", "INV-9"})
+
+	// Bodies that cannot be read at all: one clear error, nothing sent.
+	for _, c := range []struct{ path, body, want string }{
+		{"/api/invoices", "deal_id,invoice_id\n", "body must be one JSON invoice object or an array of them"},
+		{"/api/invoices", `{"deal_id":"fin-b","invoice_id":"INV-11",`, "body is not valid JSON: expected one invoice object or an array of them"},
+		{"/api/invoices.csv", "deal_id,invoice_id,category,amount\nfin-b,INV-12,travel,1\n", "CSV header lacks required column(s) currency, date"},
+	} {
+		code, b := postIntake(t, s, c.path, "Bearer "+financeToken, c.body)
+		var e struct{ Error string }
+		if err := json.Unmarshal(b, &e); err != nil || code != http.StatusBadRequest || e.Error != c.want {
+			t.Errorf("POST %s %q: %d %s, want 400 with error %q", c.path, c.body, code, b, c.want)
+		}
+	}
+
+	// Over 5 MiB: 413 before anything is parsed.
+	big := "deal_id,invoice_id,category,amount,currency,date\n" +
+		strings.Repeat(fmt.Sprintf("fin-b,INV-BIG,travel,1,EUR,2026-01-15%s\n", strings.Repeat(" ", 60)), (5<<20)/80+1)
+	if code, b := postIntake(t, s, "/api/invoices.csv", "Bearer "+financeToken, big); code != http.StatusRequestEntityTooLarge {
+		t.Errorf("%d-byte body: %d %s, want 413", len(big), code, b)
+	}
+
+	// Without the token, or with a wrong one: 401 and nothing taken.
+	good := "deal_id,invoice_id,category,amount,currency,date\nfin-b,INV-13,travel,1,EUR,2026-01-15\n"
+	for _, auth := range []string{"", "Bearer ", "Bearer wrong", "Bearer " + financeToken + "x", "Basic " + financeToken, financeToken} {
+		code, b := postIntake(t, s, "/api/invoices.csv", auth, good)
+		var e struct{ Error string }
+		if code != http.StatusUnauthorized || json.Unmarshal(b, &e) != nil || e.Error == "" {
+			t.Errorf("Authorization %q: %d %s, want 401 with an error", auth, code, b)
+		}
+		if strings.Contains(string(b), financeToken) {
+			t.Errorf("the 401 answer shows the token: %s", b)
+		}
+	}
+	// The scheme is case-insensitive.
+	code, b := postIntake(t, s, "/api/invoices.csv", "bearer "+financeToken, good)
+	if code != http.StatusOK {
+		t.Errorf("lower-case scheme: %d %s", code, b)
+	}
+	costsAgree(t, s, "fin-b", "261.35", []string{"INV-1", "INV-9", "INV-13"})
+}
+
+// TestFinanceIntakeOffWithoutToken: with FINANCE_API_TOKEN unset the
+// endpoints do not exist, whatever is sent.
+func TestFinanceIntakeOffWithoutToken(t *testing.T) {
+	s := startServer(t, nil)
+	for _, path := range []string{"/api/invoices", "/api/invoices.csv"} {
+		for _, auth := range []string{"", "Bearer ", "Bearer anything"} {
+			if code, b := postIntake(t, s, path, auth, `{"deal_id":"x"}`); code != http.StatusNotFound {
+				t.Errorf("POST %s (Authorization %q) with no token configured: %d %s, want 404", path, auth, code, b)
+			}
+		}
+	}
+}
