@@ -91,12 +91,8 @@ func TicketMessage(n Notification, t deal.Ticket) SlackMessage {
 	var status string
 	var buttons []slack.BlockElement
 	switch {
-	case t.Status == "closed":
-		at := t.OpenedAt
-		if t.ClosedAt != nil {
-			at = *t.ClosedAt
-		}
-		status = fmt.Sprintf(":white_check_mark: *Closed* %s: signed off.", when(at))
+	case signedOff(t):
+		status = fmt.Sprintf(":white_check_mark: *Closed* %s: signed off.", when(closedAt(t)))
 	case t.Status != "open":
 		status = fmt.Sprintf(":no_entry_sign: *%s*.", title(t.Status))
 	case !t.InternalApproved:
@@ -122,9 +118,28 @@ func TicketMessage(n Notification, t deal.Ticket) SlackMessage {
 	return SlackMessage{Text: ticketText(n, t), Blocks: blocks}
 }
 
+// signedOff is true for a closed ticket, and for one whose last sign-off
+// closes it: the sign-off notice carries the ticket as the sign-off left it,
+// a moment before the deal closes it (deal.Record.Apply).
+func signedOff(t deal.Ticket) bool {
+	return t.Status == "closed" || (t.Status == "open" && t.InternalApproved && (!t.ClientSignoffRequired || t.ClientApproved))
+}
+
+func closedAt(t deal.Ticket) time.Time {
+	if t.ClosedAt != nil {
+		return *t.ClosedAt
+	}
+	for i := len(t.Signoffs) - 1; i >= 0; i-- {
+		if !t.Signoffs[i].Refused {
+			return t.Signoffs[i].At
+		}
+	}
+	return t.OpenedAt
+}
+
 func ticketText(n Notification, t deal.Ticket) string {
 	switch {
-	case t.Status == "closed":
+	case signedOff(t):
 		return fmt.Sprintf("%s: %s ticket signed off", dealName(n), t.ID)
 	case t.Status != "open":
 		return fmt.Sprintf("%s: %s ticket %s", dealName(n), t.ID, t.Status)

@@ -220,3 +220,21 @@ func TestSettledTakesButtonsOffOnce(t *testing.T) {
 	}
 	wantText(t, b, "moved from *pricing* to *closing*", "Closed *won* by <@U_AE> <!date^")
 }
+
+// The sign-off notice carries the ticket as the sign-off left it, just
+// before the deal closes it: the message must already read as closed.
+func TestTicketMessageOfTheClosingSignoff(t *testing.T) {
+	tk := deal.Ticket{ID: "discovery", Owner: dealtest.Presales, DeliverableKind: "discovery_notes", Status: "open", OpenedAt: at,
+		InternalApproved: true, Signoffs: []deal.Signoff{{Seq: 1, By: dealtest.Presales, Side: "internal", Decision: "approve",
+			At: at.Add(time.Minute), Deliverable: &deal.Deliverable{Kind: "discovery_notes", Body: "notes"}}}}
+	b := render(t, TicketMessage(note1(deal.NoticeSignoff), tk))
+	if ids := actionIDs(b); len(ids) != 0 {
+		t.Fatalf("buttons %v on a ticket its sign-off closed", ids)
+	}
+	wantText(t, b, fmt.Sprintf("*Closed* <!date^%d^", at.Add(time.Minute).Unix()))
+
+	tk.ClientSignoffRequired = true
+	if ids := actionIDs(render(t, TicketMessage(note1(deal.NoticeSignoff), tk))); fmt.Sprint(ids) != fmt.Sprint([]string{ActionClientApprove, ActionClientChanges, ActionCommitment}) {
+		t.Fatalf("a ticket waiting for the client shows %v", ids)
+	}
+}

@@ -1,0 +1,187 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/slack-go/slack"
+
+	"dealflow/activities/slackfake"
+	"dealflow/deal"
+	"dealflow/deal/dealtest"
+)
+
+// opened is a modal as the fake Web API would have opened it: the JSON
+// views.open carried, and the id Slack gives it.
+func opened(t *testing.T, v slack.ModalViewRequest) slackfake.Call {
+	t.Helper()
+	if !slack.ValidateUniqueBlockID(v) {
+		t.Fatalf("modal %s repeats a block id", v.CallbackID)
+	}
+	if n := len([]rune(v.Title.Text)); n > 24 {
+		t.Fatalf("modal title %q is %d characters; Slack takes 24", v.Title.Text, n)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slackfake.Call{Method: "views.open", View: b, ViewID: "V0TEST"}
+}
+
+// submitted reads a view_submission payload back the way the handler does.
+func submitted(t *testing.T, user string, call slackfake.Call, inputs ...slackfake.Input) (submission, map[string]string, error) {
+	t.Helper()
+	var ic slack.InteractionCallback
+	if err := json.Unmarshal(slackfake.ViewSubmission(user, call, inputs...), &ic); err != nil {
+		t.Fatal(err)
+	}
+	return readSubmission(ic.User.ID, ic.View)
+}
+
+var discovery = deal.Ticket{ID: "discovery", Owner: dealtest.Presales, DeliverableKind: "discovery_notes", Status: "open"}
+
+func TestSignoffModalAndSubmission(t *testing.T) {
+	meta := modalMeta{Deal: "d-1", Ticket: "discovery", Side: "internal", Decision: "approve", Channel: "C_DEALS", TS: "1.2"}
+	call := opened(t, signoffModal(meta, discovery, "Globex / Data"))
+	if !strings.Contains(string(call.View), `"type":"url_text_input"`) || !strings.Contains(string(call.View), "discovery notes") {
+		t.Fatalf("approve modal does not ask for the discovery notes' link: %s", call.View)
+	}
+
+	sub, errs, err := submitted(t, dealtest.Presales, call,
+		slackfake.Input{BlockID: blockURL, ActionID: actionURL, Type: "url_text_input", Value: " https://docs.example.com/d "},
+		slackfake.Input{BlockID: blockNotes, ActionID: actionNotes, Value: "Pain: picking lists"})
+	if err != nil || errs != nil {
+		t.Fatal(err, errs)
+	}
+	if sub.Signal != deal.SigSignoff || sub.Meta != meta {
+		t.Fatalf("signal %s meta %+v", sub.Signal, sub.Meta)
+	}
+	var got deal.SignoffSignal
+	_ = json.Unmarshal(sub.Payload, &got)
+	want := deal.SignoffSignal{ID: "slack:V0TEST", Ticket: "discovery", By: dealtest.Presales, Side: "internal", Decision: "approve",
+		Deliverable: &deal.Deliverable{URL: "https://docs.example.com/d", Body: "Pain: picking lists"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("signal %+v\nwant   %+v", got, want)
+	}
+
+	// No deliverable: the modal stays open with the error, nothing is sent.
+	_, errs, err = submitted(t, dealtest.Presales, call,
+		slackfake.Input{BlockID: blockURL, ActionID: actionURL, Type: "url_text_input"},
+		slackfake.Input{BlockID: blockNotes, ActionID: actionNotes, Value: "   "})
+	if err != nil || errs[blockURL] == "" {
+		t.Fatalf("an approval without deliverable: errors %v, %v", errs, err)
+	}
+}
+
+func TestChangeRequestModal(t *testing.T) {
+	meta := modalMeta{Deal: "d-1", Ticket: "discovery", Side: "client", Decision: "changes_requested", Channel: "C", TS: "1"}
+	call := opened(t, signoffModal(meta, discovery, "Globex / Data"))
+	sub, errs, err := submitted(t, dealtest.Presales, call, slackfake.Input{BlockID: blockNote, ActionID: actionNote, Value: "Add SSO"})
+	if err != nil || errs != nil {
+		t.Fatal(err, errs)
+	}
+	var got deal.SignoffSignal
+	_ = json.Unmarshal(sub.Payload, &got)
+	if got.Side != "client" || got.Decision != "changes_requested" || got.Note != "Add SSO" || got.Deliverable != nil {
+		t.Fatalf("signal %+v", got)
+	}
+}
+
+func TestHandoverModalAndSubmission(t *testing.T) {
+	var cs []deal.Commitment
+	for i := 1; i <= 12; i++ {
+		cs = append(cs, deal.Commitment{ID: fmt.Sprintf("c%d", i), Kind: "success_criterion", Text: strings.Repeat("long text ", 20), By: dealtest.AE})
+	}
+	meta := modalMeta{Deal: "d-1", Channel: "DU_PM", TS: "1"}
+	v := handoverModal(meta, cs, "Globex / Data")
+	call := opened(t, v)
+	// 10 checkboxes at most per group: 12 commitments make two groups.
+	var groups []string
+	for _, b := range v.Blocks.BlockSet {
+		if in, ok := b.(*slack.InputBlock); ok && strings.HasPrefix(in.BlockID, blockAcksPref) {
+			groups = append(groups, fmt.Sprintf("%s:%d", in.BlockID, len(in.Element.(*slack.CheckboxGroupsBlockElement).Options)))
+		}
+	}
+	if fmt.Sprint(groups) != "[commitments_0:10 commitments_1:2]" {
+		t.Fatalf("commitment groups %v", groups)
+	}
+
+	sub, errs, err := submitted(t, dealtest.PM, call,
+		slackfake.Input{BlockID: blockReviewed, ActionID: actionCheck, Type: "checkboxes", Selected: []string{"yes"}},
+		slackfake.Input{BlockID: "commitments_1", ActionID: actionAcks, Type: "checkboxes", Selected: []string{"c12", "c11"}},
+		slackfake.Input{BlockID: "commitments_0", ActionID: actionAcks, Type: "checkboxes", Selected: []string{"c2", "c1"}},
+		slackfake.Input{BlockID: blockAmbig, ActionID: actionAmbig, Value: "- data retention\n\n• SSO provider  \n"},
+		slackfake.Input{BlockID: blockResources, ActionID: actionCheck, Type: "checkboxes"})
+	if err != nil || errs != nil {
+		t.Fatal(err, errs)
+	}
+	var got deal.HandoverSignal
+	_ = json.Unmarshal(sub.Payload, &got)
+	amb := []string{"data retention", "SSO provider"}
+	want := deal.HandoverSignal{By: dealtest.PM, SignedOff: true, Checklist: deal.Checklist{DeliverablesReviewed: true,
+		CommitmentsAcknowledged: []string{"c1", "c11", "c12", "c2"}, ScopeAmbiguities: &amb, ResourcesConfirmed: false}}
+	if sub.Signal != deal.SigHandover || !reflect.DeepEqual(got, want) {
+		t.Fatalf("signal %s %+v\nwant %+v", sub.Signal, got, want)
+	}
+
+	_, errs, _ = submitted(t, dealtest.PM, call, slackfake.Input{BlockID: blockAmbig, ActionID: actionAmbig, Value: " \n "})
+	if errs[blockAmbig] == "" {
+		t.Fatal("blank scope ambiguities were taken as an answer")
+	}
+}
+
+func TestScopeAmbiguities(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want []string
+		ok   bool
+	}{
+		{"none", []string{}, true},
+		{"None.", []string{}, true},
+		{"N/A", []string{}, true},
+		{"", nil, false},
+		{"a\nnone", []string{"a", "none"}, true},
+		{"* one\n* two", []string{"one", "two"}, true},
+	} {
+		got, ok := ambiguities(c.in)
+		if ok != c.ok || !reflect.DeepEqual(got, c.want) {
+			t.Errorf("ambiguities(%q) = %#v, %v; want %#v, %v", c.in, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+func TestCommitmentAndCloseLostModals(t *testing.T) {
+	meta := modalMeta{Deal: "d-1", Ticket: "scoping", Channel: "C", TS: "1"}
+	call := opened(t, commitmentModal(meta, "Globex / Data"))
+	sub, errs, err := submitted(t, dealtest.AE, call,
+		slackfake.Input{BlockID: blockKind, ActionID: actionKind, Type: "static_select", Selected: []string{"discount"}},
+		slackfake.Input{BlockID: blockText, ActionID: actionText, Value: "10% off phase 2"},
+		slackfake.Input{BlockID: blockValue, ActionID: actionValue, Value: "10%"})
+	if err != nil || errs != nil {
+		t.Fatal(err, errs)
+	}
+	var c deal.CommitmentSignal
+	_ = json.Unmarshal(sub.Payload, &c)
+	if want := (deal.CommitmentSignal{ID: "slack-V0TEST", Kind: "discount", Text: "10% off phase 2", Value: "10%", By: dealtest.AE}); c != want {
+		t.Fatalf("commitment %+v, want %+v", c, want)
+	}
+
+	call = opened(t, closeLostModal(modalMeta{Deal: "d-1", Channel: "C", TS: "1"}, "Globex / Data"))
+	sub, errs, err = submitted(t, dealtest.AE, call, slackfake.Input{BlockID: blockReason, ActionID: actionReason, Value: "budget cut"})
+	if err != nil || errs != nil {
+		t.Fatal(err, errs)
+	}
+	if string(sub.Payload) != `{"outcome":"lost","by":"U_AE","reason":"budget cut"}` {
+		t.Fatalf("close payload %s", sub.Payload)
+	}
+}
+
+func TestSubmissionOfAForeignView(t *testing.T) {
+	v := slack.View{ID: "V1", CallbackID: "someone_elses", PrivateMetadata: "hello"}
+	if _, _, err := readSubmission("U1", v); err == nil {
+		t.Fatal("a view without dealflow's metadata was read")
+	}
+}
