@@ -3,10 +3,10 @@ module dealflow
 go 1.26.0
 
 require (
+	github.com/gorilla/websocket v1.5.3
 	github.com/jackc/pgx-shopspring-decimal v0.0.0-20220624020537-1d36b5a1853e
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/jackc/tern/v2 v2.3.4
-	github.com/gorilla/websocket v1.5.3
 	github.com/shopspring/decimal v1.6.0
 	github.com/slack-go/slack v0.35.0
 	go.temporal.io/sdk v1.51.0
