@@ -146,63 +146,67 @@ func costsAgree(t *testing.T, s *Server, dealID, wantTotal string, wantInvoices 
 // and PostgreSQL then hold.
 func TestFinanceIntake(t *testing.T) {
 	s := startServer(t, func(c *Config) { c.FinanceToken = financeToken })
+	// The dev server is shared by the package's tests (and by repeated
+	// runs), so the deal ids carry this server's own suffix.
+	sfx := strings.TrimPrefix(s.TaskQueue(), "deals-test-")
+	finA, finB := "fin-a-"+sfx, "fin-b-"+sfx
 	today := time.Now()
-	openDeal(t, s, dealtest.Terms("fin-a", today))
-	openDeal(t, s, dealtest.Terms("fin-b", today))
-	// fin-a is in delivery, so each invoice also runs a margin check;
-	// fin-b stays in discovery: invoices are taken at any open stage.
-	send(t, s, "fin-a", dealtest.ToDelivery()...)
+	openDeal(t, s, dealtest.Terms(finA, today))
+	openDeal(t, s, dealtest.Terms(finB, today))
+	// A is in delivery, so each invoice also runs a margin check;
+	// B stays in discovery: invoices are taken at any open stage.
+	send(t, s, finA, dealtest.ToDelivery()...)
 
 	// One JSON object first.
 	ans := intakeOK(t, s, "/api/invoices",
-		`{"deal_id":"fin-a","invoice_id":"INV-100","category":"travel","amount":"99.99","currency":"EUR","date":"2026-01-09","supplier":"Lufthansa"}`)
-	checkAnswer(t, "single JSON object", ans, []wantRow{{row: 1, dealID: "fin-a", invoiceID: "INV-100", status: deal.Accepted}})
+		`{"deal_id":"`+finA+`","invoice_id":"INV-100","category":"travel","amount":"99.99","currency":"EUR","date":"2026-01-09","supplier":"Lufthansa"}`)
+	checkAnswer(t, "single JSON object", ans, []wantRow{{row: 1, dealID: finA, invoiceID: "INV-100", status: deal.Accepted}})
 
 	// The CSV: good rows, duplicates and bad rows mixed, as an export
 	// would have them.
 	csv := "deal_id,invoice_id,category,amount,currency,date,supplier,memo,fx_rate,credit\n" +
-		"fin-a,INV-1,subcontractor,12000.50,EUR,2026-01-10,Initech,\"Sprint 1, week 2\",,\n" + // 1 accepted
-		"fin-a,INV-2,license,1000,USD,2026-01-11,Globex Soft,,0.9123,\n" + // 2 accepted: 912.30 EUR
-		"fin-a,CN-1,subcontractor,500,EUR,2026-01-12,Initech,refund,,true\n" + // 3 accepted: -500
-		"fin-a,INV-1,subcontractor,12000.50,EUR,2026-01-10,Initech,\"Sprint 1, week 2\",,\n" + // 4 same id, same content
-		"fin-a,INV-100,travel,99.99,EUR,2026-01-09,Lufthansa,,,\n" + // 5 sent before as JSON
-		"fin-a,INV-2,license,1100,USD,2026-01-11,Globex Soft,,0.9123,\n" + // 6 same id, other amount
-		"fin-a,INV-4,travel,12.x,EUR,2026-01-12,,,,\n" + // 7 malformed amount
-		"fin-a,INV-5,travel,0,EUR,2026-01-12,,,,\n" + // 8 zero
-		"fin-a,INV-6,license,300,USD,2026-01-12,,,,\n" + // 9 USD without fx_rate
+		finA + ",INV-1,subcontractor,12000.50,EUR,2026-01-10,Initech,\"Sprint 1, week 2\",,\n" + // 1 accepted
+		finA + ",INV-2,license,1000,USD,2026-01-11,Globex Soft,,0.9123,\n" + // 2 accepted: 912.30 EUR
+		finA + ",CN-1,subcontractor,500,EUR,2026-01-12,Initech,refund,,true\n" + // 3 accepted: -500
+		finA + ",INV-1,subcontractor,12000.50,EUR,2026-01-10,Initech,\"Sprint 1, week 2\",,\n" + // 4 same id, same content
+		finA + ",INV-100,travel,99.99,EUR,2026-01-09,Lufthansa,,,\n" + // 5 sent before as JSON
+		finA + ",INV-2,license,1100,USD,2026-01-11,Globex Soft,,0.9123,\n" + // 6 same id, other amount
+		finA + ",INV-4,travel,12.x,EUR,2026-01-12,,,,\n" + // 7 malformed amount
+		finA + ",INV-5,travel,0,EUR,2026-01-12,,,,\n" + // 8 zero
+		finA + ",INV-6,license,300,USD,2026-01-12,,,,\n" + // 9 USD without fx_rate
 		"nope,INV-7,travel,10,EUR,2026-01-12,,,,\n" + // 10 unknown deal
-		"fin-a,INV-8,travel,-20,EUR,2026-01-12,,,,\n" + // 11 negative, not a credit note
-		"fin-b,INV-1,internal,250.25,EUR,2026-01-13,,,,\n" // 12 accepted: another deal's INV-1
+		finA + ",INV-8,travel,-20,EUR,2026-01-12,,,,\n" + // 11 negative, not a credit note
+		finB + ",INV-1,internal,250.25,EUR,2026-01-13,,,,\n" // 12 accepted: another deal's INV-1
 	wantCSV := []wantRow{
-		{row: 1, dealID: "fin-a", invoiceID: "INV-1", status: deal.Accepted},
-		{row: 2, dealID: "fin-a", invoiceID: "INV-2", status: deal.Accepted},
-		{row: 3, dealID: "fin-a", invoiceID: "CN-1", status: deal.Accepted},
-		{row: 4, dealID: "fin-a", invoiceID: "INV-1", status: deal.Duplicate},
-		{row: 5, dealID: "fin-a", invoiceID: "INV-100", status: deal.Duplicate},
-		{row: 6, dealID: "fin-a", invoiceID: "INV-2", status: deal.Refused,
+		{row: 1, dealID: finA, invoiceID: "INV-1", status: deal.Accepted},
+		{row: 2, dealID: finA, invoiceID: "INV-2", status: deal.Accepted},
+		{row: 3, dealID: finA, invoiceID: "CN-1", status: deal.Accepted},
+		{row: 4, dealID: finA, invoiceID: "INV-1", status: deal.Duplicate},
+		{row: 5, dealID: finA, invoiceID: "INV-100", status: deal.Duplicate},
+		{row: 6, dealID: finA, invoiceID: "INV-2", status: deal.Refused,
 			reasonPrefix: "invoice INV-2 is already recorded with other content (amount 1000 USD); send a credit note or use a new invoice_id"},
-		{row: 7, dealID: "fin-a", invoiceID: "INV-4", status: deal.Refused, reasonPrefix: `amount "12.x" is not a decimal number`},
-		{row: 8, dealID: "fin-a", invoiceID: "INV-5", status: deal.Refused, reasonPrefix: "amount must not be zero"},
-		{row: 9, dealID: "fin-a", invoiceID: "INV-6", status: deal.Refused, reasonPrefix: "invoice is in USD but the deal is in EUR: fx_rate is required"},
+		{row: 7, dealID: finA, invoiceID: "INV-4", status: deal.Refused, reasonPrefix: `amount "12.x" is not a decimal number`},
+		{row: 8, dealID: finA, invoiceID: "INV-5", status: deal.Refused, reasonPrefix: "amount must not be zero"},
+		{row: 9, dealID: finA, invoiceID: "INV-6", status: deal.Refused, reasonPrefix: "invoice is in USD but the deal is in EUR: fx_rate is required"},
 		{row: 10, dealID: "nope", invoiceID: "INV-7", status: deal.Refused, reasonPrefix: "unknown deal nope, or it is already closed"},
-		{row: 11, dealID: "fin-a", invoiceID: "INV-8", status: deal.Refused,
+		{row: 11, dealID: finA, invoiceID: "INV-8", status: deal.Refused,
 			reasonPrefix: `amount -20 is negative: a negative amount is allowed only on a credit note ("credit": true)`},
-		{row: 12, dealID: "fin-b", invoiceID: "INV-1", status: deal.Accepted},
+		{row: 12, dealID: finB, invoiceID: "INV-1", status: deal.Accepted},
 	}
 	ans = intakeOK(t, s, "/api/invoices.csv", csv)
 	checkAnswer(t, "CSV", ans, wantCSV)
 
-	// fin-a: 99.99 + 12,000.50 + 1,000 USD * 0.9123 (= 912.30) - 500 = 12,512.79.
-	recA := costsAgree(t, s, "fin-a", "12512.79", []string{"INV-100", "INV-1", "INV-2", "CN-1"})
-	costsAgree(t, s, "fin-b", "250.25", []string{"INV-1"})
+	// A: 99.99 + 12,000.50 + 1,000 USD * 0.9123 (= 912.30) - 500 = 12,512.79.
+	recA := costsAgree(t, s, finA, "12512.79", []string{"INV-100", "INV-1", "INV-2", "CN-1"})
+	costsAgree(t, s, finB, "250.25", []string{"INV-1"})
 	// The conflicting INV-2 is reported on the deal too; rows the intake
 	// refused before sending (bad amount, zero, no fx_rate, negative)
 	// never reach it.
 	if len(recA.Refusals) != 1 || !strings.HasPrefix(recA.Refusals[0].Reason, "invoice INV-2 is already recorded") {
-		t.Errorf("fin-a refusals %+v, want only the INV-2 conflict", recA.Refusals)
+		t.Errorf("%s refusals %+v, want only the INV-2 conflict", finA, recA.Refusals)
 	}
 	if recA.MarginChecks != 4 {
-		t.Errorf("fin-a: %d margin checks, want one per accepted invoice (4)", recA.MarginChecks)
+		t.Errorf("%s: %d margin checks, want one per accepted invoice (4)", finA, recA.MarginChecks)
 	}
 
 	// Finance re-sends the same file (a retry after a timeout): every
@@ -216,25 +220,25 @@ func TestFinanceIntake(t *testing.T) {
 	}
 	ans = intakeOK(t, s, "/api/invoices.csv", csv)
 	checkAnswer(t, "CSV re-sent", ans, again)
-	costsAgree(t, s, "fin-a", "12512.79", []string{"INV-100", "INV-1", "INV-2", "CN-1"})
+	costsAgree(t, s, finA, "12512.79", []string{"INV-100", "INV-1", "INV-2", "CN-1"})
 
 	// A JSON array: the good element is taken, the one with a typo is
 	// refused on its own.
 	ans = intakeOK(t, s, "/api/invoices", `[
-		{"deal_id":"fin-b","invoice_id":"INV-9","category":"travel","amount":10.10,"currency":"EUR","date":"2026-01-14"},
-		{"deal_id":"fin-b","invoice_id":"INV-10","category":"travel","amout":"5","currency":"EUR","date":"2026-01-14"}
+		{"deal_id":"`+finB+`","invoice_id":"INV-9","category":"travel","amount":10.10,"currency":"EUR","date":"2026-01-14"},
+		{"deal_id":"`+finB+`","invoice_id":"INV-10","category":"travel","amout":"5","currency":"EUR","date":"2026-01-14"}
 	]`)
 	checkAnswer(t, "JSON array", ans, []wantRow{
-		{row: 1, dealID: "fin-b", invoiceID: "INV-9", status: deal.Accepted},
-		{row: 2, dealID: "fin-b", invoiceID: "INV-10", status: deal.Refused, reasonPrefix: "does not decode"},
+		{row: 1, dealID: finB, invoiceID: "INV-9", status: deal.Accepted},
+		{row: 2, dealID: finB, invoiceID: "INV-10", status: deal.Refused, reasonPrefix: "does not decode"},
 	})
-	costsAgree(t, s, "fin-b", "260.35", []string{"INV-1", "INV-9"})
+	costsAgree(t, s, finB, "260.35", []string{"INV-1", "INV-9"})
 
 	// Bodies that cannot be read at all: one clear error, nothing sent.
 	for _, c := range []struct{ path, body, want string }{
 		{"/api/invoices", "deal_id,invoice_id\n", "body must be one JSON invoice object or an array of them"},
-		{"/api/invoices", `{"deal_id":"fin-b","invoice_id":"INV-11",`, "body is not valid JSON: expected one invoice object or an array of them"},
-		{"/api/invoices.csv", "deal_id,invoice_id,category,amount\nfin-b,INV-12,travel,1\n", "CSV header lacks required column(s) currency, date"},
+		{"/api/invoices", `{"deal_id":"` + finB + `","invoice_id":"INV-11",`, "body is not valid JSON: expected one invoice object or an array of them"},
+		{"/api/invoices.csv", "deal_id,invoice_id,category,amount\n" + finB + ",INV-12,travel,1\n", "CSV header lacks required column(s) currency, date"},
 	} {
 		code, b := postIntake(t, s, c.path, "Bearer "+financeToken, c.body)
 		var e struct{ Error string }
@@ -245,13 +249,13 @@ func TestFinanceIntake(t *testing.T) {
 
 	// Over 5 MiB: 413 before anything is parsed.
 	big := "deal_id,invoice_id,category,amount,currency,date\n" +
-		strings.Repeat(fmt.Sprintf("fin-b,INV-BIG,travel,1,EUR,2026-01-15%s\n", strings.Repeat(" ", 60)), (5<<20)/80+1)
+		strings.Repeat(fmt.Sprintf("%s,INV-BIG,travel,1,EUR,2026-01-15%s\n", finB, strings.Repeat(" ", 60)), (5<<20)/80+1)
 	if code, b := postIntake(t, s, "/api/invoices.csv", "Bearer "+financeToken, big); code != http.StatusRequestEntityTooLarge {
 		t.Errorf("%d-byte body: %d %s, want 413", len(big), code, b)
 	}
 
 	// Without the token, or with a wrong one: 401 and nothing taken.
-	good := "deal_id,invoice_id,category,amount,currency,date\nfin-b,INV-13,travel,1,EUR,2026-01-15\n"
+	good := "deal_id,invoice_id,category,amount,currency,date\n" + finB + ",INV-13,travel,1,EUR,2026-01-15\n"
 	for _, auth := range []string{"", "Bearer ", "Bearer wrong", "Bearer " + financeToken + "x", "Basic " + financeToken, financeToken} {
 		code, b := postIntake(t, s, "/api/invoices.csv", auth, good)
 		var e struct{ Error string }
@@ -267,7 +271,7 @@ func TestFinanceIntake(t *testing.T) {
 	if code != http.StatusOK {
 		t.Errorf("lower-case scheme: %d %s", code, b)
 	}
-	costsAgree(t, s, "fin-b", "261.35", []string{"INV-1", "INV-9", "INV-13"})
+	costsAgree(t, s, finB, "261.35", []string{"INV-1", "INV-9", "INV-13"})
 }
 
 // TestFinanceIntakeOffWithoutToken: with FINANCE_API_TOKEN unset the
