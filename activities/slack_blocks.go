@@ -240,11 +240,20 @@ func HandoverMessage(n Notification, interactive bool) SlackMessage {
 	}
 	var deliverables []string
 	for _, t := range no.Tickets {
-		line := fmt.Sprintf("• *%s*: %s", title(t.ID), human(t.DeliverableKind))
-		if d := deliverableText(t.Deliverable); d != "" {
-			line += " " + d
-		} else {
-			line += " _(none attached)_"
+		line := fmt.Sprintf("• *%s*: ", title(t.ID))
+		switch d := t.Deliverable; {
+		case d == nil:
+			line += human(t.DeliverableKind) + " _(none attached)_"
+		case d.URL == "":
+			line += human(t.DeliverableKind) + " " + deliverableText(d)
+		default:
+			line += deliverableText(d)
+		}
+		if c := clientApproval(t); c != nil {
+			line += fmt.Sprintf("; client sign-off recorded by <@%s>", c.By)
+			if d := c.Deliverable; d != nil && d.URL != "" {
+				line += ": " + link(d.URL, "evidence")
+			}
 		}
 		deliverables = append(deliverables, line)
 	}
@@ -262,6 +271,19 @@ func HandoverMessage(n Notification, interactive bool) SlackMessage {
 	}
 	text := fmt.Sprintf("%s: won. Handover checklist for <@%s>: %d deliverables, %d commitments", dealName(n), p.PM, len(no.Tickets), len(no.Commitments))
 	return SlackMessage{Text: text, Blocks: blocks}
+}
+
+// clientApproval is the client's sign-off that counted, if any.
+func clientApproval(t deal.Ticket) *deal.Signoff {
+	if !t.ClientApproved {
+		return nil
+	}
+	for i := len(t.Signoffs) - 1; i >= 0; i-- {
+		if s := t.Signoffs[i]; !s.Refused && s.Side == "client" && s.Decision == "approve" {
+			return &t.Signoffs[i]
+		}
+	}
+	return nil
 }
 
 // CommitmentLines lists commitments for the handover message and modal.

@@ -138,6 +138,9 @@ func TestHandoverMessage(t *testing.T) {
 	n := note1(deal.NoticeHandoverOpened)
 	n.Notice.Tickets = []deal.Ticket{
 		{ID: "discovery", DeliverableKind: "discovery_notes", Status: "closed", Deliverable: &deal.Deliverable{Kind: "discovery_notes", URL: "https://docs.example.com/d", Body: "pains"}},
+		{ID: "scoping", DeliverableKind: "scoping_decision_log", Status: "closed", ClientApproved: true,
+			Deliverable: &deal.Deliverable{Kind: "scoping_decision_log", URL: "https://docs.example.com/s"},
+			Signoffs:    []deal.Signoff{{By: dealtest.Presales, Side: "client", Decision: "approve", Deliverable: &deal.Deliverable{URL: "https://mail.example.com/ok"}}}},
 		{ID: "pricing", DeliverableKind: "pricing_rationale", Status: "closed", Deliverable: &deal.Deliverable{Kind: "pricing_rationale", Body: "950/day"}},
 	}
 	n.Notice.Commitments = []deal.Commitment{
@@ -149,7 +152,8 @@ func TestHandoverMessage(t *testing.T) {
 		t.Fatalf("PM's copy buttons %s", got)
 	}
 	for _, b := range []json.RawMessage{pm, render(t, HandoverMessage(n, false))} {
-		wantText(t, b, "<https://docs.example.com/d|discovery notes>", "“pains”", "*Pricing*: pricing rationale “950/day”",
+		wantText(t, b, "*Discovery*: <https://docs.example.com/d|discovery notes> “pains”", "*Pricing*: pricing rationale “950/day”",
+			"*Scoping*: <https://docs.example.com/s|scoping decision log>; client sign-off recorded by <@U_PRESALES>: <https://mail.example.com/ok|evidence>",
 			"`c1` discount: “10% off phase 2” (10%), by <@U_AE>", "`c2` date: “go-live before March”", "<@U_PM> signs the handover off")
 	}
 	ro := render(t, HandoverMessage(n, false))
