@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -29,6 +30,9 @@ type slackApp struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// handled counts the interactions taken (signed and decoded): what a
+	// refused request must never reach.
+	handled atomic.Int64
 }
 
 // slackApp is created on first use: by notifier() when the worker starts,

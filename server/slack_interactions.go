@@ -22,6 +22,7 @@ import (
 // seconds and a busy Temporal may need more, so the clicker learns the
 // outcome from an ephemeral message instead of the HTTP answer.
 func (a *slackApp) handle(ic slack.InteractionCallback) any {
+	a.handled.Add(1)
 	switch ic.Type {
 	case slack.InteractionTypeBlockActions:
 		for _, act := range ic.ActionCallback.BlockActions {

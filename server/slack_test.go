@@ -40,6 +40,7 @@ func TestSlackRequestsMustBeSigned(t *testing.T) {
 	garbage := signed(testSigningSecret, now)
 	garbage.Set("X-Slack-Signature", "v0=not-hex")
 	tampered := bytes.Replace(body, []byte(dealtest.Presales), []byte(dealtest.AE), 1)
+	before := s.slack.handled.Load()
 	for _, c := range []struct {
 		name string
 		body []byte
@@ -57,17 +58,19 @@ func TestSlackRequestsMustBeSigned(t *testing.T) {
 			t.Errorf("%s: answered %d %s, want 401", c.name, code, answer)
 		}
 	}
+	// The refused requests reached nothing: not the handler, not Slack.
+	if n := s.slack.handled.Load() - before; n != 0 {
+		t.Fatalf("%d refused requests were handled", n)
+	}
+	if n := len(fake.Calls("views.open")) + len(fake.Calls("chat.postEphemeral")); n != 0 {
+		t.Fatalf("%d Slack calls after refused requests, want 0", n)
+	}
 	if code, _ := slackSignedRequest(t, s, body, now, testSigningSecret); code != http.StatusOK {
 		t.Fatalf("the signed click answered %d", code)
 	}
 	slackNextView(t, fake, 1)
-	// The refused requests started nothing: one modal, for the signed click.
-	time.Sleep(200 * time.Millisecond)
-	if n := len(fake.Calls("views.open")); n != 1 {
-		t.Fatalf("%d modals opened, want 1", n)
-	}
-	if n := len(fake.Calls("chat.postEphemeral")); n != 0 {
-		t.Fatalf("%d ephemeral messages after refused requests, want 0", n)
+	if n := s.slack.handled.Load() - before; n != 1 {
+		t.Fatalf("%d requests handled, want the signed one", n)
 	}
 }
 
@@ -263,3 +266,47 @@ func deliverable(url string) []slackfake.Input {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestSlackClosingDecision: only the AE closes. Another person's Won is
+// refused by the workflow, their Lost at once; the AE's Lost asks for the
+// reason and settles the message. Sign-offs sent as signals (the CLI's way)
+// update the ticket messages like clicks do.
+func TestSlackClosingDecision(t *testing.T) {
+	s, fake := slackServer(t, nil)
+	id := "sl-close"
+	openDeal(t, s, dealtest.Terms(id, time.Now()))
+	send(t, s, id, dealtest.ToClosing()...)
+	cl := slackMessage(t, fake, "the closing message", func(m slackfake.Message) bool {
+		_, ok := slackfake.FindButton(m.Blocks, activities.ActionCloseWon)
+		return ok
+	})
+
+	slackClick(t, s, dealtest.PM, cl, activities.ActionCloseWon)
+	slackWantContains(t, "the PM's Won", slackNextEphemeral(t, fake, dealtest.PM, 1), "Not taken: only the AE U_AE can close the deal")
+	slackClick(t, s, dealtest.PM, cl, activities.ActionCloseLost)
+	slackWantContains(t, "the PM's Lost", slackNextEphemeral(t, fake, dealtest.PM, 2), "Only <@U_AE> closes this deal")
+	if r := slackRecord(t, s, id); r.Stage != deal.Closing {
+		t.Fatalf("stage %s after the PM's clicks, want closing", r.Stage)
+	}
+
+	slackClick(t, s, dealtest.AE, cl, activities.ActionCloseLost)
+	view := slackNextView(t, fake, 1)
+	slackInteract(t, s, slackfake.ViewSubmission(dealtest.AE, view, slackfake.Input{BlockID: blockReason, ActionID: actionReason, Value: "Budget moved to next year"}))
+	slackWantContains(t, "the AE's Lost", slackNextEphemeral(t, fake, dealtest.AE, 1), "Done: the deal is closed lost")
+	if r := slackRecord(t, s, id); r.Stage != deal.ClosedLost || r.Close.Reason != "Budget moved to next year" {
+		t.Fatalf("stage %s close %+v", r.Stage, r.Close)
+	}
+	settled := slackMessage(t, fake, "the closing message settled", func(m slackfake.Message) bool {
+		return m.TS == cl.TS && len(slackfake.Buttons(m.Blocks)) == 0
+	})
+	slackWantContains(t, "closing message", slackfake.Text(settled.Blocks), "Closed *lost* by <@U_AE>")
+	slackWantContains(t, "closing message", slackfake.Text(settled.Blocks), "Budget moved to next year")
+	eventually(t, "every ticket message to lose its buttons", func() bool {
+		for _, m := range fake.Messages() {
+			if len(slackfake.Buttons(m.Blocks)) > 0 {
+				return false
+			}
+		}
+		return len(fake.Messages()) > 0
+	})
+}
