@@ -18,7 +18,7 @@ import (
 func TestDealRoundTrip(t *testing.T) {
 	s := startServer(t, nil)
 	ctx := context.Background()
-	id := "rt-1"
+	id := "rt-" + s.TaskQueue()
 	openDeal(t, s, dealtest.Terms(id, time.Now()))
 	send(t, s, id, dealtest.ToDelivery()...)
 	send(t, s, id,
