@@ -9,8 +9,11 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
@@ -55,9 +58,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	pool, err := db.Connect(pctx, cfg.DatabaseURL)
-	if err != nil {
-		return nil, fmt.Errorf("cannot reach PostgreSQL at %s (%v); start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` or set DATABASE_URL",
-			redact(cfg.DatabaseURL), rootCause(err))
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &pgErr) && pgErr.Code == "3D000":
+		return nil, fmt.Errorf("PostgreSQL at %s has no such database; create it (createdb) or run `make dev`, which does", redact(cfg.DatabaseURL))
+	case err != nil:
+		return nil, fmt.Errorf("cannot reach PostgreSQL at %s (%s); start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` or set DATABASE_URL",
+			redact(cfg.DatabaseURL), oneLine(err))
 	}
 	s.Pool, s.Store = pool, &db.Store{Pool: pool}
 	if err := db.Migrate(ctx, pool); err != nil {
@@ -70,8 +77,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	defer dcancel()
 	c, err := client.DialContext(dctx, topts)
 	if err != nil {
-		return nil, fmt.Errorf("cannot reach Temporal at %s, namespace %q (%v); start a dev server with `make dev` or set TEMPORAL_ADDRESS",
-			cfg.TemporalAddress(), namespace(topts), rootCause(err))
+		return nil, fmt.Errorf("cannot reach Temporal at %s, namespace %q (%s); start a dev server with `make dev` or set TEMPORAL_ADDRESS",
+			cfg.TemporalAddress(), namespace(topts), oneLine(err))
 	}
 	s.Client = c
 
@@ -172,13 +179,14 @@ func namespace(o client.Options) string {
 	return o.Namespace
 }
 
-// rootCause keeps messages to one line: the innermost error says the most.
-func rootCause(err error) error {
-	for {
-		u := errors.Unwrap(err)
-		if u == nil {
-			return err
+// oneLine keeps a startup failure to one line: drivers list each address
+// they tried on a line of its own, often the same one twice.
+func oneLine(err error) string {
+	var parts []string
+	for _, l := range strings.Split(err.Error(), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !slices.Contains(parts, l) {
+			parts = append(parts, l)
 		}
-		err = u
 	}
+	return strings.Join(parts, "; ")
 }

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"dealflow/devstack"
+)
+
+// TestUnreachableDependencies runs the worker binary the way ops would and
+// checks that a missing dependency gives one clear line and exit code 1,
+// with no stack dump.
+func TestUnreachableDependencies(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "worker")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	goodDB, drop, err := devstack.CreateDatabase(context.Background(), os.Getenv("DATABASE_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer drop()
+	cases := []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"PostgreSQL stopped", []string{"DATABASE_URL=postgres://postgres@127.0.0.1:1/dealflow?sslmode=disable"}, "cannot reach PostgreSQL at postgres://postgres@127.0.0.1:1/dealflow"},
+		{"database missing", []string{"DATABASE_URL=" + strings.Replace(goodDB, "dealflow_test_", "dealflow_absent_", 1)}, "has no such database"},
+		{"password hidden", []string{"DATABASE_URL=postgres://postgres:s3cret@127.0.0.1:1/dealflow"}, "postgres://postgres:xxxxx@127.0.0.1:1"},
+		{"Temporal stopped", []string{"DATABASE_URL=" + goodDB, "TEMPORAL_ADDRESS=127.0.0.1:1"}, "cannot reach Temporal at 127.0.0.1:1"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cmd := exec.Command(bin)
+			cmd.Env = append(os.Environ(), append([]string{"HTTP_ADDR=127.0.0.1:0"}, c.env...)...)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+				t.Fatalf("exit %v, want code 1", err)
+			}
+			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+			if len(lines) != 1 || !strings.HasPrefix(lines[0], "dealflow worker: ") || !strings.Contains(lines[0], c.want) {
+				t.Fatalf("stderr is not one clear line containing %q:\n%s", c.want, stderr.String())
+			}
+			if strings.Contains(stderr.String(), "s3cret") || strings.Contains(stderr.String(), "goroutine") {
+				t.Fatalf("stderr leaks a secret or a stack:\n%s", stderr.String())
+			}
+		})
+	}
+}
