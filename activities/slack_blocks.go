@@ -82,7 +82,7 @@ func TicketMessage(n Notification, t deal.Ticket) SlackMessage {
 		intro += fmt.Sprintf("\nThe client signs off too; <@%s> records it on the client's behalf.", t.Owner)
 	}
 	blocks := []slack.Block{
-		slack.NewHeaderBlock(plain(fmt.Sprintf("%s ticket · %s", title(t.ID), dealName(n)))),
+		slack.NewHeaderBlock(plain(fmt.Sprintf("%s ticket · %s / %s", title(t.ID), n.Client, n.Workstream))),
 		section(intro),
 	}
 	if lines := signoffLines(t); len(lines) > 0 {
@@ -211,8 +211,8 @@ func StageMessage(n Notification) (SlackMessage, string) {
 			plain("Close the deal won?"), mrkdwn("The handover ticket opens for <@"+p.PM+">."), plain("Won"), plain("Not yet")))
 		blocks = append(blocks,
 			section(fmt.Sprintf("Every presale ticket is signed off. <@%s>: record the outcome.", p.AE)),
-			slack.NewActionBlock("closing", won, button(ActionCloseLost, v, "Lost", slack.StyleDanger)),
-			hint(fmt.Sprintf("Only <@%s>'s click counts. Deal `%s`.", p.AE, n.DealID)))
+			slack.NewActionBlock("closing", won, button(ActionCloseLost, v, "Lost", slack.StyleDanger), button(ActionCommitment, v, "Record a commitment", "")),
+			hint(fmt.Sprintf("Only <@%s> closes the deal. Deal `%s`.", p.AE, n.DealID)))
 	case deal.Handover:
 		blocks = append(blocks, note(fmt.Sprintf("<@%s> has the handover checklist; delivery starts when they sign it off.", p.PM)))
 	case deal.InProgress:
@@ -234,7 +234,7 @@ func HandoverMessage(n Notification, interactive bool) SlackMessage {
 	p := n.People
 	no := n.Notice
 	blocks := []slack.Block{
-		slack.NewHeaderBlock(plain("Handover · " + dealName(n))),
+		slack.NewHeaderBlock(plain("Handover · " + n.Client + " / " + n.Workstream)),
 		section(fmt.Sprintf("The deal is won. <@%s> signs the handover off before delivery starts: review the presale deliverables, "+
 			"acknowledge every commitment, state the scope ambiguities (or that there are none) and confirm the resources.", p.PM)),
 	}
@@ -445,6 +445,7 @@ func when(t time.Time) string {
 	return fmt.Sprintf("<!date^%d^{date_short_pretty} at {time}|%s>", t.Unix(), t.UTC().Format("2006-01-02 15:04 UTC"))
 }
 
+// dealName is for mrkdwn; headers are plain text and take the names as they are.
 func dealName(n Notification) string { return esc(n.Client + " / " + n.Workstream) }
 
 func human(s string) string { return strings.ReplaceAll(s, "_", " ") }

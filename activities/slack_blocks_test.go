@@ -120,7 +120,7 @@ func TestStageMessageClosingHasOutcomeButtons(t *testing.T) {
 	if kind != MsgClosing {
 		t.Fatalf("kind %s, want %s", kind, MsgClosing)
 	}
-	if got := fmt.Sprint(actionIDs(b)); got != fmt.Sprint([]string{ActionCloseWon, ActionCloseLost}) {
+	if got := fmt.Sprint(actionIDs(b)); got != fmt.Sprint([]string{ActionCloseWon, ActionCloseLost, ActionCommitment}) {
 		t.Fatalf("buttons %s", got)
 	}
 	wantText(t, b, "moved from *pricing* to *closing*: pricing signed off", "<@U_AE>: record the outcome", "Close the deal won?")
@@ -219,7 +219,7 @@ func TestSettledTakesButtonsOffOnce(t *testing.T) {
 		t.Fatalf("buttons left: %v", ids)
 	}
 	text := slackfake.Text(b)
-	if strings.Count(text, "Closed *won*") != 1 || strings.Contains(text, "counts") {
+	if strings.Count(text, "Closed *won*") != 1 || strings.Contains(text, "closes the deal") {
 		t.Fatalf("settled message:\n%s", text)
 	}
 	wantText(t, b, "moved from *pricing* to *closing*", "Closed *won* by <@U_AE> <!date^")
