@@ -20,6 +20,9 @@ type Notification struct {
 	Channel    string      `json:"channel"`
 	People     deal.People `json:"people"`
 	Notice     deal.Notice `json:"notice"`
+	// Margin is the deal's margin when the notice was made, so every
+	// message can show the numbers.
+	Margin *deal.Margin `json:"margin,omitempty"`
 }
 
 // Notifier delivers notifications: Slack in production, the log otherwise.

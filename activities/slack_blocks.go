@@ -222,6 +222,9 @@ func StageMessage(n Notification) (SlackMessage, string) {
 	case deal.Maintenance:
 		blocks = append(blocks, note(fmt.Sprintf("<@%s> looks after maintenance.", p.PM)))
 	}
+	if n.Margin != nil && (c.To.IsDelivery() || c.To == deal.ClosedWon) {
+		blocks = append(blocks, marginFields(*n.Margin))
+	}
 	text := fmt.Sprintf("%s: stage %s → %s", dealName(n), c.From, c.To)
 	return SlackMessage{Text: text, Blocks: blocks}, kind
 }
@@ -314,7 +317,11 @@ func IncidentMessage(n Notification) SlackMessage {
 		icon, act = ":rotating_light:", fmt.Sprintf("<@%s> to act; <@%s> informed. The deal is in mitigation until it is resolved.", p.PM, p.GM)
 	}
 	line := fmt.Sprintf("%s *%s* incident `%s` on *%s* is *%s*: %s", icon, i.Severity, esc(i.IncidentID), dealName(n), i.Status, esc(i.Title))
-	return SlackMessage{Text: Summary(n), Blocks: []slack.Block{section(line), note(act)}}
+	blocks := []slack.Block{section(line)}
+	if n.Margin != nil {
+		blocks = append(blocks, marginFields(*n.Margin))
+	}
+	return SlackMessage{Text: Summary(n), Blocks: append(blocks, note(act))}
 }
 
 // MarginMessage reports a margin alert or recovery with the numbers behind
@@ -328,6 +335,13 @@ func MarginMessage(n Notification) SlackMessage {
 		icon, act = ":chart_with_upwards_trend:", fmt.Sprintf("No action needed; <@%s>, <@%s> and <@%s> informed.", p.PM, p.AE, p.GM)
 	}
 	line := fmt.Sprintf("%s Margin %s on *%s*: %s → *%s* %s", icon, a.Kind, dealName(n), human(a.From), human(a.To), when(a.At))
+	blocks := []slack.Block{section(line), marginFields(m), note(act)}
+	return SlackMessage{Text: Summary(n), Blocks: blocks}
+}
+
+// marginFields are the numbers every delivery message shows, so the PM, AE
+// and GM read the same figures wherever they look.
+func marginFields(m deal.Margin) *slack.SectionBlock {
 	fields := []*slack.TextBlockObject{
 		mrkdwn("*Revenue*\n" + m.Revenue.StringFixed(2)),
 		mrkdwn("*Actual cost*\n" + m.ActualCost.StringFixed(2)),
@@ -338,8 +352,7 @@ func MarginMessage(n Notification) SlackMessage {
 	if m.PctComplete != nil {
 		fields = append(fields, mrkdwn(fmt.Sprintf("*Complete*\n%s%%", m.PctComplete.StringFixed(0))))
 	}
-	blocks := []slack.Block{section(line), slack.NewSectionBlock(nil, fields, nil), note(act)}
-	return SlackMessage{Text: Summary(n), Blocks: blocks}
+	return slack.NewSectionBlock(nil, fields, nil)
 }
 
 // Settled is a message after its decision was taken: the buttons go, the

@@ -199,6 +199,24 @@ func TestIncidentMessage(t *testing.T) {
 	wantText(t, render(t, IncidentMessage(n)), "*critical* incident `I1`", "is *open*: Data loss &lt;in&gt; staging", "<@U_PM> to act; <@U_GM> informed")
 }
 
+// Incidents and delivery stage changes carry the margin numbers, so people
+// see the same figures on every message.
+func TestDeliveryMessagesShowTheNumbers(t *testing.T) {
+	m := deal.Margin{Revenue: decimal.RequireFromString("100000"), ActualCost: decimal.RequireFromString("12912.8"),
+		EAC: decimal.RequireFromString("51651.2"), ForecastMarginPct: decimal.RequireFromString("48.35"),
+		TargetMarginPct: decimal.RequireFromString("30"), DriftPts: decimal.RequireFromString("-18.35")}
+	inc := note1(deal.NoticeIncident)
+	inc.Margin = &m
+	inc.Notice.Incident = &deal.Incident{IncidentID: "I1", Severity: "major", Status: "open", Title: "slow"}
+	want := []string{"*Revenue*\n100000.00", "*Actual cost*\n12912.80", "*EAC* (estimate at completion)\n51651.20", "48.35% against target 30.00%"}
+	wantText(t, render(t, IncidentMessage(inc)), want...)
+	st := note1(deal.NoticeStageChanged)
+	st.Margin = &m
+	st.Notice.Change = &deal.StageChange{From: deal.InProgress, To: deal.Mitigation, At: at, By: "dealflow", Reason: "margin off_track"}
+	msg, _ := StageMessage(st)
+	wantText(t, render(t, msg), want...)
+}
+
 // Settled works on blocks as stored in PostgreSQL (JSON), and settling
 // twice, as a retried activity would, shows one outcome.
 func TestSettledTakesButtonsOffOnce(t *testing.T) {

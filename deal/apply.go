@@ -217,13 +217,15 @@ func (a *applier) signoff(s SignoffSignal) error {
 		// which the owner then approves again.
 		t.InternalApproved, t.ClientApproved = false, false
 	}
+	closes := t.InternalApproved && (!t.ClientSignoffRequired || t.ClientApproved)
+	if closes {
+		at := a.now
+		t.Status, t.ClosedAt = "closed", &at
+	}
 	a.notify(Notice{Kind: NoticeSignoff, Ticket: t.clone(), Signoff: &so})
-	if !t.InternalApproved || (t.ClientSignoffRequired && !t.ClientApproved) {
+	if !closes {
 		return nil
 	}
-	t.Status = "closed"
-	at := a.now
-	t.ClosedAt = &at
 	next := ticketSpecs[Stage(t.ID)].next
 	a.moveTo(next, s.By, t.ID+" signed off")
 	if _, ok := ticketSpecs[next]; ok {
@@ -259,10 +261,10 @@ func checkSignoff(t *Ticket, s SignoffSignal) error {
 	if s.By != t.Owner {
 		return refuse("only the ticket owner %s can sign off %s, not %q", t.Owner, t.ID, s.By)
 	}
-	if s.Side != "internal" && s.Side != "client" {
+	if !slices.Contains(SignoffSides, s.Side) {
 		return refuse("side must be internal or client, not %q", s.Side)
 	}
-	if s.Decision != "approve" && s.Decision != "changes_requested" {
+	if !slices.Contains(SignoffDecisions, s.Decision) {
 		return refuse("decision must be approve or changes_requested, not %q", s.Decision)
 	}
 	if s.Side == "client" && !t.ClientSignoffRequired {
@@ -287,15 +289,13 @@ func checkSignoff(t *Ticket, s SignoffSignal) error {
 	return nil
 }
 
-var commitmentKinds = []string{"discount", "deliverable", "date", "integration", "success_criterion", "stakeholder"}
-
 func (a *applier) commitment(c CommitmentSignal) error {
 	r := a.r
 	if c.ID == "" || strings.TrimSpace(c.Text) == "" || c.By == "" {
 		return refuse("a commitment needs id, text and by")
 	}
-	if !slices.Contains(commitmentKinds, c.Kind) {
-		return refuse("commitment kind must be one of %s, not %q", strings.Join(commitmentKinds, ", "), c.Kind)
+	if !slices.Contains(CommitmentKinds, c.Kind) {
+		return refuse("commitment kind must be one of %s, not %q", strings.Join(CommitmentKinds, ", "), c.Kind)
 	}
 	if len(c.Text) > maxCommitmentTextSz {
 		return refuse("commitment text is longer than %d characters", maxCommitmentTextSz)
@@ -436,21 +436,15 @@ func (a *applier) stage(s StageSignal) error {
 	return nil
 }
 
-var (
-	severities = []string{"critical", "major", "minor"}
-	feeKinds   = []string{"invoiced", "collected"}
-	coStatuses = []string{"pending", "approved", "rejected"}
-)
-
 func (a *applier) incident(in IncidentSignal) error {
 	r := a.r
 	if in.IncidentID == "" {
 		return refuse("incident_id is required")
 	}
-	if !slices.Contains(severities, in.Severity) {
+	if !slices.Contains(Severities, in.Severity) {
 		return refuse("severity must be critical, major or minor, not %q", in.Severity)
 	}
-	if in.Status != "open" && in.Status != "resolved" {
+	if !slices.Contains(IncidentStatuses, in.Status) {
 		return refuse("status must be open or resolved, not %q", in.Status)
 	}
 	if r.Close == nil || r.Close.Outcome != "won" {
@@ -485,7 +479,7 @@ func (a *applier) fee(f FeeSignal) error {
 	if f.FeeID == "" {
 		return refuse("fee_id is required")
 	}
-	if !slices.Contains(feeKinds, f.Kind) {
+	if !slices.Contains(FeeKinds, f.Kind) {
 		return refuse("fee kind must be invoiced or collected, not %q", f.Kind)
 	}
 	if err := checkAmount(f.Amount, false); err != nil {
@@ -538,7 +532,7 @@ func (a *applier) changeOrder(c ChangeOrderSignal) error {
 	if c.ID == "" {
 		return refuse("change order id is required")
 	}
-	if !slices.Contains(coStatuses, c.Status) {
+	if !slices.Contains(ChangeOrderStatuses, c.Status) {
 		return refuse("change order status must be pending, approved or rejected, not %q", c.Status)
 	}
 	if c.By != p.AE && c.By != p.PM && c.By != p.GM {

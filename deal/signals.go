@@ -20,6 +20,20 @@ const (
 // SignalNames lists every signal in a fixed order.
 var SignalNames = []string{SigSignoff, SigCommitment, SigClose, SigHandover, SigStage, SigIncident, SigFee, SigInvoice, SigChangeOrder, SigProgress}
 
+// The values signal fields may take. The rules in apply.go check them, and
+// the starter checks them too, before anything is sent.
+var (
+	PresaleTickets      = []string{string(Discovery), string(Scoping), string(Proposal), string(Pricing)}
+	SignoffSides        = []string{"internal", "client"}
+	SignoffDecisions    = []string{"approve", "changes_requested"}
+	CloseOutcomes       = []string{"won", "lost"}
+	CommitmentKinds     = []string{"discount", "deliverable", "date", "integration", "success_criterion", "stakeholder"}
+	Severities          = []string{"critical", "major", "minor"}
+	IncidentStatuses    = []string{"open", "resolved"}
+	FeeKinds            = []string{"invoiced", "collected"}
+	ChangeOrderStatuses = []string{"pending", "approved", "rejected"}
+)
+
 type SignoffSignal struct {
 	// ID is optional; when given (Slack clicks give one) a re-sent sign-off
 	// with the same ID is a no-op.

@@ -102,15 +102,11 @@ func deliverableInputs(urlLabel, notesLabel, notesHint string) []slack.Block {
 	}
 }
 
-// slackCommitmentKinds are the kinds the deal takes (deal.commitmentKinds); the
-// workflow refuses any other, so a drift here shows as a refusal.
-var slackCommitmentKinds = []string{"discount", "deliverable", "date", "integration", "success_criterion", "stakeholder"}
-
 // commitmentModal records a promise made to the client during presale, so
 // the PM sees it at handover.
 func commitmentModal(meta modalMeta, dealName string) slack.ModalViewRequest {
 	var opts []*slack.OptionBlockObject
-	for _, k := range slackCommitmentKinds {
+	for _, k := range deal.CommitmentKinds {
 		opts = append(opts, slack.NewOptionBlockObject(k, slackPlain(strings.ReplaceAll(k, "_", " ")), nil))
 	}
 	blocks := []slack.Block{

@@ -31,7 +31,7 @@ var commands = []command{
 	{"open", "open a deal from its terms (deal_id, client, people, dates, ...); prints its workflow id", runOpen},
 	{"record", "print a deal: stage, tickets, handover, incidents, fees, margin, alerts, refusals", runRecord},
 	{"list", "list deals with their stage and margin status", runList},
-	{"report", "report across deals", func(ctx context.Context, _ *target, args []string, stdout io.Writer) error {
+	{"report", "the handover early-warning report from PostgreSQL (text or --json)", func(ctx context.Context, _ *target, args []string, stdout io.Writer) error {
 		return runReport(ctx, args, stdout)
 	}},
 	{"signoff", "sign a presale ticket off, or ask for changes", runSignoff},

@@ -12,20 +12,11 @@ import (
 	"dealflow/deal"
 )
 
-// The values below mirror the rules in deal/apply.go, so a typo is caught
-// before anything is sent; the workflow checks every one of them again.
+// Values are checked against deal's vocabulary before anything is sent;
+// the workflow checks every one of them again.
 var (
-	presaleTickets    = []string{"discovery", "scoping", "proposal", "pricing"}
-	signoffSides      = []string{"internal", "client"}
-	signoffDecisions  = []string{"approve", "changes_requested"}
-	closeOutcomes     = []string{"won", "lost"}
-	movableStages     = []string{string(deal.Maintenance), string(deal.ClosedWon)}
-	commitmentKinds   = []string{"discount", "deliverable", "date", "integration", "success_criterion", "stakeholder"}
-	severities        = []string{"critical", "major", "minor"}
-	incidentStatuses  = []string{"open", "resolved"}
-	feeKinds          = []string{"invoiced", "collected"}
-	changeOrderStates = []string{"pending", "approved", "rejected"}
-	hundred           = decimal.NewFromInt(100)
+	movableStages = []string{string(deal.Maintenance), string(deal.ClosedWon)}
+	hundred       = decimal.NewFromInt(100)
 )
 
 // Each signal command below binds flags named after its payload's JSON
@@ -44,7 +35,7 @@ func bindSignoff(fs *flag.FlagSet, p *deal.SignoffSignal) {
 		}
 		return p.Deliverable
 	}
-	fs.StringVar(&p.Ticket, "ticket", "", "the presale ticket: "+strings.Join(presaleTickets, ", "))
+	fs.StringVar(&p.Ticket, "ticket", "", "the presale ticket: "+strings.Join(deal.PresaleTickets, ", "))
 	fs.StringVar(&p.By, "by", "", "Slack user id of who signs (the ticket's owner)")
 	fs.StringVar(&p.Side, "side", "", "internal, or client where the deal needs the client's sign-off")
 	fs.StringVar(&p.Decision, "decision", "", "approve or changes_requested")
@@ -59,12 +50,12 @@ func bindSignoff(fs *flag.FlagSet, p *deal.SignoffSignal) {
 }
 
 func checkSignoff(c *checker, p *deal.SignoffSignal) {
-	if c.need("ticket", p.Ticket) && !slices.Contains(presaleTickets, p.Ticket) {
-		c.add("unknown ticket %q; the presale tickets are %s", p.Ticket, strings.Join(presaleTickets, ", "))
+	if c.need("ticket", p.Ticket) && !slices.Contains(deal.PresaleTickets, p.Ticket) {
+		c.add("unknown ticket %q; the presale tickets are %s", p.Ticket, strings.Join(deal.PresaleTickets, ", "))
 	}
 	c.need("by", p.By)
-	c.oneOf("side", p.Side, signoffSides)
-	c.oneOf("decision", p.Decision, signoffDecisions)
+	c.oneOf("side", p.Side, deal.SignoffSides)
+	c.oneOf("decision", p.Decision, deal.SignoffDecisions)
 	switch p.Decision {
 	case "approve":
 		if d := p.Deliverable; d == nil || (strings.TrimSpace(d.URL) == "" && strings.TrimSpace(d.Body) == "") {
@@ -88,7 +79,7 @@ func runCommitment(ctx context.Context, t *target, args []string, stdout io.Writ
 
 func bindCommitment(fs *flag.FlagSet, p *deal.CommitmentSignal) {
 	fs.StringVar(&p.ID, "id", "", "the commitment's id, acknowledged by the PM at handover (c1, c2, ...)")
-	fs.StringVar(&p.Kind, "kind", "", strings.Join(commitmentKinds, ", "))
+	fs.StringVar(&p.Kind, "kind", "", strings.Join(deal.CommitmentKinds, ", "))
 	fs.StringVar(&p.Text, "text", "", "what was promised")
 	fs.StringVar(&p.Value, "value", "", "its value, if any (10%, 2026-03-01, ...)")
 	fs.StringVar(&p.By, "by", "", "Slack user id of who promised it")
@@ -96,7 +87,7 @@ func bindCommitment(fs *flag.FlagSet, p *deal.CommitmentSignal) {
 
 func checkCommitment(c *checker, p *deal.CommitmentSignal) {
 	c.need("id", p.ID)
-	c.oneOf("kind", p.Kind, commitmentKinds)
+	c.oneOf("kind", p.Kind, deal.CommitmentKinds)
 	c.need("text", p.Text)
 	c.need("by", p.By)
 }
@@ -113,7 +104,7 @@ func bindClose(fs *flag.FlagSet, p *deal.CloseSignal) {
 }
 
 func checkClose(c *checker, p *deal.CloseSignal) {
-	c.oneOf("outcome", p.Outcome, closeOutcomes)
+	c.oneOf("outcome", p.Outcome, deal.CloseOutcomes)
 	c.need("by", p.By)
 }
 
@@ -203,8 +194,8 @@ func bindIncident(fs *flag.FlagSet, p *deal.IncidentSignal) {
 
 func checkIncident(c *checker, p *deal.IncidentSignal) {
 	c.need("incident_id", p.IncidentID)
-	c.oneOf("severity", p.Severity, severities)
-	c.oneOf("status", p.Status, incidentStatuses)
+	c.oneOf("severity", p.Severity, deal.Severities)
+	c.oneOf("status", p.Status, deal.IncidentStatuses)
 }
 
 func runFee(ctx context.Context, t *target, args []string, stdout io.Writer) error {
@@ -222,7 +213,7 @@ func bindFee(fs *flag.FlagSet, p *deal.FeeSignal) {
 
 func checkFee(c *checker, p *deal.FeeSignal) {
 	c.need("fee_id", p.FeeID)
-	c.oneOf("kind", p.Kind, feeKinds)
+	c.oneOf("kind", p.Kind, deal.FeeKinds)
 	c.needSet("amount", p.Amount.IsZero())
 	c.need("currency", p.Currency)
 	c.needSet("date", p.Date.IsZero())
@@ -266,7 +257,7 @@ func bindChangeOrder(fs *flag.FlagSet, p *deal.ChangeOrderSignal) {
 func checkChangeOrder(c *checker, p *deal.ChangeOrderSignal) {
 	c.need("id", p.ID)
 	c.needSet("amount", p.Amount.IsZero())
-	c.oneOf("status", p.Status, changeOrderStates)
+	c.oneOf("status", p.Status, deal.ChangeOrderStatuses)
 	c.need("by", p.By)
 }
 

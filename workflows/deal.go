@@ -143,8 +143,9 @@ func (w *dealWorkflow) absorb(eff deal.Effects) {
 	t := w.rec.Terms
 	for _, n := range eff.Notices {
 		w.NoticeSeq++
+		m := w.rec.Margin
 		w.Outbox = append(w.Outbox, activities.Notification{Key: fmt.Sprintf("n%d", w.NoticeSeq), DealID: t.DealID,
-			Client: t.Client, Workstream: t.Workstream, Channel: t.SlackChannel, People: t.People, Notice: n})
+			Client: t.Client, Workstream: t.Workstream, Channel: t.SlackChannel, People: t.People, Notice: n, Margin: &m})
 	}
 	w.Snapshots = append(w.Snapshots, eff.Snapshots...)
 }
