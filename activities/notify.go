@@ -52,6 +52,9 @@ func Summary(n Notification) string {
 		return fmt.Sprintf("%s: <@%s> %s %s (%s)", name, s.By, verb(s.Decision), no.Ticket.ID, s.Side)
 	case deal.NoticeStageChanged:
 		c := no.Change
+		if c.From == "" {
+			return fmt.Sprintf("%s: opened at %s (by <@%s>)", name, c.To, c.By)
+		}
 		return fmt.Sprintf("%s: stage %s → %s (%s, by <@%s>)", name, c.From, c.To, c.Reason, c.By)
 	case deal.NoticeHandoverOpened:
 		return fmt.Sprintf("%s: won. Handover ticket for <@%s>: review %d deliverables and %d commitments, state scope ambiguities, confirm resources, sign off",
@@ -62,9 +65,13 @@ func Summary(n Notification) string {
 	case deal.NoticeMarginAlert:
 		a := no.Alert
 		m := a.Margin
-		return fmt.Sprintf("%s: margin %s %s → %s. Revenue %s, actual cost %s, EAC %s, forecast margin %s%% against target %s%% (drift %s pts). <@%s> to act, <@%s> <@%s> informed",
+		who := fmt.Sprintf("<@%s> to act, <@%s> <@%s> informed", n.People.PM, n.People.AE, n.People.GM)
+		if a.Kind == "recovered" {
+			who = fmt.Sprintf("no action needed; <@%s> <@%s> <@%s> informed", n.People.PM, n.People.AE, n.People.GM)
+		}
+		return fmt.Sprintf("%s: margin %s %s → %s. Revenue %s, actual cost %s, EAC %s, forecast margin %s%% against target %s%% (drift %s pts). %s",
 			name, a.Kind, a.From, a.To, m.Revenue.StringFixed(2), m.ActualCost.StringFixed(2), m.EAC.StringFixed(2),
-			m.ForecastMarginPct.StringFixed(2), m.TargetMarginPct.StringFixed(2), m.DriftPts.StringFixed(2), n.People.PM, n.People.AE, n.People.GM)
+			m.ForecastMarginPct.StringFixed(2), m.TargetMarginPct.StringFixed(2), m.DriftPts.StringFixed(2), who)
 	}
 	return name + ": " + no.Kind
 }

@@ -52,8 +52,11 @@ func RunDemo(ctx context.Context, c client.Client, out io.Writer) error {
 		{deal.SigClose, map[string]string{"outcome": "won", "by": "U_AE_ANA", "reason": "signed SOW"}, "the AE closes the deal won: the handover ticket opens"},
 		{deal.SigHandover, map[string]any{"by": "U_PM_MARIA", "signed_off": true, "checklist": map[string]any{"deliverables_reviewed": true, "commitments_acknowledged": []string{"c1"}, "scope_ambiguities": []string{}, "resources_confirmed": true}}, "the PM signs off an incomplete checklist (refused: c2 not acknowledged)"},
 		{deal.SigHandover, map[string]any{"by": "U_PM_MARIA", "signed_off": true, "checklist": map[string]any{"deliverables_reviewed": true, "commitments_acknowledged": []string{"c1", "c2"}, "scope_ambiguities": []string{"SAP EWM version not confirmed"}, "resources_confirmed": true}}, "the PM signs off the handover: delivery starts"},
-		{deal.SigInvoice, map[string]any{"invoice_id": "INV-1", "category": "subcontractor", "amount": "30000", "currency": "EUR", "date": today.Format("2006-01-02"), "supplier": "DevShop"}, "finance books a subcontractor invoice"},
-		{deal.SigProgress, map[string]any{"pct_complete": "20", "by": "U_PM_MARIA"}, "the PM reports 20% complete: the forecast margin drops"},
+		{deal.SigInvoice, map[string]any{"invoice_id": "INV-1", "category": "subcontractor", "amount": "8000", "currency": "EUR", "date": today.Format("2006-01-02"), "supplier": "DevShop"}, "finance books a subcontractor invoice: with no progress reported yet, the forecast slips to at risk"},
+		{deal.SigProgress, map[string]any{"pct_complete": "10", "by": "U_PM_MARIA"}, "the PM reports 10% complete: back on track"},
+		{deal.SigInvoice, map[string]any{"invoice_id": "INV-2", "category": "license", "amount": "6500", "currency": "USD", "fx_rate": "0.92", "date": today.Format("2006-01-02"), "supplier": "Cloudly"}, "a license invoice in USD lands: off track, the deal goes into mitigation"},
+		{deal.SigIncident, map[string]any{"incident_id": "INC-1", "severity": "minor", "status": "open", "title": "Staging login slow"}, "a minor incident is opened"},
+		{deal.SigProgress, map[string]any{"pct_complete": "25", "by": "U_PM_MARIA"}, "the PM reports 25% complete: recovered, back in progress"},
 	}
 	for _, s := range steps {
 		select {
