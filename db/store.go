@@ -29,80 +29,89 @@ func (s *Store) Queries() *dbq.Queries { return dbq.New(s.Pool) }
 // stored one is ignored, so retries arriving late never move a deal back.
 func (s *Store) SaveRecord(ctx context.Context, r *deal.Record) error {
 	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		q := dbq.New(tx)
-		n, err := q.UpsertDeal(ctx, dealParams(r))
+		n, err := dbq.New(tx).UpsertDeal(ctx, dealParams(r))
 		if err != nil || n == 0 {
 			return err
 		}
-		id := r.Terms.DealID
-		for _, c := range r.History {
-			if err := q.UpsertStageChange(ctx, dbq.UpsertStageChangeParams{DealID: id, Seq: int32(c.Seq), FromStage: string(c.From),
-				ToStage: string(c.To), At: c.At, ByUser: c.By, Reason: c.Reason}); err != nil {
-				return err
-			}
-		}
-		if err := saveTickets(ctx, q, id, r.Tickets); err != nil {
+		var b batcher
+		if err := queueChildren(ctx, dbq.New(&b), r); err != nil {
 			return err
 		}
-		for _, c := range r.Commitments {
-			if err := q.UpsertCommitment(ctx, dbq.UpsertCommitmentParams{DealID: id, CommitmentID: c.ID, Kind: c.Kind, Text: c.Text,
-				Value: c.Value, ByUser: c.By, At: c.At}); err != nil {
-				return err
-			}
-		}
-		if h := r.Handover; h != nil {
-			acks := h.Checklist.CommitmentsAcknowledged
-			if acks == nil {
-				acks = []string{}
-			}
-			var amb []string
-			if h.Checklist.ScopeAmbiguities != nil {
-				amb = append([]string{}, *h.Checklist.ScopeAmbiguities...)
-			}
-			if err := q.UpsertHandover(ctx, dbq.UpsertHandoverParams{DealID: id, Pm: h.PM, Status: h.Status, OpenedAt: h.OpenedAt,
-				SignedOffAt: h.SignedOffAt, SignedOffBy: h.SignedOffBy, DeliverablesReviewed: h.Checklist.DeliverablesReviewed,
-				CommitmentsAcknowledged: acks, ScopeAmbiguities: amb, ResourcesConfirmed: h.Checklist.ResourcesConfirmed}); err != nil {
-				return err
-			}
-		}
-		for _, i := range r.Incidents {
-			if err := q.UpsertIncident(ctx, dbq.UpsertIncidentParams{DealID: id, IncidentID: i.IncidentID, Severity: i.Severity,
-				Status: i.Status, Title: i.Title, OpenedAt: i.OpenedAt, UpdatedAt: i.UpdatedAt}); err != nil {
-				return err
-			}
-		}
-		for _, f := range r.Fees {
-			if err := q.UpsertFee(ctx, dbq.UpsertFeeParams{DealID: id, FeeID: f.FeeID, Kind: f.Kind, Amount: f.Amount,
-				Currency: f.Currency, FeeDate: f.Date.Time}); err != nil {
-				return err
-			}
-		}
-		for _, i := range r.Invoices {
-			if err := q.UpsertInvoice(ctx, dbq.UpsertInvoiceParams{DealID: id, InvoiceID: i.InvoiceID, Category: i.Category,
-				Amount: i.Amount, Currency: i.Currency, FxRate: i.FXRate, DealAmount: i.DealAmount, InvoiceDate: i.Date.Time,
-				Supplier: i.Supplier, Memo: i.Memo, Credit: i.Credit, ReceivedAt: i.ReceivedAt}); err != nil {
-				return err
-			}
-		}
-		for _, c := range r.ChangeOrders {
-			if err := q.UpsertChangeOrder(ctx, dbq.UpsertChangeOrderParams{DealID: id, ChangeOrderID: c.ID, Amount: c.Amount,
-				PlannedCost: c.PlannedCost, Status: c.Status, ByUser: c.By, At: c.At}); err != nil {
-				return err
-			}
-		}
-		for _, f := range r.Refusals {
-			if err := q.UpsertRefusal(ctx, dbq.UpsertRefusalParams{DealID: id, Seq: int32(f.Seq), Signal: f.Signal, Reason: f.Reason,
-				Payload: f.Payload, At: f.At}); err != nil {
-				return err
-			}
-		}
-		for _, a := range r.Alerts {
-			if err := upsertAlert(ctx, q, id, a); err != nil {
-				return err
-			}
-		}
-		return nil
+		return b.send(ctx, tx)
 	})
+}
+
+// queueChildren upserts every row that hangs off the deal.
+func queueChildren(ctx context.Context, q *dbq.Queries, r *deal.Record) error {
+
+	id := r.Terms.DealID
+	for _, c := range r.History {
+		if err := q.UpsertStageChange(ctx, dbq.UpsertStageChangeParams{DealID: id, Seq: int32(c.Seq), FromStage: string(c.From),
+			ToStage: string(c.To), At: c.At, ByUser: c.By, Reason: c.Reason}); err != nil {
+			return err
+		}
+	}
+	if err := saveTickets(ctx, q, id, r.Tickets); err != nil {
+		return err
+	}
+	for _, c := range r.Commitments {
+		if err := q.UpsertCommitment(ctx, dbq.UpsertCommitmentParams{DealID: id, CommitmentID: c.ID, Kind: c.Kind, Text: c.Text,
+			Value: c.Value, ByUser: c.By, At: c.At}); err != nil {
+			return err
+		}
+	}
+	if h := r.Handover; h != nil {
+		acks := h.Checklist.CommitmentsAcknowledged
+		if acks == nil {
+			acks = []string{}
+		}
+		var amb []string
+		if h.Checklist.ScopeAmbiguities != nil {
+			amb = append([]string{}, *h.Checklist.ScopeAmbiguities...)
+		}
+		if err := q.UpsertHandover(ctx, dbq.UpsertHandoverParams{DealID: id, Pm: h.PM, Status: h.Status, OpenedAt: h.OpenedAt,
+			SignedOffAt: h.SignedOffAt, SignedOffBy: h.SignedOffBy, DeliverablesReviewed: h.Checklist.DeliverablesReviewed,
+			CommitmentsAcknowledged: acks, ScopeAmbiguities: amb, ResourcesConfirmed: h.Checklist.ResourcesConfirmed}); err != nil {
+			return err
+		}
+	}
+	for _, i := range r.Incidents {
+		if err := q.UpsertIncident(ctx, dbq.UpsertIncidentParams{DealID: id, IncidentID: i.IncidentID, Severity: i.Severity,
+			Status: i.Status, Title: i.Title, OpenedAt: i.OpenedAt, UpdatedAt: i.UpdatedAt}); err != nil {
+			return err
+		}
+	}
+	for _, f := range r.Fees {
+		if err := q.UpsertFee(ctx, dbq.UpsertFeeParams{DealID: id, FeeID: f.FeeID, Kind: f.Kind, Amount: f.Amount,
+			Currency: f.Currency, FeeDate: f.Date.Time}); err != nil {
+			return err
+		}
+	}
+	for _, i := range r.Invoices {
+		if err := q.UpsertInvoice(ctx, dbq.UpsertInvoiceParams{DealID: id, InvoiceID: i.InvoiceID, Category: i.Category,
+			Amount: i.Amount, Currency: i.Currency, FxRate: i.FXRate, DealAmount: i.DealAmount, InvoiceDate: i.Date.Time,
+			Supplier: i.Supplier, Memo: i.Memo, Credit: i.Credit, ReceivedAt: i.ReceivedAt}); err != nil {
+			return err
+		}
+	}
+	for _, c := range r.ChangeOrders {
+		if err := q.UpsertChangeOrder(ctx, dbq.UpsertChangeOrderParams{DealID: id, ChangeOrderID: c.ID, Amount: c.Amount,
+			PlannedCost: c.PlannedCost, Status: c.Status, ByUser: c.By, At: c.At}); err != nil {
+			return err
+		}
+	}
+	for _, f := range r.Refusals {
+		if err := q.UpsertRefusal(ctx, dbq.UpsertRefusalParams{DealID: id, Seq: int32(f.Seq), Signal: f.Signal, Reason: f.Reason,
+			Payload: f.Payload, At: f.At}); err != nil {
+			return err
+		}
+	}
+	for _, a := range r.Alerts {
+		if err := upsertAlert(ctx, q, id, a); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func saveTickets(ctx context.Context, q *dbq.Queries, id string, tickets []deal.Ticket) error {

@@ -193,7 +193,8 @@ type Invoice struct {
 	// FXRate converts Amount into the deal's currency; absent when the
 	// invoice is already in it.
 	FXRate *decimal.Decimal `json:"fx_rate,omitempty"`
-	// DealAmount is Amount in the deal's currency, rounded to the cent.
+	// DealAmount is Amount in the deal's currency: the amount itself, or
+	// Amount × FXRate rounded to the cent.
 	DealAmount decimal.Decimal `json:"deal_amount"`
 	Date       Date            `json:"date"`
 	Supplier   string          `json:"supplier,omitempty"`
