@@ -9,6 +9,7 @@ import (
 	"io/fs"
 
 	pgxdecimal "github.com/jackc/pgx-shopspring-decimal"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/tern/v2/migrate"
@@ -62,4 +63,15 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 		return fmt.Errorf("migrating the schema: %w", err)
 	}
 	return nil
+}
+
+// Describe names the server and database a connection string points at,
+// for messages. It never includes a password, whichever form the string
+// has (URL, query parameter, or key=value).
+func Describe(connString string) string {
+	cfg, err := pgconn.ParseConfig(connString)
+	if err != nil {
+		return "(a DATABASE_URL that does not parse)"
+	}
+	return fmt.Sprintf("%s:%d, database %q, user %q", cfg.Host, cfg.Port, cfg.Database, cfg.User)
 }

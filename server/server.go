@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -61,10 +60,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	var pgErr *pgconn.PgError
 	switch {
 	case errors.As(err, &pgErr) && pgErr.Code == "3D000":
-		return nil, fmt.Errorf("PostgreSQL at %s has no such database; create it (createdb) or run `make dev`, which does", redact(cfg.DatabaseURL))
+		return nil, fmt.Errorf("PostgreSQL at %s has no such database; create it (createdb) or run `make dev`, which does", db.Describe(cfg.DatabaseURL))
 	case err != nil:
 		return nil, fmt.Errorf("cannot reach PostgreSQL at %s (%s); start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` or set DATABASE_URL",
-			redact(cfg.DatabaseURL), oneLine(err))
+			db.Describe(cfg.DatabaseURL), oneLine(err))
 	}
 	s.Pool, s.Store = pool, &db.Store{Pool: pool}
 	if err := db.Migrate(ctx, pool); err != nil {
@@ -164,13 +163,6 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, "{\"status\":%q}\n", status)
 }
 
-func redact(u string) string {
-	p, err := url.Parse(u)
-	if err != nil {
-		return "(unparseable DATABASE_URL)"
-	}
-	return p.Redacted()
-}
 
 func namespace(o client.Options) string {
 	if o.Namespace == "" {

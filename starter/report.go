@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"time"
 
@@ -45,13 +44,13 @@ func runReport(ctx context.Context, args []string, stdout io.Writer) error {
 	pool, err := db.Connect(cctx, dbURL)
 	if err != nil {
 		return fmt.Errorf("cannot reach PostgreSQL at %s (%v); the report reads the worker's database: start PostgreSQL or set DATABASE_URL",
-			redactURL(dbURL), rootCause(err))
+			db.Describe(dbURL), rootCause(err))
 	}
 	defer pool.Close()
 	rep, err := report.Load(ctx, &db.Store{Pool: pool}, report.Options{Now: time.Now().UTC(), Days: *days})
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "42P01" { // undefined_table
-		return fmt.Errorf("the database at %s has no deals table: is DATABASE_URL the dealflow worker's database?", redactURL(dbURL))
+		return fmt.Errorf("the database at %s has no deals table: is DATABASE_URL the dealflow worker's database?", db.Describe(dbURL))
 	}
 	if err != nil {
 		return err
@@ -64,11 +63,3 @@ func runReport(ctx context.Context, args []string, stdout io.Writer) error {
 	return report.WriteText(stdout, rep)
 }
 
-// redactURL hides the password of a database URL in messages.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(unparseable DATABASE_URL)"
-	}
-	return u.Redacted()
-}

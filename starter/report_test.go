@@ -96,7 +96,7 @@ func TestReport(t *testing.T) {
 	t.Setenv("DATABASE_URL", "postgres://postgres:hunter2@127.0.0.1:1/dealflow?sslmode=disable")
 	stderr.Reset()
 	code := run(ctx, []string{"report"}, &out, &stderr)
-	if code != 1 || !strings.Contains(stderr.String(), "cannot reach PostgreSQL at postgres://postgres:xxxxx@127.0.0.1:1/dealflow") || strings.Contains(stderr.String(), "hunter2") {
+	if code != 1 || !strings.Contains(stderr.String(), `cannot reach PostgreSQL at 127.0.0.1:1, database "dealflow"`) || strings.Contains(stderr.String(), "hunter2") {
 		t.Errorf("unreachable database: exit %d, %q; want 1 and the redacted URL", code, stderr.String())
 	}
 }

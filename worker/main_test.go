@@ -31,9 +31,11 @@ func TestUnreachableDependencies(t *testing.T) {
 		env  []string
 		want string
 	}{
-		{"PostgreSQL stopped", []string{"DATABASE_URL=postgres://postgres@127.0.0.1:1/dealflow?sslmode=disable"}, "cannot reach PostgreSQL at postgres://postgres@127.0.0.1:1/dealflow"},
+		{"PostgreSQL stopped", []string{"DATABASE_URL=postgres://postgres@127.0.0.1:1/dealflow?sslmode=disable"}, `cannot reach PostgreSQL at 127.0.0.1:1, database "dealflow"`},
 		{"database missing", []string{"DATABASE_URL=" + strings.Replace(goodDB, "dealflow_test_", "dealflow_absent_", 1)}, "has no such database"},
-		{"password hidden", []string{"DATABASE_URL=postgres://postgres:s3cret@127.0.0.1:1/dealflow"}, "postgres://postgres:xxxxx@127.0.0.1:1"},
+		{"password in the URL hidden", []string{"DATABASE_URL=postgres://postgres:s3cret@127.0.0.1:1/dealflow"}, `127.0.0.1:1, database "dealflow", user "postgres"`},
+		{"password parameter hidden", []string{"DATABASE_URL=postgres://postgres@127.0.0.1:1/dealflow?password=s3cret"}, `127.0.0.1:1, database "dealflow"`},
+		{"key=value password hidden", []string{"DATABASE_URL=host=127.0.0.1 port=1 user=postgres password=s3cret dbname=dealflow"}, `127.0.0.1:1, database "dealflow"`},
 		{"Temporal stopped", []string{"DATABASE_URL=" + goodDB, "TEMPORAL_ADDRESS=127.0.0.1:1"}, "cannot reach Temporal at 127.0.0.1:1"},
 	}
 	for _, c := range cases {
