@@ -121,6 +121,12 @@ func ParseInvoicesCSV(r io.Reader) ([]InvoiceRow, error) {
 			// is skipped.
 			return nil, fmt.Errorf("reading the CSV: %w", err)
 		}
+		if err != nil && perr.StartLine != perr.Line {
+			// An unclosed quote swallows the lines after it, so the rows
+			// that follow cannot be trusted: the file is refused whole
+			// (nothing has been sent yet).
+			return nil, fmt.Errorf("CSV line %d opens a quote that is never closed (the parser ran on to line %d); fix the file and send it again", perr.StartLine, perr.Line)
+		}
 		if err != nil {
 			row.Err = fmt.Errorf("unreadable CSV line: %w", err)
 			rows = append(rows, row)

@@ -98,6 +98,9 @@ func TestParseInvoicesCSVWholeFileErrors(t *testing.T) {
 		{"unknown column", "deal_id,invoice_id,category,amount,currency,date,amount_eur\n",
 			`CSV header has unknown column "amount_eur"; columns are deal_id, invoice_id, category, amount, currency, date, supplier, memo, fx_rate, credit`},
 		{"not a CSV at all", `{"deal_id":"d1"}`, `reading the CSV header: parse error on line 1, column 2: bare " in non-quoted-field`},
+		{"an unclosed quote swallowing later rows",
+			"deal_id,invoice_id,category,amount,currency,date\nd1,I1,travel,10,EUR,2026-01-01\nd1,\"I2,travel,10,EUR,2026-01-01\nd1,I3,travel,10,EUR,2026-01-01\nd1,I4,travel,10,EUR,2026-01-01\n",
+			"CSV line 3 opens a quote that is never closed (the parser ran on to line 5); fix the file and send it again"},
 	}
 	for _, c := range cases {
 		_, err := deal.ParseInvoicesCSV(strings.NewReader(c.body))
