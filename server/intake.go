@@ -26,6 +26,7 @@ type IntakeAnswer struct {
 	Accepted  int                        `json:"accepted"`
 	Duplicate int                        `json:"duplicate"`
 	Refused   int                        `json:"refused"`
+	Unknown   int                        `json:"unknown"`
 	Rows      []workflows.InvoiceOutcome `json:"rows"`
 }
 
@@ -98,12 +99,14 @@ func (s *Server) intake(parse func([]byte) ([]deal.InvoiceRow, error)) http.Hand
 				ans.Accepted++
 			case deal.Duplicate:
 				ans.Duplicate++
+			case workflows.OutcomeUnknown:
+				ans.Unknown++
 			default:
 				ans.Refused++
 			}
 		}
 		s.log.Info("finance intake", "path", r.URL.Path, "rows", len(out),
-			"accepted", ans.Accepted, "duplicate", ans.Duplicate, "refused", ans.Refused)
+			"accepted", ans.Accepted, "duplicate", ans.Duplicate, "refused", ans.Refused, "unknown", ans.Unknown)
 		intakeJSON(w, http.StatusOK, ans)
 	})
 }

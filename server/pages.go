@@ -40,11 +40,22 @@ var pageTemplates = func() map[string]*template.Template {
 // PostgreSQL (the record the activities wrote), never a workflow query per
 // row, so a long list costs the database and not Temporal.
 func (s *Server) mountPages(mux *http.ServeMux) {
-	guard := s.dashboardAuth
+	guard := func(h http.Handler) http.Handler { return pageHeaders(s.dashboardAuth(h)) }
 	mux.Handle("GET /{$}", guard(http.RedirectHandler("/deals", http.StatusSeeOther)))
 	mux.Handle("GET /deals", guard(http.HandlerFunc(s.dealsPage)))
 	mux.Handle("GET /deals/{deal_id}", guard(http.HandlerFunc(s.dealPage)))
 	mux.Handle("GET /reports/handover", guard(http.HandlerFunc(s.reportPage)))
+}
+
+// pageHeaders keeps browsers from guessing content types (the JSON report
+// holds user text) and keeps the worker's address out of the Referer sent
+// when someone follows a deliverable link.
+func pageHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Referrer-Policy", "same-origin")
+		h.ServeHTTP(w, r)
+	})
 }
 
 // dashboardAuth lets a request through when DASHBOARD_TOKEN is unset, or

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"dealflow/workflows"
@@ -50,4 +51,12 @@ func waitForRecord(t *testing.T, s *Server, dealID string) {
 		err = s.Pool.QueryRow(ctx, "SELECT count(*) FROM margin_snapshots WHERE deal_id = $1", dealID).Scan(&snaps)
 		return err == nil && snaps >= want.MarginChecks
 	})
+}
+
+func TestPageHeaders(t *testing.T) {
+	rec := httptest.NewRecorder()
+	pageHeaders(http.NotFoundHandler()).ServeHTTP(rec, httptest.NewRequest("GET", "/deals", nil))
+	if rec.Header().Get("X-Content-Type-Options") != "nosniff" || rec.Header().Get("Referrer-Policy") != "same-origin" {
+		t.Fatalf("headers %v", rec.Header())
+	}
 }

@@ -97,7 +97,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("cannot listen on HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 	}
 	s.Addr = ln.Addr().String()
-	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
+	// Timeouts bound what a slow or idle client can hold; the slowest
+	// legitimate request is a finance file of a few MiB.
+	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
+		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
+	if cfg.DashboardToken == "" && !isLoopback(s.Addr) {
+		s.log.Warn("the deal pages are open to anyone who reaches " + s.Addr + ": set DASHBOARD_TOKEN, and put them behind your SSO proxy")
+	}
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("http server stopped", "error", err)
@@ -163,12 +169,20 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, "{\"status\":%q}\n", status)
 }
 
-
 func namespace(o client.Options) string {
 	if o.Namespace == "" {
 		return client.DefaultNamespace
 	}
 	return o.Namespace
+}
+
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
 // oneLine keeps a startup failure to one line: drivers list each address

@@ -86,16 +86,16 @@ func readInvoiceFile(jsonPath, csvPath string) ([]deal.InvoiceRow, error) {
 }
 
 // printInvoiceOutcomes answers each row on its own line, then the totals;
-// any refused row makes the command fail.
+// any refused row, or one whose answer never came, makes the command fail.
 func printInvoiceOutcomes(w io.Writer, out []workflows.InvoiceOutcome) error {
 	counts := map[string]int{}
 	for _, o := range out {
 		counts[o.Status]++
 		fmt.Fprintf(w, "row %d (deal %s, invoice %s): %s\n", o.Row, orNone(o.DealID), orNone(o.InvoiceID), outcomeText(o.Status, o.Reason))
 	}
-	fmt.Fprintf(w, "%d rows: %d accepted, %d duplicate, %d refused\n",
-		len(out), counts[deal.Accepted], counts[deal.Duplicate], counts[deal.Refused])
-	if counts[deal.Refused] > 0 {
+	fmt.Fprintf(w, "%d rows: %d accepted, %d duplicate, %d refused, %d unknown\n",
+		len(out), counts[deal.Accepted], counts[deal.Duplicate], counts[deal.Refused], counts[workflows.OutcomeUnknown])
+	if counts[deal.Refused]+counts[workflows.OutcomeUnknown] > 0 {
 		return errRefused
 	}
 	return nil

@@ -31,7 +31,7 @@ func TestInvoiceCSV(t *testing.T) {
 		"row 3 (deal " + id + ", invoice INV-2): refused: amount \"12.x\" is not a decimal number",
 		"row 4 (deal " + id + ", invoice INV-3): accepted",
 		"row 5 (deal nope-9, invoice INV-4): refused: unknown deal nope-9",
-		"5 rows: 2 accepted, 1 duplicate, 2 refused",
+		"5 rows: 2 accepted, 1 duplicate, 2 refused, 0 unknown",
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != len(want) {
