@@ -39,41 +39,47 @@ func (l LogNotifier) Notify(_ context.Context, n Notification) error {
 	return nil
 }
 
-// Summary is the one-line text of a notification, used as the message's
-// fallback text and in the log.
-func Summary(n Notification) string {
+// Summary is the one-line text of a notification, as the log shows it.
+// Slack messages use slackSummary, the same line safe for mrkdwn.
+func Summary(n Notification) string { return summary(n, func(s string) string { return s }) }
+
+// summary writes the line with e applied to every value that comes from
+// outside (names, reasons, titles, user ids): in Slack's text, a reason of
+// <!channel> would otherwise notify the whole channel.
+func summary(n Notification, e func(string) string) string {
 	no := n.Notice
-	name := fmt.Sprintf("%s / %s", n.Client, n.Workstream)
+	p := n.People
+	name := e(fmt.Sprintf("%s / %s", n.Client, n.Workstream))
 	switch no.Kind {
 	case deal.NoticeTicketOpened:
-		return fmt.Sprintf("%s: ticket %s is open for <@%s>, who must deliver the %s", name, no.Ticket.ID, no.Ticket.Owner, strings.ReplaceAll(no.Ticket.DeliverableKind, "_", " "))
+		return fmt.Sprintf("%s: ticket %s is open for <@%s>, who must deliver the %s", name, e(no.Ticket.ID), e(no.Ticket.Owner), e(strings.ReplaceAll(no.Ticket.DeliverableKind, "_", " ")))
 	case deal.NoticeSignoff:
 		s := no.Signoff
-		return fmt.Sprintf("%s: <@%s> %s %s (%s)", name, s.By, verb(s.Decision), no.Ticket.ID, s.Side)
+		return fmt.Sprintf("%s: <@%s> %s %s (%s)", name, e(s.By), verb(s.Decision), e(no.Ticket.ID), e(s.Side))
 	case deal.NoticeStageChanged:
 		c := no.Change
 		if c.From == "" {
-			return fmt.Sprintf("%s: opened at %s (by <@%s>)", name, c.To, c.By)
+			return fmt.Sprintf("%s: opened at %s (by <@%s>)", name, c.To, e(c.By))
 		}
-		return fmt.Sprintf("%s: stage %s → %s (%s, by <@%s>)", name, c.From, c.To, c.Reason, c.By)
+		return fmt.Sprintf("%s: stage %s → %s (%s, by <@%s>)", name, c.From, c.To, e(c.Reason), e(c.By))
 	case deal.NoticeHandoverOpened:
 		return fmt.Sprintf("%s: won. Handover ticket for <@%s>: review %d deliverables and %d commitments, state scope ambiguities, confirm resources, sign off",
-			name, n.People.PM, len(no.Tickets), len(no.Commitments))
+			name, e(p.PM), len(no.Tickets), len(no.Commitments))
 	case deal.NoticeIncident:
 		i := no.Incident
-		return fmt.Sprintf("%s: %s incident %s is %s: %s", name, i.Severity, i.IncidentID, i.Status, i.Title)
+		return fmt.Sprintf("%s: %s incident %s is %s: %s", name, e(i.Severity), e(i.IncidentID), e(i.Status), e(i.Title))
 	case deal.NoticeMarginAlert:
 		a := no.Alert
 		m := a.Margin
-		who := fmt.Sprintf("<@%s> to act, <@%s> <@%s> informed", n.People.PM, n.People.AE, n.People.GM)
+		who := fmt.Sprintf("<@%s> to act, <@%s> <@%s> informed", e(p.PM), e(p.AE), e(p.GM))
 		if a.Kind == "recovered" {
-			who = fmt.Sprintf("no action needed; <@%s> <@%s> <@%s> informed", n.People.PM, n.People.AE, n.People.GM)
+			who = fmt.Sprintf("no action needed; <@%s> <@%s> <@%s> informed", e(p.PM), e(p.AE), e(p.GM))
 		}
 		return fmt.Sprintf("%s: margin %s %s → %s. Revenue %s, actual cost %s, EAC %s, forecast margin %s%% against target %s%% (drift %s pts). %s",
-			name, a.Kind, a.From, a.To, m.Revenue.StringFixed(2), m.ActualCost.StringFixed(2), m.EAC.StringFixed(2),
+			name, e(a.Kind), e(a.From), e(a.To), m.Revenue.StringFixed(2), m.ActualCost.StringFixed(2), m.EAC.StringFixed(2),
 			m.ForecastMarginPct.StringFixed(2), m.TargetMarginPct.StringFixed(2), m.DriftPts.StringFixed(2), who)
 	}
-	return name + ": " + no.Kind
+	return name + ": " + e(no.Kind)
 }
 
 func verb(decision string) string {

@@ -56,12 +56,7 @@ func (s *SlackNotifier) Notify(ctx context.Context, n Notification) error {
 	case no.Kind == deal.NoticeStageChanged && no.Change != nil:
 		return s.stageChanged(ctx, n)
 	case no.Kind == deal.NoticeHandoverOpened:
-		// The PM's interactive checklist goes to them directly; the channel,
-		// where the AE is, gets the same message read-only.
-		if err := s.post(ctx, n, n.Key, n.People.PM, MsgHandover, "", HandoverMessage(n, true)); err != nil {
-			return err
-		}
-		return s.post(ctx, n, n.Key+"/channel", n.Channel, MsgHandover, "", HandoverMessage(n, false))
+		return s.handoverOpened(ctx, n)
 	case no.Kind == deal.NoticeIncident && no.Incident != nil:
 		return s.post(ctx, n, n.Key, n.Channel, MsgIncident, "", IncidentMessage(n))
 	case no.Kind == deal.NoticeMarginAlert && no.Alert != nil:
@@ -69,6 +64,25 @@ func (s *SlackNotifier) Notify(ctx context.Context, n Notification) error {
 	}
 	s.Log.Warn("notice not shown in Slack: unknown kind or missing details", "deal", n.DealID, "key", n.Key, "kind", no.Kind)
 	return nil
+}
+
+// handoverOpened sends the PM's interactive checklist to them directly and
+// the same message read-only to the channel, where the AE is. Each post is
+// tried whatever became of the other (each is kept once by its own key), so
+// a PM who cannot be reached does not hide the handover from the channel.
+// When the direct message fails for good (a mistyped or deactivated PM),
+// the channel gets the interactive copy instead: the handover stays
+// visible, and the workflow still takes only the PM's sign-off.
+func (s *SlackNotifier) handoverOpened(ctx context.Context, n Notification) error {
+	pm := n.People.PM
+	dmErr := s.post(ctx, n, n.Key, pm, MsgHandover, "", HandoverMessage(n, true))
+	shown := HandoverMessage(n, false)
+	if permanent(dmErr) {
+		s.Log.Warn("the handover checklist cannot reach the PM directly; the channel gets the interactive copy", "deal", n.DealID, "pm", pm, "error", dmErr)
+		shown = HandoverMessage(n, true)
+		shown.Blocks = append(shown.Blocks, note(fmt.Sprintf(":warning: The checklist could not be sent to <@%s> directly; they sign off here.", pm)))
+	}
+	return joinSlackErrors(dmErr, s.post(ctx, n, n.Key+"/channel", n.Channel, MsgHandover, "", shown))
 }
 
 // refreshTicket re-renders the ticket's message after a sign-off: the
@@ -125,7 +139,7 @@ func (s *SlackNotifier) settle(ctx context.Context, n Notification, kind, ticket
 		if err := json.Unmarshal(row.Blocks, &shown); err != nil {
 			return fmt.Errorf("slack message %s/%s: stored blocks do not decode: %w", row.DealID, row.NoticeKey, err)
 		}
-		if err := s.update(ctx, row, Settled(SlackMessage{Text: row.Text, Blocks: shown.BlockSet}, Summary(n), outcome)); err != nil {
+		if err := s.update(ctx, row, Settled(SlackMessage{Text: row.Text, Blocks: shown.BlockSet}, slackSummary(n), outcome)); err != nil {
 			return err
 		}
 	}
@@ -216,6 +230,29 @@ func SlackCall(ctx context.Context, call func() error) error {
 // once rather than after every retry.
 var permanentSlackErrors = []string{"channel_not_found", "not_in_channel", "is_archived", "invalid_auth", "not_authed",
 	"account_inactive", "token_revoked", "missing_scope", "invalid_blocks", "msg_too_long", "no_text", "cant_update_message"}
+
+// permanent is true for an error slackFailure marked as not worth retrying.
+func permanent(err error) bool {
+	var app *temporal.ApplicationError
+	return errors.As(err, &app) && app.NonRetryable()
+}
+
+// joinSlackErrors combines the errors of posts made for one notice. It is
+// permanent only when every failure is: Temporal reads retryability off the
+// returned error itself, not off errors wrapped in it, so one failure that
+// may heal keeps the activity retrying (posts already made are not repeated).
+func joinSlackErrors(errs ...error) error {
+	err := errors.Join(errs...)
+	if err == nil {
+		return nil
+	}
+	for _, e := range errs {
+		if e != nil && !permanent(e) {
+			return err
+		}
+	}
+	return temporal.NewNonRetryableApplicationError(err.Error(), "SlackPermanentError", err)
+}
 
 func slackFailure(method string, err error) error {
 	var se slack.SlackErrorResponse

@@ -321,7 +321,7 @@ func IncidentMessage(n Notification) SlackMessage {
 	if n.Margin != nil {
 		blocks = append(blocks, marginFields(*n.Margin))
 	}
-	return SlackMessage{Text: Summary(n), Blocks: append(blocks, note(act))}
+	return SlackMessage{Text: slackSummary(n), Blocks: append(blocks, note(act))}
 }
 
 // MarginMessage reports a margin alert or recovery with the numbers behind
@@ -336,7 +336,7 @@ func MarginMessage(n Notification) SlackMessage {
 	}
 	line := fmt.Sprintf("%s Margin %s on *%s*: %s → *%s* %s", icon, a.Kind, dealName(n), human(a.From), human(a.To), when(a.At))
 	blocks := []slack.Block{section(line), marginFields(m), note(act)}
-	return SlackMessage{Text: Summary(n), Blocks: blocks}
+	return SlackMessage{Text: slackSummary(n), Blocks: blocks}
 }
 
 // marginFields are the numbers every delivery message shows, so the PM, AE
@@ -457,6 +457,9 @@ func button(actionID, value, text string, style slack.Style) *slack.ButtonBlockE
 func when(t time.Time) string {
 	return fmt.Sprintf("<!date^%d^{date_short_pretty} at {time}|%s>", t.Unix(), t.UTC().Format("2006-01-02 15:04 UTC"))
 }
+
+// slackSummary is Summary made safe for mrkdwn, for a message's text.
+func slackSummary(n Notification) string { return summary(n, esc) }
 
 // dealName is for mrkdwn; headers are plain text and take the names as they are.
 func dealName(n Notification) string { return esc(n.Client + " / " + n.Workstream) }

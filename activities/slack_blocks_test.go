@@ -260,3 +260,45 @@ func TestTicketMessageOfTheClosingSignoff(t *testing.T) {
 		t.Fatalf("a ticket waiting for the client shows %v", ids)
 	}
 }
+
+// A message's top-level text is mrkdwn too: user text in it must not
+// mention the channel or break the line, while the log keeps it as written.
+func TestSummaryIsEscapedForSlack(t *testing.T) {
+	inc := note1(deal.NoticeIncident)
+	inc.Client = "AT&T <!everyone>"
+	inc.Notice.Incident = &deal.Incident{IncidentID: "I<1>", Severity: "critical", Status: "open", Title: "<!channel> down"}
+	text := IncidentMessage(inc).Text
+	for _, bad := range []string{"<!channel>", "<!everyone>", "I<1>", "AT&T"} {
+		if strings.Contains(text, bad) {
+			t.Errorf("incident text %q carries %q unescaped", text, bad)
+		}
+	}
+	slackWants(t, text, "AT&amp;T &lt;!everyone&gt; / Data platform", "incident I&lt;1&gt;", "&lt;!channel&gt; down")
+	if log := Summary(inc); !strings.Contains(log, "AT&T <!everyone> / Data platform: critical incident I<1> is open: <!channel> down") {
+		t.Errorf("the log line is not as written: %q", log)
+	}
+
+	lost := note1(deal.NoticeStageChanged)
+	lost.Notice.Change = &deal.StageChange{From: deal.Closing, To: deal.ClosedLost, At: at, By: dealtest.AE, Reason: "<!here> budget <cut>"}
+	settled := Settled(SlackMessage{}, slackSummary(lost), ClosedOutcome(lost))
+	if strings.Contains(settled.Text, "<!here>") {
+		t.Errorf("settled text %q pings the channel", settled.Text)
+	}
+	slackWants(t, settled.Text, "(&lt;!here&gt; budget &lt;cut&gt;, by <@U_AE>)")
+
+	m := note1(deal.NoticeMarginAlert)
+	m.Workstream = "<https://evil.example.com|click>"
+	m.Notice.Alert = &deal.Alert{Kind: "worsened", From: deal.OnTrack, To: deal.AtRisk, At: at}
+	if text := MarginMessage(m).Text; strings.Contains(text, "<https://evil") {
+		t.Errorf("margin text %q carries a link from the workstream name", text)
+	}
+}
+
+func slackWants(t *testing.T, text string, parts ...string) {
+	t.Helper()
+	for _, p := range parts {
+		if !strings.Contains(text, p) {
+			t.Errorf("text %q does not say %q", text, p)
+		}
+	}
+}

@@ -181,6 +181,65 @@ func TestSlackNotifierHandoverAndClosing(t *testing.T) {
 	wantText(t, ro.Blocks, "`c1` discount", "Handover signed off by <@U_PM>")
 }
 
+func handoverOpened() Notification {
+	n := note1(deal.NoticeHandoverOpened)
+	n.Key = "n3"
+	n.Notice.Commitments = []deal.Commitment{{ID: "c1", Kind: "discount", Text: "10% off", By: dealtest.AE}}
+	return n
+}
+
+// A PM who cannot be reached directly (a mistyped id) does not hide the
+// handover: the channel gets the interactive checklist, and the failure is
+// not retried.
+func TestSlackNotifierHandoverReachesTheChannelWhenThePMCannot(t *testing.T) {
+	s, fake := slackNotifier(t)
+	fake.FailChannel(dealtest.PM, "channel_not_found")
+	n := handoverOpened()
+	for range 2 { // a retried activity posts nothing more
+		err := s.Notify(context.Background(), n)
+		var app *temporal.ApplicationError
+		if !errors.As(err, &app) || !app.NonRetryable() || !strings.Contains(err.Error(), "channel_not_found") {
+			t.Fatalf("error %v, want the PM's channel_not_found, not retried", err)
+		}
+	}
+	msgs := fake.Messages()
+	if len(msgs) != 1 || msgs[0].Channel != "C_DEALS" {
+		t.Fatalf("messages %+v, want one, in the channel", msgs)
+	}
+	if _, ok := slackfake.FindButton(msgs[0].Blocks, ActionHandoverSignoff); !ok {
+		t.Fatalf("the channel's checklist has no sign-off button: %v", slackfake.Buttons(msgs[0].Blocks))
+	}
+	wantText(t, msgs[0].Blocks, "`c1` discount", "could not be sent to <@U_PM> directly")
+}
+
+// A direct message that fails for now does not hold the channel's copy
+// back; the retry posts the direct message only.
+func TestSlackNotifierHandoverPostsAreIndependent(t *testing.T) {
+	s, fake := slackNotifier(t)
+	fake.FailChannel(dealtest.PM, "internal_error")
+	n := handoverOpened()
+	err := s.Notify(context.Background(), n)
+	var app *temporal.ApplicationError
+	if err == nil || (errors.As(err, &app) && app.NonRetryable()) {
+		t.Fatalf("error %v, want one Temporal retries", err)
+	}
+	msgs := fake.Messages()
+	if len(msgs) != 1 || msgs[0].Channel != "C_DEALS" || len(slackfake.Buttons(msgs[0].Blocks)) != 0 {
+		t.Fatalf("messages %+v, want the channel's read-only copy", msgs)
+	}
+	fake.FailChannel(dealtest.PM, "")
+	if err := s.Notify(context.Background(), n); err != nil {
+		t.Fatal(err)
+	}
+	msgs = fake.Messages()
+	if len(msgs) != 2 || msgs[1].Channel != "D"+dealtest.PM {
+		t.Fatalf("messages %+v, want the channel's copy and then the PM's", msgs)
+	}
+	if _, ok := slackfake.FindButton(msgs[1].Blocks, ActionHandoverSignoff); !ok {
+		t.Fatal("the PM's checklist has no sign-off button")
+	}
+}
+
 func TestSlackNotifierCancelsTheOpenTicketWhenLost(t *testing.T) {
 	s, fake := slackNotifier(t)
 	ctx := context.Background()

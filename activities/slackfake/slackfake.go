@@ -57,11 +57,14 @@ type Server struct {
 	limited  map[string]int
 	retry    int
 	failures map[string]string
+	// channelFailures are per channel (as posted to, before a user id
+	// becomes a DM), for chat.postMessage.
+	channelFailures map[string]string
 }
 
 // New starts a fake Web API that accepts token.
 func New(token string) *Server {
-	s := &Server{Token: token, limited: map[string]int{}, failures: map[string]string{}}
+	s := &Server{Token: token, limited: map[string]int{}, failures: map[string]string{}, channelFailures: map[string]string{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -82,6 +85,15 @@ func (s *Server) Fail(method, code string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failures[method] = code
+}
+
+// FailChannel makes every chat.postMessage to channel (a channel or user
+// id, as given to chat.postMessage) answer ok=false with the error code; an
+// empty code ends the failures.
+func (s *Server) FailChannel(channel, code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.channelFailures[channel] = code
 }
 
 // Calls lists the accepted calls of a method (all methods when empty), in
@@ -167,6 +179,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case "chat.postMessage":
 		if c.Channel == "" {
 			answer(w, map[string]any{"ok": false, "error": "channel_not_found"})
+			return
+		}
+		if code := s.channelFailures[c.Channel]; code != "" {
+			answer(w, map[string]any{"ok": false, "error": code})
 			return
 		}
 		// Posting to a user id lands in the app's direct message with them.
