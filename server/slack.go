@@ -25,11 +25,17 @@ type slackApp struct {
 	api      *slack.Client
 	temporal client.Client
 	log      *slog.Logger
-	// ctx lives as long as the server; work started by a click runs under
-	// it, so Stop can wait for that work to end.
+	// ctx lives as long as the server: Socket Mode and the work started by
+	// clicks run under it, and Stop cancels it.
 	ctx    context.Context
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	// wg counts Socket Mode's goroutines, which end when ctx is cancelled.
+	wg sync.WaitGroup
+	// clicks counts the work started by clicks, which Stop lets finish
+	// before cancelling ctx; once stopping, no new work starts.
+	clicks   sync.WaitGroup
+	mu       sync.Mutex
+	stopping bool
 	// handled counts the interactions taken (signed and decoded): what a
 	// refused request must never reach.
 	handled atomic.Int64
@@ -57,18 +63,40 @@ func (s *Server) slackNotifier() activities.Notifier {
 	return &activities.SlackNotifier{API: s.slackApp().api, Store: s.Store, Log: s.log}
 }
 
-// stopSlack ends Socket Mode and waits (a little) for clicks being handled.
+// clickGrace is how long Stop lets clicks being handled finish before it
+// cancels them.
+const clickGrace = 10 * time.Second
+
+// stopSlack lets the clicks being handled finish (for clickGrace at most),
+// then cancels what is left and ends Socket Mode.
 func (s *Server) stopSlack() {
-	if s.slack == nil {
+	a := s.slack
+	if a == nil {
 		return
 	}
-	s.slack.cancel()
+	a.mu.Lock()
+	a.stopping = true
+	a.mu.Unlock()
+	if !waitFor(&a.clicks, clickGrace) {
+		s.log.Warn("slack: clicks still being handled after the grace period; cancelling them", "grace", clickGrace)
+	}
+	a.cancel()
+	if !waitFor(&a.wg, 5*time.Second) || !waitFor(&a.clicks, 5*time.Second) {
+		s.log.Warn("slack: gave up waiting for Socket Mode and cancelled clicks to end")
+	}
+}
+
+// waitFor waits for wg at most d and says whether it got to zero.
+func waitFor(wg *sync.WaitGroup, d time.Duration) bool {
 	done := make(chan struct{})
-	go func() { s.slack.wg.Wait(); close(done) }()
+	go func() { wg.Wait(); close(done) }()
+	t := time.NewTimer(d)
+	defer t.Stop()
 	select {
 	case <-done:
-	case <-time.After(10 * time.Second):
-		s.log.Warn("slack: gave up waiting for clicks still being handled")
+		return true
+	case <-t.C:
+		return false
 	}
 }
 
@@ -136,10 +164,14 @@ func (a *slackApp) verify(h http.Header, body []byte) error {
 // wants one within 3 seconds, and a workflow update or a Web API call may
 // take longer when either is slow.
 func (a *slackApp) async(f func(ctx context.Context)) {
-	if a.ctx.Err() != nil {
+	// Under the lock, so no work starts once Stop has begun waiting.
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.stopping {
+		a.log.Warn("slack: stopping, so a click is not handled; clicking again after the restart works")
 		return
 	}
-	a.wg.Go(func() {
+	a.clicks.Go(func() {
 		ctx, cancel := context.WithTimeout(a.ctx, 30*time.Second)
 		defer cancel()
 		f(ctx)

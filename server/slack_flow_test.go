@@ -139,7 +139,7 @@ func TestSlackWalksADealToDelivery(t *testing.T) {
 	view := ss.open(pm, ho, activities.ActionHandoverSignoff)
 	checklist := []slackfake.Input{
 		{BlockID: blockReviewed, ActionID: actionCheck, Type: "checkboxes", Selected: []string{"yes"}},
-		{BlockID: blockAcksPref + "0", ActionID: actionAcks, Type: "checkboxes", Selected: cids},
+		{BlockID: blockAcksPref + "0", ActionID: actionAcks, Type: "checkboxes", Selected: optionValues(t, view, blockAcksPref+"0")},
 		{BlockID: blockAmbig, ActionID: actionAmbig, Value: "Which SSO provider"},
 	}
 	slackWantContains(t, "incomplete checklist", ss.submit(pm, view, checklist...), "Not taken: the handover checklist is not complete: resources_confirmed is not confirmed")

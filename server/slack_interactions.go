@@ -38,7 +38,11 @@ func (a *slackApp) handle(ic slack.InteractionCallback) any {
 		if len(inputErrs) > 0 {
 			return slack.NewErrorsViewSubmissionResponse(inputErrs)
 		}
-		a.async(func(ctx context.Context) { a.send(ctx, ic.User.ID, sub) })
+		a.async(func(ctx context.Context) {
+			if sub, ok := a.acknowledged(ctx, ic.User.ID, sub); ok {
+				a.send(ctx, ic.User.ID, sub)
+			}
+		})
 	}
 	return nil
 }
@@ -160,6 +164,25 @@ func (a *slackApp) send(ctx context.Context, user string, sub submission) {
 		a.log.Info("slack click", "deal", sub.Meta.Deal, "user", user, "signal", sub.Signal, "status", res.Status, "reason", res.Reason)
 	}
 	a.tell(ctx, user, sub.Meta, text)
+}
+
+// acknowledged completes a handover sign-off with the commitments the PM
+// ticked, which the checklist names by position in the deal's record.
+func (a *slackApp) acknowledged(ctx context.Context, user string, sub submission) (submission, bool) {
+	if sub.handover == nil {
+		return sub, true
+	}
+	rec, ok := a.record(ctx, user, sub.Meta)
+	if !ok {
+		return sub, false
+	}
+	sub, err := sub.withCommitments(rec.Commitments)
+	if err != nil {
+		a.log.Warn("slack: a handover checklist does not match its deal", "deal", sub.Meta.Deal, "user", user, "error", err)
+		a.tell(ctx, user, sub.Meta, fmt.Sprintf(":warning: Not taken: %s. Nothing changed; open the checklist again.", err))
+		return sub, false
+	}
+	return sub, true
 }
 
 // record reads the deal for a click; when it cannot, the clicker is told.

@@ -2,10 +2,12 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -309,4 +311,43 @@ func TestSlackClosingDecision(t *testing.T) {
 		}
 		return len(fake.Messages()) > 0
 	})
+}
+
+// TestSlackStopWaitsForClicks: Stop lets a click being handled finish
+// instead of cancelling it, and starts no new work once it has begun.
+func TestSlackStopWaitsForClicks(t *testing.T) {
+	s, _ := slackServer(t, nil)
+	a := s.slack
+	started, release := make(chan struct{}), make(chan struct{})
+	var cancelled, late atomic.Bool
+	a.async(func(ctx context.Context) {
+		close(started)
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		cancelled.Store(ctx.Err() != nil)
+	})
+	<-started
+	stopped := make(chan struct{})
+	go func() { s.Stop(); close(stopped) }()
+	eventually(t, "Stop to begin", func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.stopping
+	})
+	a.async(func(context.Context) { late.Store(true) })
+	select {
+	case <-stopped:
+		t.Fatal("Stop returned while a click was being handled")
+	default:
+	}
+	close(release)
+	<-stopped
+	if cancelled.Load() {
+		t.Fatal("Stop cancelled the click being handled instead of waiting for it")
+	}
+	if late.Load() {
+		t.Fatal("a click arriving while stopping was handled")
+	}
 }

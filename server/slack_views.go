@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/slack-go/slack"
@@ -32,6 +33,8 @@ type modalMeta struct {
 	Decision string `json:"decision,omitempty"`
 	Channel  string `json:"channel"`
 	TS       string `json:"ts"`
+	// Commitments is how many commitments the handover checklist listed.
+	Commitments int `json:"commitments,omitempty"`
 }
 
 func (m modalMeta) String() string {
@@ -122,8 +125,11 @@ func commitmentModal(meta modalMeta, dealName string) slack.ModalViewRequest {
 
 // handoverModal is the PM's checklist; submitting it is the sign-off.
 // Slack shows at most 10 checkboxes in a group, so commitments come in
-// groups of 10.
+// groups of 10. A commitment's box carries its position in the list, not
+// its id, which may be longer than the 150 characters Slack allows a value
+// (see withCommitments).
 func handoverModal(meta modalMeta, commitments []deal.Commitment, dealName string) slack.ModalViewRequest {
+	meta.Commitments = len(commitments)
 	blocks := []slack.Block{
 		slack.NewSectionBlock(slackMrkdwn(fmt.Sprintf("Sign off the handover of *%s*. Delivery starts when you submit a complete checklist.", dealName)), nil, nil),
 		slack.NewInputBlock(blockReviewed, slackPlain("Presale deliverables"), nil, slack.NewCheckboxGroupsBlockElement(actionCheck,
@@ -131,9 +137,9 @@ func handoverModal(meta modalMeta, commitments []deal.Commitment, dealName strin
 	}
 	for i := 0; i < len(commitments); i += 10 {
 		var opts []*slack.OptionBlockObject
-		for _, c := range commitments[i:min(i+10, len(commitments))] {
+		for j, c := range commitments[i:min(i+10, len(commitments))] {
 			text := fmt.Sprintf("%s (%s): %s", c.ID, strings.ReplaceAll(c.Kind, "_", " "), strings.Join(strings.Fields(c.Text), " "))
-			opts = append(opts, slack.NewOptionBlockObject(c.ID, slackPlain(slackTruncate(text, 75)), slackPlain(slackTruncate("by "+c.By+" "+c.Value, 75))))
+			opts = append(opts, slack.NewOptionBlockObject(strconv.Itoa(i+j), slackPlain(slackTruncate(text, 75)), slackPlain(slackTruncate("by "+c.By+" "+c.Value, 75))))
 		}
 		label := "Commitments acknowledged"
 		if len(commitments) > 10 {
@@ -176,6 +182,37 @@ type submission struct {
 	Payload []byte
 	// Done is the confirmation shown to the clicker when it is accepted.
 	Done string
+	// handover is a handover sign-off before its acknowledged commitments
+	// are known: ticked holds the positions the PM ticked, which
+	// withCommitments turns into ids. Payload is empty until then.
+	handover *deal.HandoverSignal
+	ticked   []string
+}
+
+// withCommitments completes a handover sign-off with the ids of the
+// commitments ticked, read by position from the deal's commitments at
+// submission. That is the list the checklist was built from: commitments
+// are recorded only during presale and only appended, and the count the
+// modal carries guards it.
+func (sub submission) withCommitments(cs []deal.Commitment) (submission, error) {
+	if sub.handover == nil {
+		return sub, nil
+	}
+	if len(cs) != sub.Meta.Commitments {
+		return sub, fmt.Errorf("the checklist listed %d commitments and the deal has %d", sub.Meta.Commitments, len(cs))
+	}
+	ids := []string{}
+	for _, v := range sub.ticked {
+		i, err := strconv.Atoi(v)
+		if err != nil || i < 0 || i >= len(cs) {
+			return sub, fmt.Errorf("the checklist's commitment %q is not one of the deal's", v)
+		}
+		ids = append(ids, cs[i].ID)
+	}
+	h := *sub.handover
+	h.Checklist.CommitmentsAcknowledged = sortedUnique(ids)
+	sub.Payload, sub.handover, sub.ticked = slackJSON(h), nil, nil
+	return sub, nil
 }
 
 // readSubmission turns a submitted view into a signal by user. Input
@@ -222,19 +259,16 @@ func readSubmission(user string, v slack.View) (submission, map[string]string, e
 		if !ok {
 			return sub, map[string]string{blockAmbig: "State the scope ambiguities, one per line, or write none."}, nil
 		}
-		acks := []string{}
 		for block := range v.State.Values {
 			if strings.HasPrefix(block, blockAcksPref) {
-				acks = append(acks, in.checked(block, actionAcks)...)
+				sub.ticked = append(sub.ticked, in.checked(block, actionAcks)...)
 			}
 		}
-		h := deal.HandoverSignal{By: user, SignedOff: true, Checklist: deal.Checklist{
-			DeliverablesReviewed:    len(in.checked(blockReviewed, actionCheck)) > 0,
-			CommitmentsAcknowledged: sortedUnique(acks),
-			ScopeAmbiguities:        &amb,
-			ResourcesConfirmed:      len(in.checked(blockResources, actionCheck)) > 0,
+		sub.Signal, sub.handover = deal.SigHandover, &deal.HandoverSignal{By: user, SignedOff: true, Checklist: deal.Checklist{
+			DeliverablesReviewed: len(in.checked(blockReviewed, actionCheck)) > 0,
+			ScopeAmbiguities:     &amb,
+			ResourcesConfirmed:   len(in.checked(blockResources, actionCheck)) > 0,
 		}}
-		sub.Signal, sub.Payload = deal.SigHandover, slackJSON(h)
 		sub.Done = "you signed the handover off; delivery has started"
 	case viewCloseLost:
 		reason := in.text(blockReason, actionReason)

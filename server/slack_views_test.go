@@ -109,14 +109,18 @@ func TestHandoverModalAndSubmission(t *testing.T) {
 		t.Fatalf("commitment groups %v", groups)
 	}
 
+	second, first := optionValues(t, call, "commitments_1"), optionValues(t, call, "commitments_0")
 	sub, errs, err := submitted(t, dealtest.PM, call,
 		slackfake.Input{BlockID: blockReviewed, ActionID: actionCheck, Type: "checkboxes", Selected: []string{"yes"}},
-		slackfake.Input{BlockID: "commitments_1", ActionID: actionAcks, Type: "checkboxes", Selected: []string{"c12", "c11"}},
-		slackfake.Input{BlockID: "commitments_0", ActionID: actionAcks, Type: "checkboxes", Selected: []string{"c2", "c1"}},
+		slackfake.Input{BlockID: "commitments_1", ActionID: actionAcks, Type: "checkboxes", Selected: []string{second[1], second[0]}},
+		slackfake.Input{BlockID: "commitments_0", ActionID: actionAcks, Type: "checkboxes", Selected: []string{first[1], first[0]}},
 		slackfake.Input{BlockID: blockAmbig, ActionID: actionAmbig, Value: "- data retention\n\n• SSO provider  \n"},
 		slackfake.Input{BlockID: blockResources, ActionID: actionCheck, Type: "checkboxes"})
 	if err != nil || errs != nil {
 		t.Fatal(err, errs)
+	}
+	if sub, err = sub.withCommitments(cs); err != nil {
+		t.Fatal(err)
 	}
 	var got deal.HandoverSignal
 	_ = json.Unmarshal(sub.Payload, &got)
@@ -183,5 +187,83 @@ func TestSubmissionOfAForeignView(t *testing.T) {
 	v := slack.View{ID: "V1", CallbackID: "someone_elses", PrivateMetadata: "hello"}
 	if _, _, err := readSubmission("U1", v); err == nil {
 		t.Fatal("a view without dealflow's metadata was read")
+	}
+}
+
+// optionValues lists the values of the checkboxes in a block of an opened
+// modal, in order: what Slack sends back when they are ticked.
+func optionValues(t *testing.T, call slackfake.Call, blockID string) []string {
+	t.Helper()
+	var view struct {
+		Blocks []struct {
+			BlockID string `json:"block_id"`
+			Element struct {
+				Options []struct {
+					Value string `json:"value"`
+				} `json:"options"`
+			} `json:"element"`
+		} `json:"blocks"`
+	}
+	if err := json.Unmarshal(call.View, &view); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, b := range view.Blocks {
+		if b.BlockID == blockID {
+			for _, o := range b.Element.Options {
+				out = append(out, o.Value)
+			}
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("modal has no options in block %s: %s", blockID, call.View)
+	}
+	return out
+}
+
+// Commitment ids can be longer than the 150 characters Slack allows an
+// option's value: the checklist must still open, and a submission must
+// acknowledge the ids themselves.
+func TestHandoverModalWithLongCommitmentIDs(t *testing.T) {
+	var cs []deal.Commitment
+	for i := range 3 {
+		cs = append(cs, deal.Commitment{ID: fmt.Sprintf("%03d-%s", i, strings.Repeat("x", 200)), Kind: "date", Text: "go live in May", By: dealtest.AE})
+	}
+	call := opened(t, handoverModal(modalMeta{Deal: "d-1", Channel: "DU_PM", TS: "1"}, cs, "Globex / Data"))
+	values := optionValues(t, call, "commitments_0")
+	for _, v := range values {
+		if len(v) > 150 {
+			t.Fatalf("an option's value is %d characters; Slack takes 150", len(v))
+		}
+	}
+	sub, errs, err := submitted(t, dealtest.PM, call,
+		slackfake.Input{BlockID: "commitments_0", ActionID: actionAcks, Type: "checkboxes", Selected: []string{values[2], values[0]}},
+		slackfake.Input{BlockID: blockAmbig, ActionID: actionAmbig, Value: "none"})
+	if err != nil || errs != nil {
+		t.Fatal(err, errs)
+	}
+	if sub.Payload != nil {
+		t.Fatalf("a handover was ready to send before its commitments were read: %s", sub.Payload)
+	}
+	done, err := sub.withCommitments(cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got deal.HandoverSignal
+	_ = json.Unmarshal(done.Payload, &got)
+	if want := []string{cs[0].ID, cs[2].ID}; !reflect.DeepEqual(got.Checklist.CommitmentsAcknowledged, want) {
+		t.Fatalf("acknowledged %v, want %v", got.Checklist.CommitmentsAcknowledged, want)
+	}
+
+	// A deal whose commitments are not the ones the checklist listed, or a
+	// value that names none of them, sends nothing.
+	if _, err := sub.withCommitments(cs[:2]); err == nil {
+		t.Fatal("a checklist of 3 commitments was read against 2")
+	}
+	bad, _, _ := submitted(t, dealtest.PM, call,
+		slackfake.Input{BlockID: "commitments_0", ActionID: actionAcks, Type: "checkboxes", Selected: []string{"7"}},
+		slackfake.Input{BlockID: blockAmbig, ActionID: actionAmbig, Value: "none"})
+	if _, err := bad.withCommitments(cs); err == nil {
+		t.Fatal("a ticked box beyond the list was taken")
 	}
 }
