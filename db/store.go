@@ -54,8 +54,8 @@ func queueChildren(ctx context.Context, q *dbq.Queries, r *deal.Record) error {
 	if err := saveTickets(ctx, q, id, r.Tickets); err != nil {
 		return err
 	}
-	for _, c := range r.Commitments {
-		if err := q.UpsertCommitment(ctx, dbq.UpsertCommitmentParams{DealID: id, CommitmentID: c.ID, Kind: c.Kind, Text: c.Text,
+	for i, c := range r.Commitments {
+		if err := q.UpsertCommitment(ctx, dbq.UpsertCommitmentParams{DealID: id, Position: int32(i), CommitmentID: c.ID, Kind: c.Kind, Text: c.Text,
 			Value: c.Value, ByUser: c.By, At: c.At}); err != nil {
 			return err
 		}
@@ -75,27 +75,27 @@ func queueChildren(ctx context.Context, q *dbq.Queries, r *deal.Record) error {
 			return err
 		}
 	}
-	for _, i := range r.Incidents {
-		if err := q.UpsertIncident(ctx, dbq.UpsertIncidentParams{DealID: id, IncidentID: i.IncidentID, Severity: i.Severity,
+	for n, i := range r.Incidents {
+		if err := q.UpsertIncident(ctx, dbq.UpsertIncidentParams{DealID: id, Position: int32(n), IncidentID: i.IncidentID, Severity: i.Severity,
 			Status: i.Status, Title: i.Title, OpenedAt: i.OpenedAt, UpdatedAt: i.UpdatedAt}); err != nil {
 			return err
 		}
 	}
-	for _, f := range r.Fees {
-		if err := q.UpsertFee(ctx, dbq.UpsertFeeParams{DealID: id, FeeID: f.FeeID, Kind: f.Kind, Amount: f.Amount,
+	for i, f := range r.Fees {
+		if err := q.UpsertFee(ctx, dbq.UpsertFeeParams{DealID: id, Position: int32(i), FeeID: f.FeeID, Kind: f.Kind, Amount: f.Amount,
 			Currency: f.Currency, FeeDate: f.Date.Time}); err != nil {
 			return err
 		}
 	}
-	for _, i := range r.Invoices {
-		if err := q.UpsertInvoice(ctx, dbq.UpsertInvoiceParams{DealID: id, InvoiceID: i.InvoiceID, Category: i.Category,
+	for n, i := range r.Invoices {
+		if err := q.UpsertInvoice(ctx, dbq.UpsertInvoiceParams{DealID: id, Position: int32(n), InvoiceID: i.InvoiceID, Category: i.Category,
 			Amount: i.Amount, Currency: i.Currency, FxRate: i.FXRate, DealAmount: i.DealAmount, InvoiceDate: i.Date.Time,
 			Supplier: i.Supplier, Memo: i.Memo, Credit: i.Credit, ReceivedAt: i.ReceivedAt}); err != nil {
 			return err
 		}
 	}
-	for _, c := range r.ChangeOrders {
-		if err := q.UpsertChangeOrder(ctx, dbq.UpsertChangeOrderParams{DealID: id, ChangeOrderID: c.ID, Amount: c.Amount,
+	for i, c := range r.ChangeOrders {
+		if err := q.UpsertChangeOrder(ctx, dbq.UpsertChangeOrderParams{DealID: id, Position: int32(i), ChangeOrderID: c.ID, Amount: c.Amount,
 			PlannedCost: c.PlannedCost, Status: c.Status, ByUser: c.By, At: c.At}); err != nil {
 			return err
 		}
@@ -106,8 +106,8 @@ func queueChildren(ctx context.Context, q *dbq.Queries, r *deal.Record) error {
 			return err
 		}
 	}
-	for _, a := range r.Alerts {
-		if err := upsertAlert(ctx, q, id, a); err != nil {
+	for i, a := range r.Alerts {
+		if err := upsertAlert(ctx, q, id, i, a); err != nil {
 			return err
 		}
 	}
@@ -115,14 +115,15 @@ func queueChildren(ctx context.Context, q *dbq.Queries, r *deal.Record) error {
 }
 
 func saveTickets(ctx context.Context, q *dbq.Queries, id string, tickets []deal.Ticket) error {
-	for _, t := range tickets {
+	for n, t := range tickets {
 		var body, url string
 		if t.Deliverable != nil {
 			body, url = t.Deliverable.Body, t.Deliverable.URL
 		}
 		if err := q.UpsertTicket(ctx, dbq.UpsertTicketParams{DealID: id, TicketID: t.ID, Owner: t.Owner, DeliverableKind: t.DeliverableKind,
 			ClientSignoffRequired: t.ClientSignoffRequired, Status: t.Status, OpenedAt: t.OpenedAt, ClosedAt: t.ClosedAt,
-			InternalApproved: t.InternalApproved, ClientApproved: t.ClientApproved, DeliverableBody: body, DeliverableUrl: url}); err != nil {
+			InternalApproved: t.InternalApproved, ClientApproved: t.ClientApproved, DeliverableBody: body, DeliverableUrl: url,
+			Position: int32(n)}); err != nil {
 			return err
 		}
 		for _, so := range t.Signoffs {
@@ -140,11 +141,11 @@ func saveTickets(ctx context.Context, q *dbq.Queries, id string, tickets []deal.
 	return nil
 }
 
-func upsertAlert(ctx context.Context, q *dbq.Queries, id string, a deal.Alert) error {
+func upsertAlert(ctx context.Context, q *dbq.Queries, id string, position int, a deal.Alert) error {
 	m := a.Margin
 	return q.UpsertMarginAlert(ctx, dbq.UpsertMarginAlertParams{DealID: id, AlertID: a.ID, Kind: a.Kind, FromStatus: a.From,
 		ToStatus: a.To, At: a.At, Revenue: m.Revenue, ActualCost: m.ActualCost, Eac: m.EAC,
-		ForecastMarginPct: m.ForecastMarginPct, TargetMarginPct: m.TargetMarginPct, DriftPts: m.DriftPts})
+		ForecastMarginPct: m.ForecastMarginPct, TargetMarginPct: m.TargetMarginPct, DriftPts: m.DriftPts, Position: int32(position)})
 }
 
 // SaveSnapshots writes margin snapshots, each keyed by its check number.

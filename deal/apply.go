@@ -81,8 +81,20 @@ func (r *Record) Apply(now time.Time, signal string, payload []byte) (Result, Ef
 
 func (a *applier) dispatch(signal string, payload []byte) error {
 	if a.r.Stage.IsFinal() {
+		// A re-sent signal is still a repeat after the deal ended; the rules
+		// run on a copy to find out, so nothing on the record can change.
+		var c Record
+		b, _ := json.Marshal(a.r)
+		if json.Unmarshal(b, &c) == nil && errors.Is((&applier{r: &c, now: a.now}).route(signal, payload), errDuplicate) {
+			return errDuplicate
+		}
 		return refuse("deal %s is %s; it takes no more signals", a.r.Terms.DealID, a.r.Stage)
 	}
+	return a.route(signal, payload)
+}
+
+// route sends a payload to the rule for its signal.
+func (a *applier) route(signal string, payload []byte) error {
 	switch signal {
 	case SigSignoff:
 		return take(payload, a.signoff)
@@ -117,6 +129,9 @@ func take[T any](payload []byte, apply func(T) error) error {
 	if err := dec.Decode(&v); err != nil {
 		return err
 	}
+	if err := checkText(v); err != nil {
+		return err
+	}
 	return apply(v)
 }
 
@@ -127,9 +142,11 @@ func (r *Record) Refuse(now time.Time, signal, reason string, payload []byte) Re
 	if n := len(r.Refusals); n > 0 {
 		seq = r.Refusals[n-1].Seq + 1
 	}
-	p := string(payload)
+	// The payload is kept as text people can read; bytes PostgreSQL text
+	// cannot hold are dropped.
+	p := strings.ToValidUTF8(strings.ReplaceAll(string(payload), "\x00", ""), "")
 	if len(p) > 2000 {
-		p = p[:2000] + "…"
+		p = strings.ToValidUTF8(p[:2000], "") + "…"
 	}
 	r.Refusals = append(r.Refusals, Refusal{Seq: seq, Signal: signal, Reason: reason, Payload: p, At: now})
 	if len(r.Refusals) > maxRefusals {
@@ -186,20 +203,24 @@ func (a *applier) signoff(s SignoffSignal) error {
 	if t == nil {
 		return refuse("no ticket %q on this deal; presale tickets are discovery, scoping, proposal, pricing", s.Ticket)
 	}
-	if s.ID != "" && slices.ContainsFunc(t.Signoffs, func(o Signoff) bool { return o.ID == s.ID }) {
+	if s.ID != "" && slices.ContainsFunc(t.Signoffs, func(o Signoff) bool { return o.ID == s.ID && !o.Refused }) {
 		return errDuplicate
 	}
 	if s.Deliverable != nil && s.Deliverable.Kind == "" {
 		s.Deliverable.Kind = t.DeliverableKind
 	}
-	so := Signoff{Seq: len(t.Signoffs) + 1, ID: s.ID, By: s.By, Side: s.Side, Decision: s.Decision,
+	seq := 1
+	if n := len(t.Signoffs); n > 0 {
+		seq = t.Signoffs[n-1].Seq + 1
+	}
+	so := Signoff{Seq: seq, ID: s.ID, By: s.By, Side: s.Side, Decision: s.Decision,
 		Deliverable: s.Deliverable, Note: s.Note, At: a.now}
 	if t.Status == "closed" && t.repeats(so) {
 		return errDuplicate
 	}
 	if err := checkSignoff(t, s); err != nil {
 		so.Refused, so.Reason = true, err.Error()
-		t.Signoffs = append(t.Signoffs, so)
+		t.Signoffs = dropOldRefused(append(t.Signoffs, so))
 		return err
 	}
 	if t.repeats(so) {
@@ -234,17 +255,44 @@ func (a *applier) signoff(s SignoffSignal) error {
 	return nil
 }
 
-// repeats is true when the last accepted sign-off of the same side said the
-// same thing: a double click, or a re-sent signal.
+// repeats is true when a sign-off would change nothing: an approval the
+// ticket already has (with the same deliverable), or the same change request
+// as the last accepted sign-off. A double click, or a re-sent signal.
 func (t *Ticket) repeats(so Signoff) bool {
+	switch {
+	case so.Decision == "approve" && so.Side == "internal":
+		return t.InternalApproved && sameDeliverable(t.Deliverable, so.Deliverable)
+	case so.Decision == "approve":
+		return t.ClientApproved
+	}
 	for i := len(t.Signoffs) - 1; i >= 0; i-- {
-		o := t.Signoffs[i]
-		if o.Refused || o.Side != so.Side {
-			continue
+		if o := t.Signoffs[i]; !o.Refused {
+			return o.Side == so.Side && o.By == so.By && o.Decision == so.Decision && o.Note == so.Note
 		}
-		return o.By == so.By && o.Decision == so.Decision && o.Note == so.Note && sameDeliverable(o.Deliverable, so.Deliverable)
 	}
 	return false
+}
+
+// A ticket keeps its newest refused sign-offs only, so repeated wrong clicks
+// cannot grow the record without bound; Refusals keeps the log.
+const maxRefusedSignoffs = 50
+
+func dropOldRefused(sos []Signoff) []Signoff {
+	refused := 0
+	for _, o := range sos {
+		if o.Refused {
+			refused++
+		}
+	}
+	out := make([]Signoff, 0, len(sos))
+	for _, o := range sos {
+		if o.Refused && refused > maxRefusedSignoffs {
+			refused--
+			continue
+		}
+		out = append(out, o)
+	}
+	return out
 }
 
 func sameDeliverable(a, b *Deliverable) bool {
@@ -347,6 +395,9 @@ func (a *applier) close(c CloseSignal) error {
 
 func (a *applier) handover(h HandoverSignal) error {
 	r := a.r
+	if h.Checklist.CommitmentsAcknowledged == nil {
+		h.Checklist.CommitmentsAcknowledged = []string{}
+	}
 	ho := r.Handover
 	if ho == nil {
 		return refuse("there is no handover ticket yet: the deal is at %s and opens one when it is won", r.Stage)
@@ -374,6 +425,8 @@ func (a *applier) handover(h HandoverSignal) error {
 	ho.Checklist, ho.Status, ho.SignedOffAt, ho.SignedOffBy = h.Checklist, "signed_off", &at, h.By
 	r.BaseStage = InProgress
 	a.moveTo(InProgress, h.By, "handover signed off")
+	// Costs booked before delivery count from its first day.
+	a.checkMargin()
 	a.settleDelivery(h.By, "open critical incident")
 	return nil
 }
@@ -415,6 +468,9 @@ func (a *applier) stage(s StageSignal) error {
 	}
 	if s.By != p.PM && s.By != p.GM {
 		return refuse("only the PM %s or the GM %s can move the stage, not %q", p.PM, p.GM, s.By)
+	}
+	if s.To == ClosedWon && r.Stage == ClosedWon {
+		return errDuplicate
 	}
 	if r.BaseStage == "" {
 		return refuse("the deal is at %s; it moves to %s only after the handover is signed off", r.Stage, s.To)
@@ -541,6 +597,12 @@ func (a *applier) changeOrder(c ChangeOrderSignal) error {
 	if tooLarge(c.Amount) || tooLarge(c.PlannedCost) {
 		return refuse("change order amount and planned_cost may have at most %d integer digits", maxIntegerDigits)
 	}
+	if err := decimalPlaces("amount", c.Amount, maxMoneyPlaces); err != nil {
+		return err
+	}
+	if err := decimalPlaces("planned_cost", c.PlannedCost, maxMoneyPlaces); err != nil {
+		return err
+	}
 	if r.Close == nil || r.Close.Outcome != "won" {
 		return refuse("change orders come after the deal is won; it is at %s", r.Stage)
 	}
@@ -555,7 +617,7 @@ func (a *applier) changeOrder(c ChangeOrderSignal) error {
 			return refuse("change order %s is already %s", c.ID, old.Status)
 		}
 	}
-	if co.Status == "approved" && RevenueOf(r.Terms, r.ChangeOrders).Add(co.Amount).Sub(approvedAmount(r.ChangeOrders, c.ID)).Sign() <= 0 {
+	if co.Status == "approved" && r.Terms.ContractValue.Add(approvedAmount(r.ChangeOrders, c.ID)).Add(co.Amount).Sign() <= 0 {
 		return refuse("approving change order %s would take revenue to zero or below", c.ID)
 	}
 	if i >= 0 {
@@ -574,6 +636,9 @@ func (a *applier) progress(p ProgressSignal) error {
 	}
 	if p.PctComplete.Sign() <= 0 || p.PctComplete.GreaterThan(hundred) {
 		return refuse("pct_complete must be above 0 and at most 100, not %s", p.PctComplete)
+	}
+	if err := decimalPlaces("pct_complete", p.PctComplete, 2); err != nil {
+		return err
 	}
 	if !r.Stage.IsDelivery() {
 		return refuse("progress is reported during delivery; the deal is at %s", r.Stage)

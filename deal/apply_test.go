@@ -43,6 +43,11 @@ var (
 
 // withoutRefusals is the record as it would be had the refused signal
 // never come: refusals are the one thing a refused signal may add.
+// at2 is a setup of fixed steps followed by more.
+func at2(steps []dealtest.Step, more ...dealtest.Step) func(*testing.T) *deal.Record {
+	return func(t *testing.T) *deal.Record { return at(t, append(append([]dealtest.Step{}, steps...), more...)...) }
+}
+
 func withoutRefusals(r *deal.Record) string {
 	c := *r
 	c.Refusals, c.Version = nil, 0
@@ -134,6 +139,13 @@ func TestRefusalsChangeNothingElse(t *testing.T) {
 		{"change order wiping out revenue", inDelivery, step(deal.SigChangeOrder, map[string]string{"id": "co1", "amount": "-100000", "planned_cost": "0", "status": "approved", "by": dealtest.GM}), "revenue to zero or below"},
 		{"progress by the AE", inDelivery, step(deal.SigProgress, map[string]string{"pct_complete": "10", "by": dealtest.AE}), "only the PM U_PM"},
 		{"progress over 100", inDelivery, step(deal.SigProgress, map[string]string{"pct_complete": "101", "by": dealtest.PM}), "at most 100"},
+		{"a person that is not a Slack user id", inDiscovery, step(deal.SigCommitment, map[string]string{"id": "c9", "kind": "date", "text": "x", "by": "U1> <!channel"}), "is not a Slack user id"},
+		{"a NUL character in a field", inDiscovery, step(deal.SigCommitment, map[string]string{"id": "c9", "kind": "date", "text": "x\x00", "by": dealtest.AE}), "text contains a NUL character"},
+		{"an id longer than Slack can carry", inDiscovery, step(deal.SigCommitment, map[string]string{"id": strings.Repeat("c", 129), "kind": "date", "text": "x", "by": dealtest.AE}), "id is longer than 128 characters"},
+		{"an amount with absurd precision", inDelivery, dealtest.Invoice("i1", "travel", "1e-400", "2026-02-01"), "more than 6 decimal places"},
+		{"progress with absurd precision", inDelivery, step(deal.SigProgress, map[string]string{"pct_complete": "1e-400", "by": dealtest.PM}), "more than 2 decimal places"},
+		{"two descoping change orders taking revenue below zero", at2(dealtest.ToDelivery(), step(deal.SigChangeOrder, map[string]string{"id": "co1", "amount": "-60000", "planned_cost": "0", "status": "approved", "by": dealtest.GM})),
+			step(deal.SigChangeOrder, map[string]string{"id": "co2", "amount": "-60000", "planned_cost": "0", "status": "approved", "by": dealtest.GM}), "revenue to zero or below"},
 		{"progress before delivery", inHandover, step(deal.SigProgress, map[string]string{"pct_complete": "10", "by": dealtest.PM}), "during delivery"},
 	}
 	for _, c := range cases {
@@ -223,6 +235,12 @@ func TestDuplicatesChangeNothing(t *testing.T) {
 			step(deal.SigIncident, map[string]string{"incident_id": "i1", "severity": "minor", "status": "open", "title": "typo"})},
 		{"maintenance twice", append(dealtest.ToDelivery(), step(deal.SigStage, map[string]string{"to": "maintenance", "by": dealtest.PM})), step(deal.SigStage, map[string]string{"to": "maintenance", "by": dealtest.GM})},
 		{"the same progress", append(dealtest.ToDelivery(), dealtest.Progress("40")), dealtest.Progress("40.0")},
+		{"close lost re-sent after the deal ended", []dealtest.Step{step(deal.SigClose, map[string]string{"outcome": "lost", "by": dealtest.AE})},
+			step(deal.SigClose, map[string]string{"outcome": "lost", "by": dealtest.AE})},
+		{"an invoice re-sent after the deal ended", append(dealtest.ToDelivery(), dealtest.Invoice("i1", "travel", "50", "2026-02-01"), step(deal.SigStage, map[string]string{"to": "closed_won", "by": dealtest.GM})),
+			dealtest.Invoice("i1", "travel", "50", "2026-02-01")},
+		{"closed_won re-sent", append(dealtest.ToDelivery(), step(deal.SigStage, map[string]string{"to": "closed_won", "by": dealtest.GM})),
+			step(deal.SigStage, map[string]string{"to": "closed_won", "by": dealtest.PM})},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -255,6 +273,52 @@ func TestChangesRequestedSendsTheDeliverableBack(t *testing.T) {
 	tk := r.OpenTicket()
 	if tk == nil || tk.ID != "scoping" || tk.InternalApproved || tk.ClientApproved {
 		t.Fatalf("scoping ticket %+v", tk)
+	}
+	// The owner approves the same deliverable again, then the client does:
+	// neither is mistaken for a repeat, and the ticket closes.
+	for i, st := range []dealtest.Step{dealtest.ToClosing()[2], dealtest.ToClosing()[3]} {
+		if res, _ := r.Apply(t0.Add(time.Duration(3+i)*time.Hour), st.Signal, st.Payload); res.Status != deal.Accepted {
+			t.Fatalf("approval %d after the change request: %+v", i, res)
+		}
+	}
+	if r.Stage != deal.Proposal {
+		t.Fatalf("stage %s, want proposal", r.Stage)
+	}
+}
+
+func TestRefusedSignoffIDCanBeCorrected(t *testing.T) {
+	r := at(t)
+	bad := dealtest.JSON(map[string]any{"id": "click-1", "ticket": "discovery", "by": dealtest.Presales, "side": "internal", "decision": "approve"})
+	if res, _ := r.Apply(t0.Add(time.Hour), deal.SigSignoff, bad); res.Status != deal.Refused {
+		t.Fatalf("approval without deliverable: %+v", res)
+	}
+	good := dealtest.JSON(map[string]any{"id": "click-1", "ticket": "discovery", "by": dealtest.Presales, "side": "internal", "decision": "approve",
+		"deliverable": map[string]string{"kind": "discovery_notes", "url": "https://docs.example.com/d"}})
+	if res, _ := r.Apply(t0.Add(2*time.Hour), deal.SigSignoff, good); res.Status != deal.Accepted {
+		t.Fatalf("the corrected sign-off under the same id: %+v", res)
+	}
+}
+
+func TestApprovedChangeOrdersCountTogether(t *testing.T) {
+	co := func(id, amount string) dealtest.Step {
+		return step(deal.SigChangeOrder, map[string]string{"id": id, "amount": amount, "planned_cost": "0", "status": "approved", "by": dealtest.GM})
+	}
+	// +50k then -120k leaves 30k of revenue: allowed.
+	r := at(t, append(dealtest.ToDelivery(), co("co1", "50000"))...)
+	if res, _ := r.Apply(t0.Add(time.Hour), deal.SigChangeOrder, co("co2", "-120000").Payload); res.Status != deal.Accepted {
+		t.Fatalf("%+v", res)
+	}
+	if got := r.Margin.Revenue.String(); got != "30000" {
+		t.Fatalf("revenue %s", got)
+	}
+}
+
+func TestCostsBeforeDeliveryAreCheckedAtHandover(t *testing.T) {
+	// 60,000 of cost booked during the handover, nothing done yet: the
+	// forecast is far under target the moment delivery starts.
+	r := at(t, append(append(dealtest.ToClosing(), dealtest.Won(), dealtest.Invoice("i1", "subcontractor", "60000", "2026-01-05")), dealtest.Handover())...)
+	if r.Stage != deal.Mitigation || r.AlertedMarginStatus() != deal.OffTrack || len(r.Alerts) != 1 {
+		t.Fatalf("stage %s, alerted %s, %d alerts", r.Stage, r.AlertedMarginStatus(), len(r.Alerts))
 	}
 }
 

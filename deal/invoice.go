@@ -45,7 +45,7 @@ func NewInvoice(s InvoiceSignal, dealCurrency string) (Invoice, error) {
 	case cur != dealCurrency && s.FXRate == nil:
 		return Invoice{}, refuse("invoice is in %s but the deal is in %s: fx_rate is required", cur, dealCurrency)
 	case cur != dealCurrency:
-		if s.FXRate.Sign() <= 0 || tooLarge(*s.FXRate) {
+		if s.FXRate.Sign() <= 0 || tooLarge(*s.FXRate) || s.FXRate.Exponent() < -maxFXPlaces {
 			return Invoice{}, refuse("fx_rate must be a positive decimal, not %s", s.FXRate)
 		}
 		fx := *s.FXRate
@@ -73,6 +73,8 @@ func checkAmount(d decimal.Decimal, allowNegative bool) error {
 		return fmt.Errorf("must be positive")
 	case tooLarge(d):
 		return fmt.Errorf("has more than %d integer digits", maxIntegerDigits)
+	case d.Exponent() < -maxMoneyPlaces:
+		return fmt.Errorf("has more than %d decimal places", maxMoneyPlaces)
 	}
 	return nil
 }

@@ -49,6 +49,8 @@ const (
 	DefaultCriticalPts  = 8
 	DefaultCheckEvery   = 24 * time.Hour
 	maxIntegerDigits    = 12
+	maxMoneyPlaces      = 6
+	maxFXPlaces         = 10
 	maxCommitmentTextSz = 4000
 )
 
@@ -70,6 +72,9 @@ func (t *Terms) Normalize() error {
 	need(t.People.PricingApprover, "people.pricing_approver")
 	need(t.People.PM, "people.pm")
 	need(t.People.GM, "people.gm")
+	if err := checkText(*t); err != nil {
+		bad = append(bad, err.Error())
+	}
 	if strings.ContainsAny(t.DealID, " /\t\n") {
 		bad = append(bad, "deal_id must not contain spaces or slashes")
 	}

@@ -205,8 +205,8 @@ func TestFinanceIntake(t *testing.T) {
 	if len(recA.Refusals) != 1 || !strings.HasPrefix(recA.Refusals[0].Reason, "invoice INV-2 is already recorded") {
 		t.Errorf("%s refusals %+v, want only the INV-2 conflict", finA, recA.Refusals)
 	}
-	if recA.MarginChecks != 4 {
-		t.Errorf("%s: %d margin checks, want one per accepted invoice (4)", finA, recA.MarginChecks)
+	if recA.MarginChecks != 5 {
+		t.Errorf("%s: %d margin checks, want one at handover and one per accepted invoice (5)", finA, recA.MarginChecks)
 	}
 
 	// Finance re-sends the same file (a retry after a timeout): every

@@ -62,4 +62,3 @@ func runReport(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	return report.WriteText(stdout, rep)
 }
-

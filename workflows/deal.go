@@ -157,8 +157,11 @@ func (w *dealWorkflow) listen(ctx workflow.Context) {
 	sel := workflow.NewSelector(ctx)
 	for _, name := range deal.SignalNames {
 		sel.AddReceive(workflow.GetSignalChannel(ctx, name), func(c workflow.ReceiveChannel, _ bool) {
+			// ReceiveAsync, not Receive: the SDK drops a payload it cannot
+			// read, and Receive would then wait for the next signal of this
+			// name, holding up every other signal.
 			var raw json.RawMessage
-			c.Receive(ctx, &raw)
+			c.ReceiveAsync(&raw)
 			w.handle(ctx, name, raw)
 		})
 	}

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -45,14 +46,16 @@ func (w *dealWorkflow) persistLoop(ctx workflow.Context) {
 	}
 }
 
-// notifyLoop sends notices one by one, in order. Slack is a view of the
-// record: a message that cannot be posted after several tries is logged and
-// dropped, and the deal goes on.
+// notifyLoop sends notices one by one, in order, in a goroutine of its
+// own so the deal never waits for Slack. Slack is a view of the record: a
+// message that cannot be posted within an hour (or that Slack refuses for
+// good) is logged and dropped, and the next one goes.
 func (w *dealWorkflow) notifyLoop(ctx workflow.Context) {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: time.Hour,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2,
-			MaximumInterval: time.Minute, MaximumAttempts: 8},
+			MaximumInterval: 5 * time.Minute},
 	})
 	for {
 		_ = workflow.Await(ctx, func() bool { return len(w.Outbox) > 0 })
@@ -97,10 +100,16 @@ func (w *dealWorkflow) publish(ctx workflow.Context) {
 	w.published = details
 	workflow.SetCurrentDetails(ctx, details)
 	t := r.Terms
-	err := workflow.UpsertTypedSearchAttributes(ctx,
+	attrs := []temporal.SearchAttributeUpdate{
 		SADealStage.ValueSet(string(r.Stage)), SADealClient.ValueSet(t.Client), SADealAE.ValueSet(t.People.AE),
-		SADealPM.ValueSet(t.People.PM), SAMarginStatus.ValueSet(r.AlertedMarginStatus()),
-		SAForecastMarginPct.ValueSet(m.ForecastMarginPct.InexactFloat64()), SAOpenIncidents.ValueSet(int64(r.OpenIncidents())))
+		SADealPM.ValueSet(t.People.PM), SAMarginStatus.ValueSet(r.AlertedMarginStatus()), SAOpenIncidents.ValueSet(int64(r.OpenIncidents())),
+	}
+	// The float is for filtering in the UI only; one that cannot be encoded
+	// must not keep the others from updating.
+	if f := m.ForecastMarginPct.InexactFloat64(); !math.IsInf(f, 0) && !math.IsNaN(f) {
+		attrs = append(attrs, SAForecastMarginPct.ValueSet(f))
+	}
+	err := workflow.UpsertTypedSearchAttributes(ctx, attrs...)
 	if err != nil {
 		workflow.GetLogger(ctx).Error("search attributes not updated", "error", err)
 	}

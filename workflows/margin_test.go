@@ -93,10 +93,10 @@ func marginDayOf(t time.Time) int { return int(t.Sub(marginStart) / marginDay) }
 // Days 56-120: nothing changes; 65 more daily checks, all quiet.
 // Day 120.5 maintenance (PM), closed_won (GM): the final check, quiet.
 //
-// Margin checks: 120 timer checks (days 1..120 at +1h) plus one after each
-// accepted cost, progress or change-order signal (INV-1, INV-2, CN-1,
-// progress, INV-3, CO-1 pending, CO-1 approved = 7) plus the closing one:
-// 128 in all.
+// Margin checks: one at the handover sign-off, 120 timer checks (days
+// 1..120 at +1h) plus one after each accepted cost, progress or change-order
+// signal (INV-1, INV-2, CN-1, progress, INV-3, CO-1 pending, CO-1 approved
+// = 7) plus the closing one: 129 in all.
 func TestMarginLoopOver120Days(t *testing.T) {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
@@ -279,17 +279,17 @@ func TestMarginLoopOver120Days(t *testing.T) {
 		t.Errorf("stage history:\n got %v\nwant %v", stages, wantStages)
 	}
 
-	if final.MarginChecks != 128 {
-		t.Errorf("%d margin checks, want 128 (120 daily + 7 after signals + 1 at close)", final.MarginChecks)
+	if final.MarginChecks != 129 {
+		t.Errorf("%d margin checks, want 129 (1 at handover + 120 daily + 7 after signals + 1 at close)", final.MarginChecks)
 	}
 	mu.Lock()
-	for seq := int64(1); seq <= 128; seq++ {
+	for seq := int64(1); seq <= 129; seq++ {
 		if seqs[seq] != 1 {
 			t.Errorf("snapshot %d saved %d times, want once", seq, seqs[seq])
 		}
 	}
-	if len(seqs) != 128 {
-		t.Errorf("%d distinct snapshots saved, want 128", len(seqs))
+	if len(seqs) != 129 {
+		t.Errorf("%d distinct snapshots saved, want 129", len(seqs))
 	}
 	mu.Unlock()
 

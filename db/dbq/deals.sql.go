@@ -94,7 +94,7 @@ func (q *Queries) GetHandover(ctx context.Context, dealID string) (Handover, err
 }
 
 const listChangeOrders = `-- name: ListChangeOrders :many
-SELECT deal_id, change_order_id, amount, planned_cost, status, by_user, at FROM change_orders WHERE deal_id = $1 ORDER BY at, change_order_id
+SELECT deal_id, change_order_id, amount, planned_cost, status, by_user, at, position FROM change_orders WHERE deal_id = $1 ORDER BY position, at, change_order_id
 `
 
 func (q *Queries) ListChangeOrders(ctx context.Context, dealID string) ([]ChangeOrder, error) {
@@ -114,6 +114,7 @@ func (q *Queries) ListChangeOrders(ctx context.Context, dealID string) ([]Change
 			&i.Status,
 			&i.ByUser,
 			&i.At,
+			&i.Position,
 		); err != nil {
 			return nil, err
 		}
@@ -126,7 +127,7 @@ func (q *Queries) ListChangeOrders(ctx context.Context, dealID string) ([]Change
 }
 
 const listCommitments = `-- name: ListCommitments :many
-SELECT deal_id, commitment_id, kind, text, value, by_user, at FROM commitments WHERE deal_id = $1 ORDER BY at, commitment_id
+SELECT deal_id, commitment_id, kind, text, value, by_user, at, position FROM commitments WHERE deal_id = $1 ORDER BY position, at, commitment_id
 `
 
 func (q *Queries) ListCommitments(ctx context.Context, dealID string) ([]Commitment, error) {
@@ -146,6 +147,7 @@ func (q *Queries) ListCommitments(ctx context.Context, dealID string) ([]Commitm
 			&i.Value,
 			&i.ByUser,
 			&i.At,
+			&i.Position,
 		); err != nil {
 			return nil, err
 		}
@@ -248,7 +250,7 @@ func (q *Queries) ListDeals(ctx context.Context, arg ListDealsParams) ([]Deal, e
 }
 
 const listFees = `-- name: ListFees :many
-SELECT deal_id, fee_id, kind, amount, currency, fee_date FROM client_fees WHERE deal_id = $1 ORDER BY fee_date, fee_id
+SELECT deal_id, fee_id, kind, amount, currency, fee_date, position FROM client_fees WHERE deal_id = $1 ORDER BY position, fee_date, fee_id
 `
 
 func (q *Queries) ListFees(ctx context.Context, dealID string) ([]ClientFee, error) {
@@ -267,6 +269,7 @@ func (q *Queries) ListFees(ctx context.Context, dealID string) ([]ClientFee, err
 			&i.Amount,
 			&i.Currency,
 			&i.FeeDate,
+			&i.Position,
 		); err != nil {
 			return nil, err
 		}
@@ -279,7 +282,7 @@ func (q *Queries) ListFees(ctx context.Context, dealID string) ([]ClientFee, err
 }
 
 const listIncidents = `-- name: ListIncidents :many
-SELECT deal_id, incident_id, severity, status, title, opened_at, updated_at FROM incidents WHERE deal_id = $1 ORDER BY opened_at, incident_id
+SELECT deal_id, incident_id, severity, status, title, opened_at, updated_at, position FROM incidents WHERE deal_id = $1 ORDER BY position, opened_at, incident_id
 `
 
 func (q *Queries) ListIncidents(ctx context.Context, dealID string) ([]Incident, error) {
@@ -299,6 +302,7 @@ func (q *Queries) ListIncidents(ctx context.Context, dealID string) ([]Incident,
 			&i.Title,
 			&i.OpenedAt,
 			&i.UpdatedAt,
+			&i.Position,
 		); err != nil {
 			return nil, err
 		}
@@ -311,7 +315,7 @@ func (q *Queries) ListIncidents(ctx context.Context, dealID string) ([]Incident,
 }
 
 const listInvoices = `-- name: ListInvoices :many
-SELECT deal_id, invoice_id, category, amount, currency, fx_rate, deal_amount, invoice_date, supplier, memo, credit, received_at FROM cost_invoices WHERE deal_id = $1 ORDER BY received_at, invoice_id
+SELECT deal_id, invoice_id, category, amount, currency, fx_rate, deal_amount, invoice_date, supplier, memo, credit, received_at, position FROM cost_invoices WHERE deal_id = $1 ORDER BY position, received_at, invoice_id
 `
 
 func (q *Queries) ListInvoices(ctx context.Context, dealID string) ([]CostInvoice, error) {
@@ -336,6 +340,7 @@ func (q *Queries) ListInvoices(ctx context.Context, dealID string) ([]CostInvoic
 			&i.Memo,
 			&i.Credit,
 			&i.ReceivedAt,
+			&i.Position,
 		); err != nil {
 			return nil, err
 		}
@@ -450,7 +455,7 @@ func (q *Queries) ListStageChanges(ctx context.Context, dealID string) ([]StageC
 }
 
 const listTickets = `-- name: ListTickets :many
-SELECT deal_id, ticket_id, owner, deliverable_kind, client_signoff_required, status, opened_at, closed_at, internal_approved, client_approved, deliverable_body, deliverable_url FROM tickets WHERE deal_id = $1 ORDER BY opened_at, ticket_id
+SELECT deal_id, ticket_id, owner, deliverable_kind, client_signoff_required, status, opened_at, closed_at, internal_approved, client_approved, deliverable_body, deliverable_url, position FROM tickets WHERE deal_id = $1 ORDER BY position, opened_at, ticket_id
 `
 
 func (q *Queries) ListTickets(ctx context.Context, dealID string) ([]Ticket, error) {
@@ -475,6 +480,7 @@ func (q *Queries) ListTickets(ctx context.Context, dealID string) ([]Ticket, err
 			&i.ClientApproved,
 			&i.DeliverableBody,
 			&i.DeliverableUrl,
+			&i.Position,
 		); err != nil {
 			return nil, err
 		}
@@ -487,8 +493,8 @@ func (q *Queries) ListTickets(ctx context.Context, dealID string) ([]Ticket, err
 }
 
 const upsertChangeOrder = `-- name: UpsertChangeOrder :exec
-INSERT INTO change_orders (deal_id, change_order_id, amount, planned_cost, status, by_user, at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO change_orders (deal_id, change_order_id, amount, planned_cost, status, by_user, at, position)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (deal_id, change_order_id) DO UPDATE SET
     amount = EXCLUDED.amount, planned_cost = EXCLUDED.planned_cost, status = EXCLUDED.status,
     by_user = EXCLUDED.by_user, at = EXCLUDED.at
@@ -502,6 +508,7 @@ type UpsertChangeOrderParams struct {
 	Status        string
 	ByUser        string
 	At            time.Time
+	Position      int32
 }
 
 func (q *Queries) UpsertChangeOrder(ctx context.Context, arg UpsertChangeOrderParams) error {
@@ -513,13 +520,14 @@ func (q *Queries) UpsertChangeOrder(ctx context.Context, arg UpsertChangeOrderPa
 		arg.Status,
 		arg.ByUser,
 		arg.At,
+		arg.Position,
 	)
 	return err
 }
 
 const upsertCommitment = `-- name: UpsertCommitment :exec
-INSERT INTO commitments (deal_id, commitment_id, kind, text, value, by_user, at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO commitments (deal_id, commitment_id, kind, text, value, by_user, at, position)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (deal_id, commitment_id) DO NOTHING
 `
 
@@ -531,6 +539,7 @@ type UpsertCommitmentParams struct {
 	Value        string
 	ByUser       string
 	At           time.Time
+	Position     int32
 }
 
 func (q *Queries) UpsertCommitment(ctx context.Context, arg UpsertCommitmentParams) error {
@@ -542,6 +551,7 @@ func (q *Queries) UpsertCommitment(ctx context.Context, arg UpsertCommitmentPara
 		arg.Value,
 		arg.ByUser,
 		arg.At,
+		arg.Position,
 	)
 	return err
 }
@@ -688,8 +698,8 @@ func (q *Queries) UpsertDeal(ctx context.Context, arg UpsertDealParams) (int64, 
 }
 
 const upsertFee = `-- name: UpsertFee :exec
-INSERT INTO client_fees (deal_id, fee_id, kind, amount, currency, fee_date)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO client_fees (deal_id, fee_id, kind, amount, currency, fee_date, position)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (deal_id, fee_id) DO NOTHING
 `
 
@@ -700,6 +710,7 @@ type UpsertFeeParams struct {
 	Amount   decimal.Decimal
 	Currency string
 	FeeDate  time.Time
+	Position int32
 }
 
 func (q *Queries) UpsertFee(ctx context.Context, arg UpsertFeeParams) error {
@@ -710,6 +721,7 @@ func (q *Queries) UpsertFee(ctx context.Context, arg UpsertFeeParams) error {
 		arg.Amount,
 		arg.Currency,
 		arg.FeeDate,
+		arg.Position,
 	)
 	return err
 }
@@ -754,8 +766,8 @@ func (q *Queries) UpsertHandover(ctx context.Context, arg UpsertHandoverParams) 
 }
 
 const upsertIncident = `-- name: UpsertIncident :exec
-INSERT INTO incidents (deal_id, incident_id, severity, status, title, opened_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO incidents (deal_id, incident_id, severity, status, title, opened_at, updated_at, position)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (deal_id, incident_id) DO UPDATE SET
     severity = EXCLUDED.severity, status = EXCLUDED.status, title = EXCLUDED.title, updated_at = EXCLUDED.updated_at
 `
@@ -768,6 +780,7 @@ type UpsertIncidentParams struct {
 	Title      string
 	OpenedAt   time.Time
 	UpdatedAt  time.Time
+	Position   int32
 }
 
 func (q *Queries) UpsertIncident(ctx context.Context, arg UpsertIncidentParams) error {
@@ -779,14 +792,15 @@ func (q *Queries) UpsertIncident(ctx context.Context, arg UpsertIncidentParams) 
 		arg.Title,
 		arg.OpenedAt,
 		arg.UpdatedAt,
+		arg.Position,
 	)
 	return err
 }
 
 const upsertInvoice = `-- name: UpsertInvoice :exec
 INSERT INTO cost_invoices (deal_id, invoice_id, category, amount, currency, fx_rate, deal_amount, invoice_date,
-    supplier, memo, credit, received_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+    supplier, memo, credit, received_at, position)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 ON CONFLICT (deal_id, invoice_id) DO NOTHING
 `
 
@@ -803,6 +817,7 @@ type UpsertInvoiceParams struct {
 	Memo        string
 	Credit      bool
 	ReceivedAt  time.Time
+	Position    int32
 }
 
 func (q *Queries) UpsertInvoice(ctx context.Context, arg UpsertInvoiceParams) error {
@@ -819,6 +834,7 @@ func (q *Queries) UpsertInvoice(ctx context.Context, arg UpsertInvoiceParams) er
 		arg.Memo,
 		arg.Credit,
 		arg.ReceivedAt,
+		arg.Position,
 	)
 	return err
 }
@@ -925,8 +941,8 @@ func (q *Queries) UpsertStageChange(ctx context.Context, arg UpsertStageChangePa
 
 const upsertTicket = `-- name: UpsertTicket :exec
 INSERT INTO tickets (deal_id, ticket_id, owner, deliverable_kind, client_signoff_required, status, opened_at,
-    closed_at, internal_approved, client_approved, deliverable_body, deliverable_url)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+    closed_at, internal_approved, client_approved, deliverable_body, deliverable_url, position)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 ON CONFLICT (deal_id, ticket_id) DO UPDATE SET
     owner = EXCLUDED.owner, status = EXCLUDED.status, closed_at = EXCLUDED.closed_at,
     internal_approved = EXCLUDED.internal_approved, client_approved = EXCLUDED.client_approved,
@@ -946,6 +962,7 @@ type UpsertTicketParams struct {
 	ClientApproved        bool
 	DeliverableBody       string
 	DeliverableUrl        string
+	Position              int32
 }
 
 func (q *Queries) UpsertTicket(ctx context.Context, arg UpsertTicketParams) error {
@@ -962,6 +979,7 @@ func (q *Queries) UpsertTicket(ctx context.Context, arg UpsertTicketParams) erro
 		arg.ClientApproved,
 		arg.DeliverableBody,
 		arg.DeliverableUrl,
+		arg.Position,
 	)
 	return err
 }

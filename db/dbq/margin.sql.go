@@ -13,7 +13,7 @@ import (
 )
 
 const listMarginAlerts = `-- name: ListMarginAlerts :many
-SELECT deal_id, alert_id, kind, from_status, to_status, at, revenue, actual_cost, eac, forecast_margin_pct, target_margin_pct, drift_pts FROM margin_alerts WHERE deal_id = $1 ORDER BY at, alert_id
+SELECT deal_id, alert_id, kind, from_status, to_status, at, revenue, actual_cost, eac, forecast_margin_pct, target_margin_pct, drift_pts, position FROM margin_alerts WHERE deal_id = $1 ORDER BY position, at, alert_id
 `
 
 func (q *Queries) ListMarginAlerts(ctx context.Context, dealID string) ([]MarginAlert, error) {
@@ -38,6 +38,7 @@ func (q *Queries) ListMarginAlerts(ctx context.Context, dealID string) ([]Margin
 			&i.ForecastMarginPct,
 			&i.TargetMarginPct,
 			&i.DriftPts,
+			&i.Position,
 		); err != nil {
 			return nil, err
 		}
@@ -89,8 +90,8 @@ func (q *Queries) ListMarginSnapshots(ctx context.Context, dealID string) ([]Mar
 
 const upsertMarginAlert = `-- name: UpsertMarginAlert :exec
 INSERT INTO margin_alerts (deal_id, alert_id, kind, from_status, to_status, at, revenue, actual_cost, eac,
-    forecast_margin_pct, target_margin_pct, drift_pts)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+    forecast_margin_pct, target_margin_pct, drift_pts, position)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 ON CONFLICT (deal_id, alert_id) DO NOTHING
 `
 
@@ -107,6 +108,7 @@ type UpsertMarginAlertParams struct {
 	ForecastMarginPct decimal.Decimal
 	TargetMarginPct   decimal.Decimal
 	DriftPts          decimal.Decimal
+	Position          int32
 }
 
 func (q *Queries) UpsertMarginAlert(ctx context.Context, arg UpsertMarginAlertParams) error {
@@ -123,6 +125,7 @@ func (q *Queries) UpsertMarginAlert(ctx context.Context, arg UpsertMarginAlertPa
 		arg.ForecastMarginPct,
 		arg.TargetMarginPct,
 		arg.DriftPts,
+		arg.Position,
 	)
 	return err
 }

@@ -18,6 +18,7 @@ type ChangeOrder struct {
 	Status        string
 	ByUser        string
 	At            time.Time
+	Position      int32
 }
 
 type ClientFee struct {
@@ -27,6 +28,7 @@ type ClientFee struct {
 	Amount   decimal.Decimal
 	Currency string
 	FeeDate  time.Time
+	Position int32
 }
 
 type Commitment struct {
@@ -37,6 +39,7 @@ type Commitment struct {
 	Value        string
 	ByUser       string
 	At           time.Time
+	Position     int32
 }
 
 type CostInvoice struct {
@@ -52,6 +55,7 @@ type CostInvoice struct {
 	Memo        string
 	Credit      bool
 	ReceivedAt  time.Time
+	Position    int32
 }
 
 type Deal struct {
@@ -125,6 +129,7 @@ type Incident struct {
 	Title      string
 	OpenedAt   time.Time
 	UpdatedAt  time.Time
+	Position   int32
 }
 
 type MarginAlert struct {
@@ -140,6 +145,7 @@ type MarginAlert struct {
 	ForecastMarginPct decimal.Decimal
 	TargetMarginPct   decimal.Decimal
 	DriftPts          decimal.Decimal
+	Position          int32
 }
 
 type MarginSnapshot struct {
@@ -220,4 +226,5 @@ type Ticket struct {
 	ClientApproved        bool
 	DeliverableBody       string
 	DeliverableUrl        string
+	Position              int32
 }

@@ -56,15 +56,15 @@ SELECT * FROM stage_changes WHERE deal_id = $1 ORDER BY seq;
 
 -- name: UpsertTicket :exec
 INSERT INTO tickets (deal_id, ticket_id, owner, deliverable_kind, client_signoff_required, status, opened_at,
-    closed_at, internal_approved, client_approved, deliverable_body, deliverable_url)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+    closed_at, internal_approved, client_approved, deliverable_body, deliverable_url, position)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 ON CONFLICT (deal_id, ticket_id) DO UPDATE SET
     owner = EXCLUDED.owner, status = EXCLUDED.status, closed_at = EXCLUDED.closed_at,
     internal_approved = EXCLUDED.internal_approved, client_approved = EXCLUDED.client_approved,
     deliverable_body = EXCLUDED.deliverable_body, deliverable_url = EXCLUDED.deliverable_url;
 
 -- name: ListTickets :many
-SELECT * FROM tickets WHERE deal_id = $1 ORDER BY opened_at, ticket_id;
+SELECT * FROM tickets WHERE deal_id = $1 ORDER BY position, opened_at, ticket_id;
 
 -- name: UpsertSignoff :exec
 INSERT INTO signoffs (deal_id, ticket_id, seq, signoff_id, by_user, side, decision, deliverable_kind,
@@ -76,12 +76,12 @@ ON CONFLICT (deal_id, ticket_id, seq) DO NOTHING;
 SELECT * FROM signoffs WHERE deal_id = $1 ORDER BY ticket_id, seq;
 
 -- name: UpsertCommitment :exec
-INSERT INTO commitments (deal_id, commitment_id, kind, text, value, by_user, at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO commitments (deal_id, commitment_id, kind, text, value, by_user, at, position)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (deal_id, commitment_id) DO NOTHING;
 
 -- name: ListCommitments :many
-SELECT * FROM commitments WHERE deal_id = $1 ORDER BY at, commitment_id;
+SELECT * FROM commitments WHERE deal_id = $1 ORDER BY position, at, commitment_id;
 
 -- name: UpsertHandover :exec
 INSERT INTO handovers (deal_id, pm, status, opened_at, signed_off_at, signed_off_by, deliverables_reviewed,
@@ -96,40 +96,40 @@ ON CONFLICT (deal_id) DO UPDATE SET
 SELECT * FROM handovers WHERE deal_id = $1;
 
 -- name: UpsertIncident :exec
-INSERT INTO incidents (deal_id, incident_id, severity, status, title, opened_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO incidents (deal_id, incident_id, severity, status, title, opened_at, updated_at, position)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (deal_id, incident_id) DO UPDATE SET
     severity = EXCLUDED.severity, status = EXCLUDED.status, title = EXCLUDED.title, updated_at = EXCLUDED.updated_at;
 
 -- name: ListIncidents :many
-SELECT * FROM incidents WHERE deal_id = $1 ORDER BY opened_at, incident_id;
+SELECT * FROM incidents WHERE deal_id = $1 ORDER BY position, opened_at, incident_id;
 
 -- name: UpsertFee :exec
-INSERT INTO client_fees (deal_id, fee_id, kind, amount, currency, fee_date)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO client_fees (deal_id, fee_id, kind, amount, currency, fee_date, position)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (deal_id, fee_id) DO NOTHING;
 
 -- name: ListFees :many
-SELECT * FROM client_fees WHERE deal_id = $1 ORDER BY fee_date, fee_id;
+SELECT * FROM client_fees WHERE deal_id = $1 ORDER BY position, fee_date, fee_id;
 
 -- name: UpsertInvoice :exec
 INSERT INTO cost_invoices (deal_id, invoice_id, category, amount, currency, fx_rate, deal_amount, invoice_date,
-    supplier, memo, credit, received_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+    supplier, memo, credit, received_at, position)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 ON CONFLICT (deal_id, invoice_id) DO NOTHING;
 
 -- name: ListInvoices :many
-SELECT * FROM cost_invoices WHERE deal_id = $1 ORDER BY received_at, invoice_id;
+SELECT * FROM cost_invoices WHERE deal_id = $1 ORDER BY position, received_at, invoice_id;
 
 -- name: UpsertChangeOrder :exec
-INSERT INTO change_orders (deal_id, change_order_id, amount, planned_cost, status, by_user, at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO change_orders (deal_id, change_order_id, amount, planned_cost, status, by_user, at, position)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (deal_id, change_order_id) DO UPDATE SET
     amount = EXCLUDED.amount, planned_cost = EXCLUDED.planned_cost, status = EXCLUDED.status,
     by_user = EXCLUDED.by_user, at = EXCLUDED.at;
 
 -- name: ListChangeOrders :many
-SELECT * FROM change_orders WHERE deal_id = $1 ORDER BY at, change_order_id;
+SELECT * FROM change_orders WHERE deal_id = $1 ORDER BY position, at, change_order_id;
 
 -- name: UpsertRefusal :exec
 INSERT INTO refusals (deal_id, seq, signal, reason, payload, at)

@@ -9,9 +9,9 @@ SELECT * FROM margin_snapshots WHERE deal_id = $1 ORDER BY seq;
 
 -- name: UpsertMarginAlert :exec
 INSERT INTO margin_alerts (deal_id, alert_id, kind, from_status, to_status, at, revenue, actual_cost, eac,
-    forecast_margin_pct, target_margin_pct, drift_pts)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+    forecast_margin_pct, target_margin_pct, drift_pts, position)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 ON CONFLICT (deal_id, alert_id) DO NOTHING;
 
 -- name: ListMarginAlerts :many
-SELECT * FROM margin_alerts WHERE deal_id = $1 ORDER BY at, alert_id;
+SELECT * FROM margin_alerts WHERE deal_id = $1 ORDER BY position, at, alert_id;
