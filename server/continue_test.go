@@ -51,14 +51,14 @@ func TestContinueAsNewUnderLoad(t *testing.T) {
 		}
 	}
 	var rec *deal.Record
-	eventually(t, "every commitment to be recorded", func() bool {
+	dealtest.Eventually(t, "every commitment to be recorded", func() bool {
 		rec, err = workflows.Record(ctx, s.Client, id)
 		return err == nil && len(rec.Commitments) >= n
 	})
 	if len(rec.Commitments) != n || len(rec.Refusals) != 0 {
 		t.Fatalf("%d commitments and %d refusals, want %d and none", len(rec.Commitments), len(rec.Refusals), n)
 	}
-	eventually(t, "the deal to continue as new", func() bool {
+	dealtest.Eventually(t, "the deal to continue as new", func() bool {
 		desc, err := s.Client.DescribeWorkflowExecution(ctx, workflows.WorkflowID(id), "")
 		return err == nil && desc.WorkflowExecutionInfo.Execution.RunId != run.GetRunID()
 	})
@@ -66,7 +66,7 @@ func TestContinueAsNewUnderLoad(t *testing.T) {
 		t.Fatalf("after continue-as-new: %v, %d commitments", err, len(rec.Commitments))
 	}
 	// The record in PostgreSQL caught up with the latest run.
-	eventually(t, "PostgreSQL to hold every commitment", func() bool {
+	dealtest.Eventually(t, "PostgreSQL to hold every commitment", func() bool {
 		var c int
 		_ = s.Pool.QueryRow(ctx, "SELECT count(*) FROM commitments WHERE deal_id = $1", id).Scan(&c)
 		return c == n

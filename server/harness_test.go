@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"testing"
-	"time"
 
 	"go.temporal.io/sdk/client"
 
@@ -84,18 +83,5 @@ func send(t *testing.T, s *Server, dealID string, steps ...dealtest.Step) {
 		if res.Status != deal.Accepted {
 			t.Fatalf("%s %s: %s %s", st.Signal, st.Payload, res.Status, res.Reason)
 		}
-	}
-}
-
-// eventually polls cond until it holds or ten seconds pass. It waits for
-// asynchronous writes; it asserts nothing about speed.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }

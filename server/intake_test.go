@@ -117,7 +117,7 @@ func costsAgree(t *testing.T, s *Server, dealID, wantTotal string, wantInvoices 
 	if got := rec.Margin.ActualCost.StringFixed(2); got != wantTotal {
 		t.Errorf("%s: workflow actual cost %s, want %s", dealID, got, wantTotal)
 	}
-	eventually(t, dealID+" saved to PostgreSQL", func() bool {
+	dealtest.Eventually(t, dealID+" saved to PostgreSQL", func() bool {
 		stored, err := s.Store.LoadRecord(ctx, dealID)
 		return err == nil && stored.Version == rec.Version
 	})

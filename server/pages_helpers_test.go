@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"dealflow/deal/dealtest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -42,7 +43,7 @@ func waitForRecord(t *testing.T, s *Server, dealID string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "deal "+dealID+" to be written to PostgreSQL", func() bool {
+	dealtest.Eventually(t, "deal "+dealID+" to be written to PostgreSQL", func() bool {
 		r, err := s.Store.LoadRecord(ctx, dealID)
 		if err != nil || r.Version < want.Version {
 			return false

@@ -36,7 +36,7 @@ func TestDealRoundTrip(t *testing.T) {
 	if err := s.Client.SignalWorkflow(ctx, workflows.WorkflowID(id), "", deal.SigInvoice, bad); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the bad invoice to be refused", func() bool {
+	dealtest.Eventually(t, "the bad invoice to be refused", func() bool {
 		r, err := workflows.Record(ctx, s.Client, id)
 		return err == nil && len(r.Refusals) == 1
 	})

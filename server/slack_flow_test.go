@@ -169,7 +169,7 @@ func TestSlackWalksADealToDelivery(t *testing.T) {
 	}
 
 	// Every decision taken, every message settled: no buttons anywhere.
-	eventually(t, "every message to lose its buttons", func() bool {
+	dealtest.Eventually(t, "every message to lose its buttons", func() bool {
 		for _, m := range fake.Messages() {
 			if len(slackfake.Buttons(m.Blocks)) > 0 {
 				return false
@@ -187,7 +187,7 @@ func TestSlackWalksADealToDelivery(t *testing.T) {
 	}
 
 	// PostgreSQL holds what the workflow holds.
-	eventually(t, "PostgreSQL to catch up", func() bool {
+	dealtest.Eventually(t, "PostgreSQL to catch up", func() bool {
 		stored, err := s.Store.LoadRecord(context.Background(), id)
 		return err == nil && reflect.DeepEqual(dealtest.Comparable(stored), dealtest.Comparable(slackRecord(t, s, id)))
 	})

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"dealflow/deal/dealtest"
 	"fmt"
 	"io"
 	"net/http"
@@ -91,7 +92,7 @@ func slackClick(t *testing.T, s *Server, user string, msg slackfake.Message, act
 func slackWaitFor(t *testing.T, fake *slackfake.Server, method, what string, cond func([]slackfake.Call) bool) []slackfake.Call {
 	t.Helper()
 	var calls []slackfake.Call
-	eventually(t, what, func() bool {
+	dealtest.Eventually(t, what, func() bool {
 		calls = fake.Calls(method)
 		return cond(calls)
 	})
@@ -110,7 +111,7 @@ func slackNextView(t *testing.T, fake *slackfake.Server, n int) slackfake.Call {
 func slackNextEphemeral(t *testing.T, fake *slackfake.Server, user string, n int) string {
 	t.Helper()
 	var mine []slackfake.Call
-	eventually(t, fmt.Sprintf("ephemeral slackMessage #%d to %s", n, user), func() bool {
+	dealtest.Eventually(t, fmt.Sprintf("ephemeral slackMessage #%d to %s", n, user), func() bool {
 		mine = nil
 		for _, c := range fake.Calls("chat.postEphemeral") {
 			if c.User == user {
@@ -134,7 +135,7 @@ func slackWantContains(t *testing.T, what, got, want string) {
 func slackMessage(t *testing.T, fake *slackfake.Server, what string, match func(slackfake.Message) bool) slackfake.Message {
 	t.Helper()
 	var found slackfake.Message
-	eventually(t, what, func() bool {
+	dealtest.Eventually(t, what, func() bool {
 		for _, m := range fake.Messages() {
 			if match(m) {
 				found = m

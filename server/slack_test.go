@@ -303,7 +303,7 @@ func TestSlackClosingDecision(t *testing.T) {
 	})
 	slackWantContains(t, "closing message", slackfake.Text(settled.Blocks), "Closed *lost* by <@U_AE>")
 	slackWantContains(t, "closing message", slackfake.Text(settled.Blocks), "Budget moved to next year")
-	eventually(t, "every ticket message to lose its buttons", func() bool {
+	dealtest.Eventually(t, "every ticket message to lose its buttons", func() bool {
 		for _, m := range fake.Messages() {
 			if len(slackfake.Buttons(m.Blocks)) > 0 {
 				return false
@@ -331,7 +331,7 @@ func TestSlackStopWaitsForClicks(t *testing.T) {
 	<-started
 	stopped := make(chan struct{})
 	go func() { s.Stop(); close(stopped) }()
-	eventually(t, "Stop to begin", func() bool {
+	dealtest.Eventually(t, "Stop to begin", func() bool {
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		return a.stopping

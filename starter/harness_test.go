@@ -139,16 +139,3 @@ func openDeal(t *testing.T, dealID, client string) {
 		t.Fatalf("open printed %q, want it to name %q", out, want)
 	}
 }
-
-// eventually polls cond until it holds or thirty seconds pass. It waits for
-// asynchronous writes (visibility); it asserts nothing about speed.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}

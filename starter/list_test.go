@@ -1,6 +1,7 @@
 package main
 
 import (
+	"dealflow/deal/dealtest"
 	"strings"
 	"testing"
 )
@@ -17,7 +18,7 @@ func TestListByStage(t *testing.T) {
 
 	// Visibility catches up with the workflows a moment later: poll.
 	var out string
-	eventually(t, "list --stage scoping to show only the moved deal", func() bool {
+	dealtest.Eventually(t, "list --stage scoping to show only the moved deal", func() bool {
 		var err error
 		out, err = cmd(t, runList, "--client", client, "--stage", "scoping")
 		return err == nil && strings.Contains(out, moved) && !strings.Contains(out, stayed)
@@ -25,7 +26,7 @@ func TestListByStage(t *testing.T) {
 	if !strings.Contains(out, "scoping") || !strings.Contains(out, client+" / Data platform") || !strings.Contains(out, "on_track") {
 		t.Errorf("list row lacks the stage, client / workstream or margin status:\n%s", out)
 	}
-	eventually(t, "list --client to show both deals", func() bool {
+	dealtest.Eventually(t, "list --client to show both deals", func() bool {
 		out, err := cmd(t, runList, "--client", client, "--ae", "U_AE", "--pm", "U_PM")
 		return err == nil && strings.Contains(out, moved) && strings.Contains(out, stayed)
 	})

@@ -4,6 +4,7 @@ package dealtest
 
 import (
 	"encoding/json"
+	"testing"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -129,4 +130,18 @@ func cutTimes(v any) any {
 		}
 	}
 	return v
+}
+
+// Eventually polls cond until it holds or thirty seconds pass. It waits for
+// asynchronous writes (PostgreSQL, Temporal visibility); it asserts nothing
+// about speed, so a slow machine only waits longer.
+func Eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
