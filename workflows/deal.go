@@ -197,7 +197,9 @@ func (w *dealWorkflow) run(ctx workflow.Context) (*deal.Record, error) {
 		seen := w.rec.Version
 		changed := func() bool { return w.rec.Version != seen || w.shouldContinueAsNew(ctx) }
 		if w.rec.BaseStage == "" {
-			_ = workflow.Await(ctx, changed)
+			if err := workflow.Await(ctx, changed); err != nil {
+				return w.cancelled(ctx, err)
+			}
 			continue
 		}
 		now := workflow.Now(ctx)
@@ -205,7 +207,11 @@ func (w *dealWorkflow) run(ctx workflow.Context) (*deal.Record, error) {
 			w.NextCheck = now.Add(w.checkEvery)
 		}
 		if now.Before(w.NextCheck) {
-			if ok, _ := workflow.AwaitWithTimeout(ctx, w.NextCheck.Sub(now), changed); ok {
+			ok, err := workflow.AwaitWithTimeout(ctx, w.NextCheck.Sub(now), changed)
+			if err != nil {
+				return w.cancelled(ctx, err)
+			}
+			if ok {
 				continue
 			}
 		}
@@ -214,8 +220,26 @@ func (w *dealWorkflow) run(ctx workflow.Context) (*deal.Record, error) {
 	}
 	w.publish(ctx)
 	w.drainSignals(ctx)
-	_ = workflow.Await(ctx, func() bool { return w.settled() && workflow.AllHandlersFinished(ctx) })
+	if err := workflow.Await(ctx, func() bool { return w.settled() && workflow.AllHandlersFinished(ctx) }); err != nil {
+		return w.cancelled(ctx, err)
+	}
 	return w.rec, nil
+}
+
+// cancelled ends a run someone cancelled (in the Temporal UI, say): the
+// record is written as it stands, and the workflow ends as canceled. Closing
+// a deal lost is the way to end it as a business decision.
+func (w *dealWorkflow) cancelled(ctx workflow.Context, cause error) (*deal.Record, error) {
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	dctx = workflow.WithActivityOptions(dctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second, ScheduleToCloseTimeout: 5 * time.Minute,
+	})
+	if w.SavedVersion != w.rec.Version {
+		if err := workflow.ExecuteActivity(dctx, a.SaveRecord, w.rec).Get(dctx, nil); err != nil {
+			workflow.GetLogger(ctx).Error("the last record was not saved after the cancel", "error", err)
+		}
+	}
+	return nil, cause
 }
 
 // settled is true when PostgreSQL and Slack have caught up with the record.
@@ -239,8 +263,14 @@ func (w *dealWorkflow) shouldContinueAsNew(ctx workflow.Context) bool {
 // and waiting signals are taken. Writes still pending travel in the carry;
 // a short wait lets most of them finish here first.
 func (w *dealWorkflow) continueAsNew(ctx workflow.Context) error {
-	_, _ = workflow.AwaitWithTimeout(ctx, time.Minute, func() bool { return w.settled() && workflow.AllHandlersFinished(ctx) })
-	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	if _, err := workflow.AwaitWithTimeout(ctx, time.Minute, func() bool { return w.settled() && workflow.AllHandlersFinished(ctx) }); err != nil {
+		_, err = w.cancelled(ctx, err)
+		return err
+	}
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		_, err = w.cancelled(ctx, err)
+		return err
+	}
 	w.drainSignals(ctx)
 	w.Carry.Record = *w.rec
 	next := w.in

@@ -24,12 +24,17 @@ func (w *dealWorkflow) persistLoop(ctx workflow.Context) {
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
 	})
 	for {
-		_ = workflow.Await(ctx, func() bool { return w.rec.Version != w.SavedVersion || len(w.Snapshots) > 0 })
+		// An error here means the run was cancelled: cancelled() takes over.
+		if workflow.Await(ctx, func() bool { return w.rec.Version != w.SavedVersion || len(w.Snapshots) > 0 }) != nil {
+			return
+		}
 		v := w.rec.Version
 		if v != w.SavedVersion {
 			if err := workflow.ExecuteActivity(ctx, a.SaveRecord, w.rec).Get(ctx, nil); err != nil {
 				workflow.GetLogger(ctx).Error("saving the deal record failed; retrying in a minute", "error", err)
-				_ = workflow.Sleep(ctx, time.Minute)
+				if workflow.Sleep(ctx, time.Minute) != nil {
+					return
+				}
 				continue
 			}
 			w.SavedVersion = v
@@ -38,7 +43,9 @@ func (w *dealWorkflow) persistLoop(ctx workflow.Context) {
 			snaps := w.Snapshots[:n:n]
 			if err := workflow.ExecuteActivity(ctx, a.SaveSnapshots, w.rec.Terms.DealID, snaps).Get(ctx, nil); err != nil {
 				workflow.GetLogger(ctx).Error("saving margin snapshots failed; retrying in a minute", "error", err)
-				_ = workflow.Sleep(ctx, time.Minute)
+				if workflow.Sleep(ctx, time.Minute) != nil {
+					return
+				}
 				continue
 			}
 			w.Snapshots = w.Snapshots[n:]
@@ -58,7 +65,9 @@ func (w *dealWorkflow) notifyLoop(ctx workflow.Context) {
 			MaximumInterval: 5 * time.Minute},
 	})
 	for {
-		_ = workflow.Await(ctx, func() bool { return len(w.Outbox) > 0 })
+		if workflow.Await(ctx, func() bool { return len(w.Outbox) > 0 }) != nil {
+			return
+		}
 		n := w.Outbox[0]
 		if err := workflow.ExecuteActivity(ctx, a.Notify, n).Get(ctx, nil); err != nil {
 			workflow.GetLogger(ctx).Error("notification dropped", "key", n.Key, "kind", n.Notice.Kind, "error", err)

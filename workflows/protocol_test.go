@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -301,4 +302,17 @@ func continuedInput(t *testing.T, env *testsuite.TestWorkflowEnvironment) Input 
 		t.Fatal("continue-as-new carried no state")
 	}
 	return next
+}
+
+func TestCancelEndsTheRunAfterSavingTheRecord(t *testing.T) {
+	p := newProtoRun(t)
+	p.update(dealtest.ToClosing()[:2]...)
+	p.later(func() { p.env.CancelWorkflow() })
+	p.env.ExecuteWorkflow(DealWorkflow, Input{Terms: dealtest.Terms("d1", protoStart)})
+	if err := p.env.GetWorkflowError(); !temporal.IsCanceledError(err) {
+		t.Fatalf("a cancelled deal ended with %v, want canceled", err)
+	}
+	if r := p.record(); p.saved != r.Version || r.Stage != deal.Scoping {
+		t.Fatalf("saved version %d of %d, stage %s", p.saved, r.Version, r.Stage)
+	}
 }
