@@ -145,3 +145,22 @@ func Eventually(t testing.TB, what string, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// WithoutRefusals is the record as it would be had no refused signal come:
+// refusals are the one thing a refused signal may add.
+func WithoutRefusals(r *deal.Record) string {
+	c := *r
+	c.Refusals, c.Version = nil, 0
+	c.Tickets = nil
+	for _, tk := range r.Tickets {
+		var kept []deal.Signoff
+		for _, so := range tk.Signoffs {
+			if !so.Refused {
+				kept = append(kept, so)
+			}
+		}
+		tk.Signoffs = kept
+		c.Tickets = append(c.Tickets, tk)
+	}
+	return string(JSON(c))
+}

@@ -1,0 +1,112 @@
+package workflows
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"dealflow/deal"
+	"dealflow/deal/dealtest"
+)
+
+// The rule tables of deal/dealtest, run through DealWorkflow in the SDK's
+// test environment: each case is a deal of its own, driven by updates.
+
+// endsDeal is true when the steps close the deal, which completes its
+// workflow: nothing can be sent to it after that.
+func endsDeal(t *testing.T, steps []dealtest.Step) bool {
+	r, _, err := deal.Open(dealtest.Terms("probe", protoStart), protoStart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range steps {
+		r.Apply(protoStart, s.Signal, s.Payload)
+	}
+	return r.Stage.IsFinal()
+}
+
+func TestWorkflowRefusesWhatTheRulesRefuse(t *testing.T) {
+	for _, c := range dealtest.RefusalCases() {
+		t.Run(c.Name, func(t *testing.T) {
+			p := newProtoRun(t)
+			var before, after *deal.Record
+			p.update(c.Setup...)
+			p.check(func(r *deal.Record) { before = r })
+			p.update(c.Step)
+			p.check(func(r *deal.Record) { after = r })
+			p.later(p.env.CancelWorkflow)
+			p.env.ExecuteWorkflow(DealWorkflow, Input{Terms: dealtest.Terms("d1", protoStart)})
+
+			setup, last := p.results[:len(c.Setup)], p.results[len(c.Setup)]
+			if want := repeat(deal.Accepted, len(c.Setup)); !reflect.DeepEqual(p.statuses()[:len(c.Setup)], want) {
+				t.Fatalf("setup outcomes %+v", setup)
+			}
+			if c.Step.Signal != "approve" {
+				if last.Status != deal.Refused || !strings.Contains(last.Reason, c.Reason) {
+					t.Fatalf("got %+v, want refused with %q", last, c.Reason)
+				}
+				if dealtest.WithoutRefusals(before) != dealtest.WithoutRefusals(after) || len(after.Refusals) != len(before.Refusals)+1 {
+					t.Fatalf("the refusal changed more than the refusals")
+				}
+				return
+			}
+			// An update for a signal that does not exist is turned away by
+			// the update's validator, before it reaches the deal.
+			if last.Status != "rejected" || !strings.Contains(last.Reason, c.Reason) || after.Version != before.Version {
+				t.Fatalf("got %+v", last)
+			}
+		})
+	}
+}
+
+func TestWorkflowTakesRepeatsAsDuplicates(t *testing.T) {
+	for _, c := range dealtest.DuplicateCases() {
+		t.Run(c.Name, func(t *testing.T) {
+			if endsDeal(t, c.Setup) {
+				t.Skip("the setup completes the workflow; the rule is covered in package deal")
+			}
+			p := newProtoRun(t)
+			var before, after *deal.Record
+			p.update(c.Setup...)
+			p.check(func(r *deal.Record) { before = r })
+			p.update(c.Step)
+			p.check(func(r *deal.Record) { after = r })
+			p.later(p.env.CancelWorkflow)
+			p.env.ExecuteWorkflow(DealWorkflow, Input{Terms: dealtest.Terms("d1", protoStart)})
+			want := append(repeat(deal.Accepted, len(c.Setup)), deal.Duplicate)
+			if !reflect.DeepEqual(p.statuses(), want) {
+				t.Fatalf("outcomes %+v", p.results)
+			}
+			if !reflect.DeepEqual(before, after) {
+				t.Fatal("a duplicate changed the record")
+			}
+		})
+	}
+}
+
+func TestWorkflowStageTransitions(t *testing.T) {
+	for _, c := range dealtest.TransitionCases() {
+		t.Run(c.Name, func(t *testing.T) {
+			p := newProtoRun(t)
+			var rec *deal.Record
+			p.update(c.Steps...)
+			if !endsDeal(t, c.Steps) {
+				p.check(func(r *deal.Record) { rec = r })
+				p.later(p.env.CancelWorkflow)
+			}
+			p.env.ExecuteWorkflow(DealWorkflow, Input{Terms: dealtest.Terms("d1", protoStart)})
+			if rec == nil {
+				rec = new(deal.Record)
+				if err := p.env.GetWorkflowResult(rec); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !reflect.DeepEqual(p.statuses(), repeat(deal.Accepted, len(c.Steps))) {
+				t.Fatalf("outcomes %+v", p.results)
+			}
+			if got := stagesOf(rec); !reflect.DeepEqual(got, c.Want) {
+				t.Fatalf("stages %v, want %v", got, c.Want)
+			}
+		})
+	}
+}
