@@ -9,7 +9,7 @@ import (
 
 // TestReplayRecordedHistories replays every recorded history with today's
 // workflow code: a change that would break running deals fails here.
-// Re-record with `go run ./workflows/testdata/record workflows/testdata/deal-vN.json`.
+// Re-record with `go run ./devstack/recordhistory workflows/testdata/deal-vN.json`.
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.json")
 	if err != nil || len(files) == 0 {

@@ -3,7 +3,7 @@
 // files: each one proves the current code still replays deals started by
 // an older worker.
 //
-//	go run ./workflows/testdata/record workflows/testdata/deal-v1.json
+//	go run ./devstack/recordhistory workflows/testdata/deal-v1.json
 package main
 
 import (
