@@ -324,6 +324,10 @@ func loadChildren(ctx context.Context, q *dbq.Queries, r *deal.Record) error {
 	if err != nil {
 		return err
 	}
+	// PostgreSQL keeps every refusal; the record, the newest ones.
+	if len(refs) > deal.MaxRefusals {
+		refs = refs[len(refs)-deal.MaxRefusals:]
+	}
 	r.Refusals = make([]deal.Refusal, 0, len(refs))
 	for _, f := range refs {
 		r.Refusals = append(r.Refusals, deal.Refusal{Seq: int(f.Seq), Signal: f.Signal, Reason: f.Reason, Payload: f.Payload, At: f.At})

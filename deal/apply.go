@@ -149,8 +149,8 @@ func (r *Record) Refuse(now time.Time, signal, reason string, payload []byte) Re
 		p = strings.ToValidUTF8(p[:2000], "") + "…"
 	}
 	r.Refusals = append(r.Refusals, Refusal{Seq: seq, Signal: signal, Reason: reason, Payload: p, At: now})
-	if len(r.Refusals) > maxRefusals {
-		r.Refusals = slices.Clone(r.Refusals[len(r.Refusals)-maxRefusals:])
+	if len(r.Refusals) > MaxRefusals {
+		r.Refusals = slices.Clone(r.Refusals[len(r.Refusals)-MaxRefusals:])
 	}
 	r.Version++
 	return Result{Status: Refused, Reason: reason}

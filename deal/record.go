@@ -238,7 +238,7 @@ type Refusal struct {
 
 // The record keeps the newest refusals only, so a flood of bad input cannot
 // grow a deal without bound.
-const maxRefusals = 200
+const MaxRefusals = 200
 
 func (r *Record) ticket(id string) *Ticket {
 	for i := range r.Tickets {

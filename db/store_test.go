@@ -1,0 +1,60 @@
+package db_test
+
+import (
+	"context"
+	"os"
+	"reflect"
+	"testing"
+	"time"
+
+	"dealflow/db"
+	"dealflow/deal"
+	"dealflow/deal/dealtest"
+	"dealflow/devstack"
+)
+
+// TestLoadRecordKeepsTheRecordsRefusals: PostgreSQL keeps every refusal
+// ever saved, and a deal read back holds the same newest ones as the
+// workflow's record.
+func TestLoadRecordKeepsTheRecordsRefusals(t *testing.T) {
+	ctx := context.Background()
+	url, drop, err := devstack.CreateDatabase(ctx, os.Getenv("DATABASE_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer drop()
+	pool, err := db.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if err := db.Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	store := &db.Store{Pool: pool}
+	start := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	r, _, err := deal.Open(dealtest.Terms("d1", start), start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := dealtest.JSON(map[string]string{"ticket": "nope"})
+	for round := 0; round < 2; round++ {
+		for i := 0; i < 150; i++ {
+			r.Apply(start.Add(time.Duration(round*150+i)*time.Second), deal.SigSignoff, bad)
+		}
+		if err := store.SaveRecord(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var all int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM refusals WHERE deal_id = 'd1'").Scan(&all); err != nil || all != 300 {
+		t.Fatalf("%d refusals stored (%v), want all 300", all, err)
+	}
+	got, err := store.LoadRecord(ctx, "d1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Refusals) != deal.MaxRefusals || !reflect.DeepEqual(dealtest.Comparable(got), dealtest.Comparable(r)) {
+		t.Fatalf("read back %d refusals, the record holds %d; records differ", len(got.Refusals), len(r.Refusals))
+	}
+}
