@@ -3,14 +3,11 @@ package db_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
-	"dealflow/db"
 	"dealflow/deal"
 	"dealflow/deal/dealtest"
-	"dealflow/devstack"
 )
 
 // BenchmarkSaveRecord measures one write of a deal record, which the
@@ -19,20 +16,7 @@ import (
 //	go test -run '^$' -bench SaveRecord -benchmem ./db
 func BenchmarkSaveRecord(b *testing.B) {
 	ctx := context.Background()
-	url, drop, err := devstack.CreateDatabase(ctx, os.Getenv("DATABASE_URL"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer drop()
-	pool, err := db.Connect(ctx, url)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer pool.Close()
-	if err := db.Migrate(ctx, pool); err != nil {
-		b.Fatal(err)
-	}
-	store := &db.Store{Pool: pool}
+	store := migratedStore(b)
 	for _, invoices := range []int{10, 100, 1000} {
 		b.Run(fmt.Sprintf("invoices=%d", invoices), func(b *testing.B) {
 			r := bigRecord(b, fmt.Sprintf("bench-%d", invoices), invoices)

@@ -13,25 +13,34 @@ import (
 	"dealflow/devstack"
 )
 
+// migratedStore is a Store on a fresh database of its own, dropped when
+// the test or benchmark ends.
+func migratedStore(tb testing.TB) *db.Store {
+	tb.Helper()
+	ctx := context.Background()
+	url, drop, err := devstack.CreateDatabase(ctx, os.Getenv("DATABASE_URL"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(drop)
+	pool, err := db.Connect(ctx, url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(pool.Close)
+	if err := db.Migrate(ctx, pool); err != nil {
+		tb.Fatal(err)
+	}
+	return &db.Store{Pool: pool}
+}
+
 // TestLoadRecordKeepsTheRecordsRefusals: PostgreSQL keeps every refusal
 // ever saved, and a deal read back holds the same newest ones as the
 // workflow's record.
 func TestLoadRecordKeepsTheRecordsRefusals(t *testing.T) {
 	ctx := context.Background()
-	url, drop, err := devstack.CreateDatabase(ctx, os.Getenv("DATABASE_URL"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer drop()
-	pool, err := db.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	if err := db.Migrate(ctx, pool); err != nil {
-		t.Fatal(err)
-	}
-	store := &db.Store{Pool: pool}
+	store := migratedStore(t)
+	pool := store.Pool
 	start := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
 	r, _, err := deal.Open(dealtest.Terms("d1", start), start)
 	if err != nil {

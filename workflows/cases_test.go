@@ -25,17 +25,23 @@ func endsDeal(t *testing.T, steps []dealtest.Step) bool {
 	return r.Stage.IsFinal()
 }
 
+// runCase sends a case's setup steps and its step through the update, and
+// keeps the record just before and just after the step.
+func runCase(t *testing.T, c dealtest.Case) (p *protoRun, before, after *deal.Record) {
+	p = newProtoRun(t)
+	p.update(c.Setup...)
+	p.check(func(r *deal.Record) { before = r })
+	p.update(c.Step)
+	p.check(func(r *deal.Record) { after = r })
+	p.later(p.env.CancelWorkflow)
+	p.env.ExecuteWorkflow(DealWorkflow, Input{Terms: dealtest.Terms("d1", protoStart)})
+	return p, before, after
+}
+
 func TestWorkflowRefusesWhatTheRulesRefuse(t *testing.T) {
 	for _, c := range dealtest.RefusalCases() {
 		t.Run(c.Name, func(t *testing.T) {
-			p := newProtoRun(t)
-			var before, after *deal.Record
-			p.update(c.Setup...)
-			p.check(func(r *deal.Record) { before = r })
-			p.update(c.Step)
-			p.check(func(r *deal.Record) { after = r })
-			p.later(p.env.CancelWorkflow)
-			p.env.ExecuteWorkflow(DealWorkflow, Input{Terms: dealtest.Terms("d1", protoStart)})
+			p, before, after := runCase(t, c)
 
 			setup, last := p.results[:len(c.Setup)], p.results[len(c.Setup)]
 			if want := repeat(deal.Accepted, len(c.Setup)); !reflect.DeepEqual(p.statuses()[:len(c.Setup)], want) {
@@ -65,14 +71,7 @@ func TestWorkflowTakesRepeatsAsDuplicates(t *testing.T) {
 			if endsDeal(t, c.Setup) {
 				t.Skip("the setup completes the workflow; the rule is covered in package deal")
 			}
-			p := newProtoRun(t)
-			var before, after *deal.Record
-			p.update(c.Setup...)
-			p.check(func(r *deal.Record) { before = r })
-			p.update(c.Step)
-			p.check(func(r *deal.Record) { after = r })
-			p.later(p.env.CancelWorkflow)
-			p.env.ExecuteWorkflow(DealWorkflow, Input{Terms: dealtest.Terms("d1", protoStart)})
+			p, before, after := runCase(t, c)
 			want := append(repeat(deal.Accepted, len(c.Setup)), deal.Duplicate)
 			if !reflect.DeepEqual(p.statuses(), want) {
 				t.Fatalf("outcomes %+v", p.results)
