@@ -1,10 +1,18 @@
-// Package activities holds every side effect of a deal workflow: writing the
-// record to PostgreSQL and telling people. Temporal retries activities, so
-// each one is idempotent: upserts keyed by ids, messages keyed by notice key.
+// Package activities holds every side effect of a deal workflow: writing
+// what changed to PostgreSQL, taking invoices and fees into the ledger, and
+// telling people. Temporal retries activities, so each one is idempotent:
+// rows are keyed by ids the workflow assigned, ledger batches by number,
+// messages by notice key. No activity takes or returns a whole deal.
 package activities
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"go.temporal.io/sdk/temporal"
 
 	"dealflow/db"
 	"dealflow/deal"
@@ -17,17 +25,121 @@ type Activities struct {
 	Notifier Notifier
 }
 
-// SaveRecord writes the whole deal record.
-func (a *Activities) SaveRecord(ctx context.Context, r *deal.Record) error {
-	return a.Store.SaveRecord(ctx, r)
+// ClaimRequest opens a deal's row for the workflow chain that owns it.
+type ClaimRequest struct {
+	State      deal.State `json:"state"`
+	FirstRunID string     `json:"first_run_id"`
 }
 
-// SaveSnapshots writes margin snapshots taken by the margin-check loop.
-func (a *Activities) SaveSnapshots(ctx context.Context, dealID string, snaps []deal.Snapshot) error {
-	return a.Store.SaveSnapshots(ctx, dealID, snaps)
+// ErrDealTaken is the error type of a claim refused because the deal id
+// belongs to another deal.
+const ErrDealTaken = "DealTaken"
+
+// ClaimDeal writes a new deal's row; a deal id another workflow chain owns
+// fails for good, so one deal id never mixes two deals.
+func (a *Activities) ClaimDeal(ctx context.Context, req ClaimRequest) error {
+	opened, err := a.Store.ClaimDeal(ctx, &req.State, req.FirstRunID)
+	if errors.Is(err, db.ErrDealTaken) {
+		return temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("deal id %s is taken: a deal opened on %s has it; open the new deal under a new deal_id",
+				req.State.Terms.DealID, opened.Format("2006-01-02")), ErrDealTaken, nil)
+	}
+	return err
 }
 
-// Notify tells people about one notice. Its key makes a retry a no-op.
+// SaveRequest is one batch of changed rows and the deal's state columns.
+type SaveRequest struct {
+	State  deal.Summary `json:"state"`
+	Health string     `json:"health,omitempty"`
+	Rows   deal.Rows  `json:"rows"`
+}
+
+// SaveRows writes what changed. PostgreSQL refusing the rows themselves
+// (bad data, not a connection) will refuse them again: that fails for good,
+// and the workflow shows it on the deal instead of retrying forever.
+func (a *Activities) SaveRows(ctx context.Context, req SaveRequest) error {
+	return permanentIfData(a.Store.SaveRows(ctx, &req.State, req.Health, req.Rows))
+}
+
+// LedgerBatch is a batch of one deal's invoices and fees, numbered by the
+// workflow: a retry of the same number finds its own rows.
+type LedgerBatch struct {
+	DealID  string           `json:"deal_id"`
+	Batch   int64            `json:"batch"`
+	Entries []db.LedgerEntry `json:"entries"`
+}
+
+// LedgerAnswer is one answer per entry, in order, and the totals after.
+type LedgerAnswer struct {
+	Results []deal.Result `json:"results"`
+	Totals  deal.Ledger   `json:"totals"`
+}
+
+func (a *Activities) TakeLedger(ctx context.Context, b LedgerBatch) (LedgerAnswer, error) {
+	res, totals, err := a.Store.TakeLedger(ctx, b.DealID, b.Batch, b.Entries)
+	if err != nil {
+		return LedgerAnswer{}, permanentIfData(err)
+	}
+	return LedgerAnswer{Results: res, Totals: totals}, nil
+}
+
+// ImportRequest is a version-1 deal moving to PostgreSQL as it upgrades.
+type ImportRequest struct {
+	Record     deal.Record     `json:"record"`
+	Snapshots  []deal.Snapshot `json:"snapshots,omitempty"`
+	FirstRunID string          `json:"first_run_id"`
+}
+
+// ImportRecord writes a whole version-1 record once, when its deal
+// upgrades; its size is the old record's, for that one call.
+func (a *Activities) ImportRecord(ctx context.Context, req ImportRequest) error {
+	return permanentIfData(a.Store.ImportRecord(ctx, &req.Record, req.Snapshots, req.FirstRunID))
+}
+
+// permanentIfData marks an error PostgreSQL gave about the data itself
+// (classes 22, data exception, and 23, integrity violation) as final: the
+// same rows would be refused again. Anything else (a lost connection, a
+// server restarting) is retried.
+func permanentIfData(err error) error {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && (strings.HasPrefix(pg.Code, "22") || strings.HasPrefix(pg.Code, "23")) {
+		return temporal.NewNonRetryableApplicationError(err.Error(), "RowsRefused", err)
+	}
+	return err
+}
+
+// Notify tells people about one notice. Its key makes a retry a no-op. The
+// workflow sends what it holds; the details people read (a ticket's
+// sign-offs and deliverable, the handover's commitments) come from
+// PostgreSQL, which the workflow wrote before sending the notice.
 func (a *Activities) Notify(ctx context.Context, n Notification) error {
+	if err := a.hydrate(ctx, &n); err != nil {
+		return err
+	}
 	return a.Notifier.Notify(ctx, n)
+}
+
+// signoffsShown is how many of a ticket's newest sign-offs a message reads.
+const signoffsShown = 10
+
+func (a *Activities) hydrate(ctx context.Context, n *Notification) error {
+	no := &n.Notice
+	switch no.Kind {
+	case deal.NoticeTicketOpened, deal.NoticeSignoff:
+		if no.Ticket == nil {
+			return nil
+		}
+		t, err := a.Store.LoadTicket(ctx, n.DealID, no.Ticket.ID, signoffsShown)
+		if err != nil {
+			return err
+		}
+		no.Ticket = &t
+	case deal.NoticeHandoverOpened:
+		ts, cs, err := a.Store.LoadHandover(ctx, n.DealID)
+		if err != nil {
+			return err
+		}
+		no.Tickets, no.Commitments = ts, cs
+	}
+	return nil
 }

@@ -26,6 +26,10 @@ func (q *batcher) Query(context.Context, string, ...any) (pgx.Rows, error) {
 
 func (q *batcher) QueryRow(context.Context, string, ...any) pgx.Row { return errRow{} }
 
+func (q *batcher) CopyFrom(context.Context, pgx.Identifier, []string, pgx.CopyFromSource) (int64, error) {
+	return 0, errNotBatched
+}
+
 type errRow struct{}
 
 func (errRow) Scan(...any) error { return errNotBatched }

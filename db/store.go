@@ -17,45 +17,114 @@ import (
 // ErrNotFound is returned for a deal the database does not know.
 var ErrNotFound = errors.New("deal not found")
 
-// Store writes and reads whole deal records. Every write is an upsert keyed
-// by ids the workflow assigned, so a retried activity writes the same rows.
+// Store writes what changed in a deal and reads whole deals back. Every
+// write is keyed by ids the workflow assigned, so a retried activity
+// writes the same rows.
 type Store struct {
 	Pool *pgxpool.Pool
 }
 
 func (s *Store) Queries() *dbq.Queries { return dbq.New(s.Pool) }
 
-// SaveRecord writes the record in one transaction. A record older than the
-// stored one is ignored, so retries arriving late never move a deal back.
-func (s *Store) SaveRecord(ctx context.Context, r *deal.Record) error {
+// ImportRecord writes a whole record in one transaction: how a deal that
+// version 1 of the workflow kept in its history moves to PostgreSQL when it
+// upgrades. Rows are upserted by key, so importing twice writes once.
+func (s *Store) ImportRecord(ctx context.Context, r *deal.Record, snaps []deal.Snapshot, firstRunID string) error {
 	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		n, err := dbq.New(tx).UpsertDeal(ctx, dealParams(r))
-		if err != nil || n == 0 {
+		q := dbq.New(tx)
+		if _, err := q.UpsertDeal(ctx, dealParams(r)); err != nil {
 			return err
 		}
 		var b batcher
-		if err := queueChildren(ctx, dbq.New(&b), r); err != nil {
+		if err := queueRecord(ctx, dbq.New(&b), r); err != nil {
 			return err
 		}
-		return b.send(ctx, tx)
+		if err := queueRows(ctx, dbq.New(&b), r.Terms.DealID, deal.Rows{Snapshots: snaps}, false); err != nil {
+			return err
+		}
+		if err := b.send(ctx, tx); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE deals SET first_run_id = $2 WHERE deal_id = $1 AND first_run_id = ''`, r.Terms.DealID, firstRunID); err != nil {
+			return err
+		}
+		return q.SetLedger(ctx, setLedgerParams(r.Terms.DealID, 0, deal.LedgerOf(r.Invoices, r.Fees)))
 	})
 }
 
-// queueChildren upserts every row that hangs off the deal.
-func queueChildren(ctx context.Context, q *dbq.Queries, r *deal.Record) error {
-
+// queueRecord upserts every row of a whole record, in its order.
+func queueRecord(ctx context.Context, q *dbq.Queries, r *deal.Record) error {
 	id := r.Terms.DealID
-	for _, c := range r.History {
+	rows := deal.Rows{StageChanges: r.History, Commitments: r.Commitments, Handover: r.Handover, Incidents: r.Incidents,
+		ChangeOrders: r.ChangeOrders, Refusals: r.Refusals, Alerts: r.Alerts}
+	for _, t := range r.Tickets {
+		rows.Tickets = append(rows.Tickets, t)
+		for _, so := range t.Signoffs {
+			rows.Signoffs = append(rows.Signoffs, deal.TicketSignoff{Ticket: t.ID, Signoff: so})
+		}
+	}
+	if err := queueRows(ctx, q, id, rows, true); err != nil {
+		return err
+	}
+	for i, f := range r.Fees {
+		if err := q.UpsertFee(ctx, dbq.UpsertFeeParams{DealID: id, Position: int32(i), FeeID: f.FeeID, Kind: f.Kind, Amount: f.Amount,
+			Currency: f.Currency, FeeDate: f.Date.Time}); err != nil {
+			return err
+		}
+	}
+	for n, i := range r.Invoices {
+		if err := q.UpsertInvoice(ctx, dbq.UpsertInvoiceParams{DealID: id, Position: int32(n), InvoiceID: i.InvoiceID, Category: i.Category,
+			Amount: i.Amount, Currency: i.Currency, FxRate: i.FXRate, DealAmount: i.DealAmount, InvoiceDate: i.Date.Time,
+			Supplier: i.Supplier, Memo: i.Memo, Credit: i.Credit, ReceivedAt: i.ReceivedAt}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// queueRows upserts one batch of rows. Positions come from the lists when
+// a whole record is imported (ordered), and are appended after the
+// stored rows otherwise.
+func queueRows(ctx context.Context, q *dbq.Queries, id string, r deal.Rows, ordered bool) error {
+	pos := func(i int) int32 {
+		if ordered {
+			return int32(i)
+		}
+		return -1
+	}
+	for _, c := range r.StageChanges {
 		if err := q.UpsertStageChange(ctx, dbq.UpsertStageChangeParams{DealID: id, Seq: int32(c.Seq), FromStage: string(c.From),
 			ToStage: string(c.To), At: c.At, ByUser: c.By, Reason: c.Reason}); err != nil {
 			return err
 		}
 	}
-	if err := saveTickets(ctx, q, id, r.Tickets); err != nil {
-		return err
+	for n, t := range r.Tickets {
+		if err := q.UpsertTicket(ctx, dbq.UpsertTicketParams{DealID: id, TicketID: t.ID, Owner: t.Owner, DeliverableKind: t.DeliverableKind,
+			ClientSignoffRequired: t.ClientSignoffRequired, Status: t.Status, OpenedAt: t.OpenedAt, ClosedAt: t.ClosedAt,
+			InternalApproved: t.InternalApproved, ClientApproved: t.ClientApproved, Position: pos(n)}); err != nil {
+			return err
+		}
+		if d := t.Deliverable; d != nil {
+			if err := q.SetTicketDeliverable(ctx, dbq.SetTicketDeliverableParams{DealID: id, TicketID: t.ID,
+				DeliverableBody: d.Body, DeliverableUrl: d.URL}); err != nil {
+				return err
+			}
+		}
+	}
+	for _, ts := range r.Signoffs {
+		so := ts.Signoff
+		var d deal.Deliverable
+		if so.Deliverable != nil {
+			d = *so.Deliverable
+		}
+		if err := q.UpsertSignoff(ctx, dbq.UpsertSignoffParams{DealID: id, TicketID: ts.Ticket, Seq: int32(so.Seq), SignoffID: so.ID,
+			ByUser: so.By, Side: so.Side, Decision: so.Decision, DeliverableKind: d.Kind, DeliverableBody: d.Body,
+			DeliverableUrl: d.URL, Note: so.Note, At: so.At, Refused: so.Refused, Reason: so.Reason}); err != nil {
+			return err
+		}
 	}
 	for i, c := range r.Commitments {
-		if err := q.UpsertCommitment(ctx, dbq.UpsertCommitmentParams{DealID: id, Position: int32(i), CommitmentID: c.ID, Kind: c.Kind, Text: c.Text,
+		if err := q.UpsertCommitment(ctx, dbq.UpsertCommitmentParams{DealID: id, Position: pos(i), CommitmentID: c.ID, Kind: c.Kind, Text: c.Text,
 			Value: c.Value, ByUser: c.By, At: c.At}); err != nil {
 			return err
 		}
@@ -76,26 +145,13 @@ func queueChildren(ctx context.Context, q *dbq.Queries, r *deal.Record) error {
 		}
 	}
 	for n, i := range r.Incidents {
-		if err := q.UpsertIncident(ctx, dbq.UpsertIncidentParams{DealID: id, Position: int32(n), IncidentID: i.IncidentID, Severity: i.Severity,
+		if err := q.UpsertIncident(ctx, dbq.UpsertIncidentParams{DealID: id, Position: pos(n), IncidentID: i.IncidentID, Severity: i.Severity,
 			Status: i.Status, Title: i.Title, OpenedAt: i.OpenedAt, UpdatedAt: i.UpdatedAt}); err != nil {
 			return err
 		}
 	}
-	for i, f := range r.Fees {
-		if err := q.UpsertFee(ctx, dbq.UpsertFeeParams{DealID: id, Position: int32(i), FeeID: f.FeeID, Kind: f.Kind, Amount: f.Amount,
-			Currency: f.Currency, FeeDate: f.Date.Time}); err != nil {
-			return err
-		}
-	}
-	for n, i := range r.Invoices {
-		if err := q.UpsertInvoice(ctx, dbq.UpsertInvoiceParams{DealID: id, Position: int32(n), InvoiceID: i.InvoiceID, Category: i.Category,
-			Amount: i.Amount, Currency: i.Currency, FxRate: i.FXRate, DealAmount: i.DealAmount, InvoiceDate: i.Date.Time,
-			Supplier: i.Supplier, Memo: i.Memo, Credit: i.Credit, ReceivedAt: i.ReceivedAt}); err != nil {
-			return err
-		}
-	}
 	for i, c := range r.ChangeOrders {
-		if err := q.UpsertChangeOrder(ctx, dbq.UpsertChangeOrderParams{DealID: id, Position: int32(i), ChangeOrderID: c.ID, Amount: c.Amount,
+		if err := q.UpsertChangeOrder(ctx, dbq.UpsertChangeOrderParams{DealID: id, Position: pos(i), ChangeOrderID: c.ID, Amount: c.Amount,
 			PlannedCost: c.PlannedCost, Status: c.Status, ByUser: c.By, At: c.At}); err != nil {
 			return err
 		}
@@ -107,57 +163,20 @@ func queueChildren(ctx context.Context, q *dbq.Queries, r *deal.Record) error {
 		}
 	}
 	for i, a := range r.Alerts {
-		if err := upsertAlert(ctx, q, id, i, a); err != nil {
+		m := a.Margin
+		if err := q.UpsertMarginAlert(ctx, dbq.UpsertMarginAlertParams{DealID: id, AlertID: a.ID, Kind: a.Kind, FromStatus: a.From,
+			ToStatus: a.To, At: a.At, Revenue: m.Revenue, ActualCost: m.ActualCost, Eac: m.EAC,
+			ForecastMarginPct: m.ForecastMarginPct, TargetMarginPct: m.TargetMarginPct, DriftPts: m.DriftPts, Position: pos(i)}); err != nil {
 			return err
 		}
 	}
-	return nil
-}
-
-func saveTickets(ctx context.Context, q *dbq.Queries, id string, tickets []deal.Ticket) error {
-	for n, t := range tickets {
-		var body, url string
-		if t.Deliverable != nil {
-			body, url = t.Deliverable.Body, t.Deliverable.URL
-		}
-		if err := q.UpsertTicket(ctx, dbq.UpsertTicketParams{DealID: id, TicketID: t.ID, Owner: t.Owner, DeliverableKind: t.DeliverableKind,
-			ClientSignoffRequired: t.ClientSignoffRequired, Status: t.Status, OpenedAt: t.OpenedAt, ClosedAt: t.ClosedAt,
-			InternalApproved: t.InternalApproved, ClientApproved: t.ClientApproved, DeliverableBody: body, DeliverableUrl: url,
-			Position: int32(n)}); err != nil {
-			return err
-		}
-		for _, so := range t.Signoffs {
-			var d deal.Deliverable
-			if so.Deliverable != nil {
-				d = *so.Deliverable
-			}
-			if err := q.UpsertSignoff(ctx, dbq.UpsertSignoffParams{DealID: id, TicketID: t.ID, Seq: int32(so.Seq), SignoffID: so.ID,
-				ByUser: so.By, Side: so.Side, Decision: so.Decision, DeliverableKind: d.Kind, DeliverableBody: d.Body,
-				DeliverableUrl: d.URL, Note: so.Note, At: so.At, Refused: so.Refused, Reason: so.Reason}); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func upsertAlert(ctx context.Context, q *dbq.Queries, id string, position int, a deal.Alert) error {
-	m := a.Margin
-	return q.UpsertMarginAlert(ctx, dbq.UpsertMarginAlertParams{DealID: id, AlertID: a.ID, Kind: a.Kind, FromStatus: a.From,
-		ToStatus: a.To, At: a.At, Revenue: m.Revenue, ActualCost: m.ActualCost, Eac: m.EAC,
-		ForecastMarginPct: m.ForecastMarginPct, TargetMarginPct: m.TargetMarginPct, DriftPts: m.DriftPts, Position: int32(position)})
-}
-
-// SaveSnapshots writes margin snapshots, each keyed by its check number.
-func (s *Store) SaveSnapshots(ctx context.Context, dealID string, snaps []deal.Snapshot) error {
-	q := dbq.New(s.Pool)
-	for _, sn := range snaps {
+	for _, sn := range r.Snapshots {
 		m := sn.Margin
-		if err := q.UpsertMarginSnapshot(ctx, dbq.UpsertMarginSnapshotParams{DealID: dealID, Seq: sn.Seq, TakenAt: m.AsOf,
+		if err := q.UpsertMarginSnapshot(ctx, dbq.UpsertMarginSnapshotParams{DealID: id, Seq: sn.Seq, TakenAt: m.AsOf,
 			Revenue: m.Revenue, PlannedCost: m.PlannedCost, ActualCost: m.ActualCost, Eac: m.EAC, PctComplete: m.PctComplete,
 			CurrentMarginPct: m.CurrentMarginPct, ForecastMarginPct: m.ForecastMarginPct, TargetMarginPct: m.TargetMarginPct,
 			DriftPts: m.DriftPts, Status: m.Status}); err != nil {
-			return fmt.Errorf("margin snapshot %d of %s: %w", sn.Seq, dealID, err)
+			return err
 		}
 	}
 	return nil
@@ -226,8 +245,14 @@ func (s *Store) LoadRecord(ctx context.Context, dealID string) (*deal.Record, er
 	if err := loadChildren(ctx, q, r); err != nil {
 		return nil, err
 	}
-	r.Margin = deal.ComputeMargin(deal.MarginInputs{Terms: r.Terms, Invoices: r.Invoices, ChangeOrders: r.ChangeOrders,
-		Progress: r.Progress, Fees: r.Fees, Now: d.MarginAsOf})
+	// The ledger's totals, not the invoices read (the newest only): the
+	// same figures the workflow computed from the same totals.
+	l := ledgerOf(dbq.LockLedgerRow{InvoiceCount: d.InvoiceCount, FeeCount: d.FeeCount, CostSubcontractor: d.CostSubcontractor,
+		CostLicense: d.CostLicense, CostTravel: d.CostTravel, CostInternal: d.CostInternal, FeesInvoiced: d.FeesInvoiced,
+		FeesCollected: d.FeesCollected, LedgerBatches: d.LedgerBatches})
+	r.InvoicesTotal = l.Invoices
+	r.Margin = deal.ComputeMargin(deal.MarginInputs{Terms: r.Terms, Ledger: l, ChangeOrders: r.ChangeOrders, Progress: r.Progress,
+		Now: d.MarginAsOf})
 	return r, nil
 }
 
@@ -301,7 +326,7 @@ func loadChildren(ctx context.Context, q *dbq.Queries, r *deal.Record) error {
 	for _, f := range fees {
 		r.Fees = append(r.Fees, deal.Fee{FeeID: f.FeeID, Kind: f.Kind, Amount: f.Amount, Currency: f.Currency, Date: deal.Date{Time: f.FeeDate}})
 	}
-	invs, err := q.ListInvoices(ctx, id)
+	invs, err := q.ListInvoicesPage(ctx, dbq.ListInvoicesPageParams{DealID: id, Newest: deal.MaxInvoicesShown})
 	if err != nil {
 		return err
 	}
@@ -320,13 +345,10 @@ func loadChildren(ctx context.Context, q *dbq.Queries, r *deal.Record) error {
 		r.ChangeOrders = append(r.ChangeOrders, deal.ChangeOrder{ID: c.ChangeOrderID, Amount: c.Amount, PlannedCost: c.PlannedCost,
 			Status: c.Status, By: c.ByUser, At: c.At})
 	}
-	refs, err := q.ListRefusals(ctx, id)
+	// PostgreSQL keeps every refusal; the record, the newest ones.
+	refs, err := q.ListRefusals(ctx, dbq.ListRefusalsParams{DealID: id, Newest: deal.MaxRefusals})
 	if err != nil {
 		return err
-	}
-	// PostgreSQL keeps every refusal; the record, the newest ones.
-	if len(refs) > deal.MaxRefusals {
-		refs = refs[len(refs)-deal.MaxRefusals:]
 	}
 	r.Refusals = make([]deal.Refusal, 0, len(refs))
 	for _, f := range refs {
@@ -357,24 +379,73 @@ func loadTickets(ctx context.Context, q *dbq.Queries, r *deal.Record) error {
 	}
 	r.Tickets = make([]deal.Ticket, 0, len(ts))
 	for _, t := range ts {
-		tk := deal.Ticket{ID: t.TicketID, Owner: t.Owner, DeliverableKind: t.DeliverableKind, ClientSignoffRequired: t.ClientSignoffRequired,
-			Status: t.Status, OpenedAt: t.OpenedAt, ClosedAt: t.ClosedAt, InternalApproved: t.InternalApproved,
-			ClientApproved: t.ClientApproved, Signoffs: []deal.Signoff{}}
-		if t.DeliverableBody != "" || t.DeliverableUrl != "" {
-			tk.Deliverable = &deal.Deliverable{Kind: t.DeliverableKind, Body: t.DeliverableBody, URL: t.DeliverableUrl}
-		}
+		tk := ticketOf(t)
 		for _, s := range sos {
-			if s.TicketID != t.TicketID {
-				continue
+			if s.TicketID == t.TicketID {
+				tk.Signoffs = append(tk.Signoffs, signoffOf(s))
 			}
-			so := deal.Signoff{Seq: int(s.Seq), ID: s.SignoffID, By: s.ByUser, Side: s.Side, Decision: s.Decision, Note: s.Note,
-				At: s.At, Refused: s.Refused, Reason: s.Reason}
-			if s.DeliverableKind != "" || s.DeliverableBody != "" || s.DeliverableUrl != "" {
-				so.Deliverable = &deal.Deliverable{Kind: s.DeliverableKind, Body: s.DeliverableBody, URL: s.DeliverableUrl}
-			}
-			tk.Signoffs = append(tk.Signoffs, so)
 		}
 		r.Tickets = append(r.Tickets, tk)
 	}
 	return nil
+}
+
+// LoadTicket reads one ticket with its newest sign-offs, for a message.
+func (s *Store) LoadTicket(ctx context.Context, dealID, ticketID string, newest int) (deal.Ticket, error) {
+	q := dbq.New(s.Pool)
+	t, err := q.GetTicket(ctx, dbq.GetTicketParams{DealID: dealID, TicketID: ticketID})
+	if err != nil {
+		return deal.Ticket{}, fmt.Errorf("ticket %s of %s: %w", ticketID, dealID, err)
+	}
+	sos, err := q.ListTicketSignoffs(ctx, dbq.ListTicketSignoffsParams{DealID: dealID, TicketID: ticketID, Newest: int32(newest)})
+	if err != nil {
+		return deal.Ticket{}, err
+	}
+	tk := ticketOf(t)
+	for _, so := range sos {
+		tk.Signoffs = append(tk.Signoffs, signoffOf(so))
+	}
+	return tk, nil
+}
+
+// LoadHandover reads what the PM reviews at handover: the presale tickets
+// with their deliverables, and every commitment.
+func (s *Store) LoadHandover(ctx context.Context, dealID string) ([]deal.Ticket, []deal.Commitment, error) {
+	q := dbq.New(s.Pool)
+	ts, err := q.ListTickets(ctx, dealID)
+	if err != nil {
+		return nil, nil, err
+	}
+	tickets := make([]deal.Ticket, 0, len(ts))
+	for _, t := range ts {
+		tickets = append(tickets, ticketOf(t))
+	}
+	cms, err := q.ListCommitments(ctx, dealID)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]deal.Commitment, 0, len(cms))
+	for _, c := range cms {
+		out = append(out, deal.Commitment{ID: c.CommitmentID, Kind: c.Kind, Text: c.Text, Value: c.Value, By: c.ByUser, At: c.At})
+	}
+	return tickets, out, nil
+}
+
+func ticketOf(t dbq.Ticket) deal.Ticket {
+	tk := deal.Ticket{ID: t.TicketID, Owner: t.Owner, DeliverableKind: t.DeliverableKind, ClientSignoffRequired: t.ClientSignoffRequired,
+		Status: t.Status, OpenedAt: t.OpenedAt, ClosedAt: t.ClosedAt, InternalApproved: t.InternalApproved,
+		ClientApproved: t.ClientApproved, Signoffs: []deal.Signoff{}}
+	if t.DeliverableBody != "" || t.DeliverableUrl != "" {
+		tk.Deliverable = &deal.Deliverable{Kind: t.DeliverableKind, Body: t.DeliverableBody, URL: t.DeliverableUrl}
+	}
+	return tk
+}
+
+func signoffOf(s dbq.Signoff) deal.Signoff {
+	so := deal.Signoff{Seq: int(s.Seq), ID: s.SignoffID, By: s.ByUser, Side: s.Side, Decision: s.Decision, Note: s.Note,
+		At: s.At, Refused: s.Refused, Reason: s.Reason}
+	if s.DeliverableKind != "" || s.DeliverableBody != "" || s.DeliverableUrl != "" {
+		so.Deliverable = &deal.Deliverable{Kind: s.DeliverableKind, Body: s.DeliverableBody, URL: s.DeliverableUrl}
+	}
+	return so
 }

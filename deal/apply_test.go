@@ -13,20 +13,20 @@ import (
 
 var t0 = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 
-// at builds a record that has gone through the given steps, failing the
+// at builds a deal that has gone through the given steps, failing the
 // test if any of them is not accepted.
-func at(t *testing.T, steps ...dealtest.Step) *deal.Record {
+func at(t *testing.T, steps ...dealtest.Step) *dealtest.Deal {
 	t.Helper()
-	r, _, err := deal.Open(dealtest.Terms("d1", t0), t0)
+	d, err := dealtest.Open(dealtest.Terms("d1", t0), t0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, s := range steps {
-		if res, _ := r.Apply(t0.Add(time.Duration(i+1)*time.Minute), s.Signal, s.Payload); res.Status != deal.Accepted {
+		if res := d.Send(t0.Add(time.Duration(i+1)*time.Minute), s.Signal, s.Payload); res.Status != deal.Accepted {
 			t.Fatalf("setup step %d %s %s: %+v", i, s.Signal, s.Payload, res)
 		}
 	}
-	return r
+	return d
 }
 
 func step(signal string, v any) dealtest.Step {
@@ -36,20 +36,21 @@ func step(signal string, v any) dealtest.Step {
 func TestRefusalsChangeNothingElse(t *testing.T) {
 	for _, c := range dealtest.RefusalCases() {
 		t.Run(c.Name, func(t *testing.T) {
-			r := at(t, c.Setup...)
-			before, refusals, version := dealtest.WithoutRefusals(r), len(r.Refusals), r.Version
-			res, eff := r.Apply(t0.Add(time.Hour), c.Step.Signal, c.Step.Payload)
+			d := at(t, c.Setup...)
+			r := d.Record
+			before, state, refusals, version := dealtest.WithoutRefusals(r), dealtest.StateWithoutRefusals(d.State), len(r.Refusals), r.Version
+			res := d.Send(t0.Add(time.Hour), c.Step.Signal, c.Step.Payload)
 			if res.Status != deal.Refused || !strings.Contains(res.Reason, c.Reason) {
 				t.Fatalf("got %+v, want refused with %q", res, c.Reason)
 			}
 			if after := dealtest.WithoutRefusals(r); after != before {
 				t.Errorf("a refused signal changed the record:\nbefore %s\nafter  %s", before, after)
 			}
+			if after := dealtest.StateWithoutRefusals(d.State); after != state {
+				t.Errorf("a refused signal changed the state:\nbefore %s\nafter  %s", state, after)
+			}
 			if len(r.Refusals) != refusals+1 || r.Refusals[len(r.Refusals)-1].Reason != res.Reason || r.Version != version+1 {
 				t.Errorf("refusal not recorded once: %+v", r.Refusals)
-			}
-			if len(eff.Notices) != 0 || len(eff.Snapshots) != 0 {
-				t.Errorf("a refused signal had effects: %+v", eff)
 			}
 		})
 	}
@@ -58,7 +59,7 @@ func TestRefusalsChangeNothingElse(t *testing.T) {
 func TestStageTransitions(t *testing.T) {
 	for _, c := range dealtest.TransitionCases() {
 		t.Run(c.Name, func(t *testing.T) {
-			r := at(t, c.Steps...)
+			r := at(t, c.Steps...).Record
 			var got []deal.Stage
 			for _, h := range r.History {
 				got = append(got, h.To)
@@ -71,8 +72,8 @@ func TestStageTransitions(t *testing.T) {
 }
 
 func TestClosedWonRefusedWhileCriticalIncidentOpen(t *testing.T) {
-	r := at(t, append(dealtest.ToDelivery(), step(deal.SigIncident, map[string]string{"incident_id": "i1", "severity": "critical", "status": "open", "title": "down"}))...)
-	res, _ := r.Apply(t0.Add(time.Hour), deal.SigStage, dealtest.JSON(map[string]string{"to": "closed_won", "by": dealtest.GM}))
+	d := at(t, append(dealtest.ToDelivery(), step(deal.SigIncident, map[string]string{"incident_id": "i1", "severity": "critical", "status": "open", "title": "down"}))...)
+	res := d.Send(t0.Add(time.Hour), deal.SigStage, dealtest.JSON(map[string]string{"to": "closed_won", "by": dealtest.GM}))
 	if res.Status != deal.Refused || !strings.Contains(res.Reason, "1 critical incident") {
 		t.Fatalf("got %+v", res)
 	}
@@ -81,57 +82,54 @@ func TestClosedWonRefusedWhileCriticalIncidentOpen(t *testing.T) {
 func TestDuplicatesChangeNothing(t *testing.T) {
 	for _, c := range dealtest.DuplicateCases() {
 		t.Run(c.Name, func(t *testing.T) {
-			r := at(t, c.Setup...)
-			before, _ := json.Marshal(r)
-			res, eff := r.Apply(t0.Add(time.Hour), c.Step.Signal, c.Step.Payload)
+			d := at(t, c.Setup...)
+			before, _ := json.Marshal([]any{d.State, d.Record})
+			res := d.Send(t0.Add(time.Hour), c.Step.Signal, c.Step.Payload)
 			if res.Status != deal.Duplicate {
 				t.Fatalf("got %+v, want duplicate", res)
 			}
-			if after, _ := json.Marshal(r); string(after) != string(before) {
-				t.Errorf("a duplicate changed the record")
-			}
-			if len(eff.Notices)+len(eff.Snapshots) != 0 {
-				t.Errorf("a duplicate had effects")
+			if after, _ := json.Marshal([]any{d.State, d.Record}); string(after) != string(before) {
+				t.Errorf("a duplicate changed the deal")
 			}
 		})
 	}
 }
 
 func TestChangesRequestedSendsTheDeliverableBack(t *testing.T) {
-	r := at(t, dealtest.ToClosing()[:3]...) // scoping approved internally, waiting for the client
-	res, _ := r.Apply(t0.Add(time.Hour), deal.SigSignoff, dealtest.JSON(map[string]any{"ticket": "scoping", "by": dealtest.Presales,
+	d := at(t, dealtest.ToClosing()[:3]...) // scoping approved internally, waiting for the client
+	res := d.Send(t0.Add(time.Hour), deal.SigSignoff, dealtest.JSON(map[string]any{"ticket": "scoping", "by": dealtest.Presales,
 		"side": "client", "decision": "changes_requested", "note": "client wants the mobile app in scope"}))
 	if res.Status != deal.Accepted {
 		t.Fatal(res)
 	}
-	if res, _ := r.Apply(t0.Add(2*time.Hour), dealtest.ToClosing()[3].Signal, dealtest.ToClosing()[3].Payload); res.Status != deal.Refused {
+	if res := d.Send(t0.Add(2*time.Hour), dealtest.ToClosing()[3].Signal, dealtest.ToClosing()[3].Payload); res.Status != deal.Refused {
 		t.Fatalf("client approval right after its own change request, without a new internal approval: %+v", res)
 	}
-	tk := r.OpenTicket()
+	tk := d.State.OpenTicket()
 	if tk == nil || tk.ID != "scoping" || tk.InternalApproved || tk.ClientApproved {
 		t.Fatalf("scoping ticket %+v", tk)
 	}
 	// The owner approves the same deliverable again, then the client does:
 	// neither is mistaken for a repeat, and the ticket closes.
 	for i, st := range []dealtest.Step{dealtest.ToClosing()[2], dealtest.ToClosing()[3]} {
-		if res, _ := r.Apply(t0.Add(time.Duration(3+i)*time.Hour), st.Signal, st.Payload); res.Status != deal.Accepted {
+		if res := d.Send(t0.Add(time.Duration(3+i)*time.Hour), st.Signal, st.Payload); res.Status != deal.Accepted {
 			t.Fatalf("approval %d after the change request: %+v", i, res)
 		}
 	}
-	if r.Stage != deal.Proposal {
-		t.Fatalf("stage %s, want proposal", r.Stage)
+	if d.State.Stage != deal.Proposal {
+		t.Fatalf("stage %s, want proposal", d.State.Stage)
 	}
 }
 
 func TestRefusedSignoffIDCanBeCorrected(t *testing.T) {
-	r := at(t)
+	d := at(t)
 	bad := dealtest.JSON(map[string]any{"id": "click-1", "ticket": "discovery", "by": dealtest.Presales, "side": "internal", "decision": "approve"})
-	if res, _ := r.Apply(t0.Add(time.Hour), deal.SigSignoff, bad); res.Status != deal.Refused {
+	if res := d.Send(t0.Add(time.Hour), deal.SigSignoff, bad); res.Status != deal.Refused {
 		t.Fatalf("approval without deliverable: %+v", res)
 	}
 	good := dealtest.JSON(map[string]any{"id": "click-1", "ticket": "discovery", "by": dealtest.Presales, "side": "internal", "decision": "approve",
 		"deliverable": map[string]string{"kind": "discovery_notes", "url": "https://docs.example.com/d"}})
-	if res, _ := r.Apply(t0.Add(2*time.Hour), deal.SigSignoff, good); res.Status != deal.Accepted {
+	if res := d.Send(t0.Add(2*time.Hour), deal.SigSignoff, good); res.Status != deal.Accepted {
 		t.Fatalf("the corrected sign-off under the same id: %+v", res)
 	}
 }
@@ -141,11 +139,11 @@ func TestApprovedChangeOrdersCountTogether(t *testing.T) {
 		return step(deal.SigChangeOrder, map[string]string{"id": id, "amount": amount, "planned_cost": "0", "status": "approved", "by": dealtest.GM})
 	}
 	// +50k then -120k leaves 30k of revenue: allowed.
-	r := at(t, append(dealtest.ToDelivery(), co("co1", "50000"))...)
-	if res, _ := r.Apply(t0.Add(time.Hour), deal.SigChangeOrder, co("co2", "-120000").Payload); res.Status != deal.Accepted {
+	d := at(t, append(dealtest.ToDelivery(), co("co1", "50000"))...)
+	if res := d.Send(t0.Add(time.Hour), deal.SigChangeOrder, co("co2", "-120000").Payload); res.Status != deal.Accepted {
 		t.Fatalf("%+v", res)
 	}
-	if got := r.Margin.Revenue.String(); got != "30000" {
+	if got := d.State.Margin.Revenue.String(); got != "30000" {
 		t.Fatalf("revenue %s", got)
 	}
 }
@@ -153,7 +151,7 @@ func TestApprovedChangeOrdersCountTogether(t *testing.T) {
 func TestCostsBeforeDeliveryAreCheckedAtHandover(t *testing.T) {
 	// 60,000 of cost booked during the handover, nothing done yet: the
 	// forecast is far under target the moment delivery starts.
-	r := at(t, append(append(dealtest.ToClosing(), dealtest.Won(), dealtest.Invoice("i1", "subcontractor", "60000", "2026-01-05")), dealtest.Handover())...)
+	r := at(t, append(append(dealtest.ToClosing(), dealtest.Won(), dealtest.Invoice("i1", "subcontractor", "60000", "2026-01-05")), dealtest.Handover())...).Record
 	if r.Stage != deal.Mitigation || r.AlertedMarginStatus() != deal.OffTrack || len(r.Alerts) != 1 {
 		t.Fatalf("stage %s, alerted %s, %d alerts", r.Stage, r.AlertedMarginStatus(), len(r.Alerts))
 	}

@@ -154,14 +154,14 @@ func TestInvoiceSameContent(t *testing.T) {
 // never an overwrite.
 func TestInvoiceSignalIdempotent(t *testing.T) {
 	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
-	r, _, err := deal.Open(dealtest.Terms("inv1", now), now)
+	dl, err := dealtest.Open(dealtest.Terms("inv1", now), now)
 	if err != nil {
 		t.Fatal(err)
 	}
+	r := dl.Record
 	apply := func(payload map[string]any) deal.Result {
 		now = now.Add(time.Minute)
-		res, _ := r.Apply(now, deal.SigInvoice, dealtest.JSON(payload))
-		return res
+		return dl.Send(now, deal.SigInvoice, dealtest.JSON(payload))
 	}
 	usd := map[string]any{"invoice_id": "U1", "category": "license", "amount": "1000", "currency": "USD", "fx_rate": "0.9123", "date": "2026-01-10"}
 
@@ -198,7 +198,7 @@ func TestInvoiceSignalIdempotent(t *testing.T) {
 	if res := apply(credit); res.Status != deal.Accepted {
 		t.Fatalf("credit note: %+v", res)
 	}
-	if got := r.Margin.ActualCost.StringFixed(2); got != "821.07" {
+	if got := dl.State.Margin.ActualCost.StringFixed(2); got != "821.07" {
 		t.Errorf("actual cost %s, want 821.07", got)
 	}
 	// A refused invoice changes nothing but the refusals.
@@ -208,12 +208,17 @@ func TestInvoiceSignalIdempotent(t *testing.T) {
 	if len(r.Invoices) != 2 {
 		t.Fatalf("%d invoices, want 2", len(r.Invoices))
 	}
-	// Once the deal is final nothing more is taken.
-	if res, _ := r.Apply(now.Add(time.Hour), deal.SigClose, dealtest.JSON(map[string]string{"outcome": "lost", "by": dealtest.AE, "reason": "budget"})); res.Status != deal.Accepted {
+	// After the deal ends, late costs are still taken for LateCostWindow,
+	// and refused after it.
+	if res := dl.Send(now.Add(time.Hour), deal.SigClose, dealtest.JSON(map[string]string{"outcome": "lost", "by": dealtest.AE, "reason": "budget"})); res.Status != deal.Accepted {
 		t.Fatalf("close lost: %+v", res)
 	}
-	if res := apply(map[string]any{"invoice_id": "L1", "category": "travel", "amount": "10", "currency": "EUR", "date": "2026-01-12"}); res.Status != deal.Refused ||
-		res.Reason != "deal inv1 is closed_lost; it takes no more signals" {
-		t.Fatalf("after close: %+v", res)
+	if res := apply(map[string]any{"invoice_id": "L1", "category": "travel", "amount": "10", "currency": "EUR", "date": "2026-01-12"}); res.Status != deal.Accepted {
+		t.Fatalf("a late cost: %+v", res)
+	}
+	now = now.Add(deal.LateCostWindow + 2*time.Hour)
+	if res := apply(map[string]any{"invoice_id": "L2", "category": "travel", "amount": "10", "currency": "EUR", "date": "2026-01-12"}); res.Status != deal.Refused ||
+		!strings.Contains(res.Reason, "costs and fees are taken for 90 days after that") {
+		t.Fatalf("after the late-cost window: %+v", res)
 	}
 }

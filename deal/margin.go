@@ -51,13 +51,13 @@ type Margin struct {
 	FeesPending            decimal.Decimal `json:"fees_pending"`
 }
 
-// MarginInputs is everything the margin depends on.
+// MarginInputs is everything the margin depends on: running totals, never
+// lists, so a check costs the same at the first invoice and the 50,000th.
 type MarginInputs struct {
 	Terms        Terms
-	Invoices     []Invoice
+	Ledger       Ledger
 	ChangeOrders []ChangeOrder
 	Progress     *Progress
-	Fees         []Fee
 	Now          time.Time
 }
 
@@ -102,17 +102,12 @@ func ComputeMargin(in MarginInputs) Margin {
 	}
 	m.PlannedCost, m.PendingChangeOrders, m.PendingChangeOrderCost = planned, pendingAmt, pendingCost
 
-	actual := decimal.Zero
-	byCat := map[string]decimal.Decimal{}
-	for _, inv := range in.Invoices {
-		actual = actual.Add(inv.DealAmount)
-		byCat[inv.Category] = byCat[inv.Category].Add(inv.DealAmount)
-	}
+	actual := in.Ledger.ActualCost()
 	m.ActualCost = actual
 	m.CostByCategory = []CategoryCost{}
-	for _, c := range InvoiceCategories {
-		if v, ok := byCat[c]; ok {
-			m.CostByCategory = append(m.CostByCategory, CategoryCost{Category: c, Amount: v})
+	for _, c := range in.Ledger.Costs {
+		if !c.Amount.IsZero() {
+			m.CostByCategory = append(m.CostByCategory, c)
 		}
 	}
 
@@ -138,14 +133,7 @@ func ComputeMargin(in MarginInputs) Margin {
 	m.CurrentMarginPct, m.ForecastMarginPct, m.DriftPts = current.Round(2), forecast.Round(2), drift.Round(2)
 	m.Status = marginStatus(drift, t)
 
-	invoiced, collected := decimal.Zero, decimal.Zero
-	for _, f := range in.Fees {
-		if f.Kind == "invoiced" {
-			invoiced = invoiced.Add(f.Amount)
-		} else {
-			collected = collected.Add(f.Amount)
-		}
-	}
+	invoiced, collected := in.Ledger.FeesInvoiced, in.Ledger.FeesCollected
 	m.FeesInvoiced, m.FeesCollected, m.FeesPending = invoiced, collected, invoiced.Sub(collected)
 	return m
 }
@@ -180,44 +168,40 @@ func marginStatus(drift decimal.Decimal, t Terms) string {
 
 func statusRank(s string) int { return slices.Index([]string{OnTrack, AtRisk, OffTrack}, s) }
 
-func (r *Record) refreshMargin(now time.Time) {
-	r.Margin = ComputeMargin(MarginInputs{Terms: r.Terms, Invoices: r.Invoices, ChangeOrders: r.ChangeOrders, Progress: r.Progress, Fees: r.Fees, Now: now})
-}
-
-// AlertedMarginStatus is the status people were last told about: it starts
-// on track and moves only with an alert.
-func (r *Record) AlertedMarginStatus() string {
-	if n := len(r.Alerts); n > 0 {
-		return r.Alerts[n-1].To
-	}
-	return OnTrack
+func (s *State) refreshMargin(now time.Time) {
+	s.Margin = ComputeMargin(MarginInputs{Terms: s.Terms, Ledger: s.Ledger, ChangeOrders: s.ChangeOrders, Progress: s.Progress, Now: now})
 }
 
 // CheckMargin is one turn of the margin-check loop: recompute, keep a
 // snapshot, and alert when the status moved. Before the handover is signed
 // off there is no delivery to watch and it does nothing.
-func (r *Record) CheckMargin(now time.Time) Effects {
-	if r.BaseStage == "" || r.Stage.IsFinal() {
+func (s *State) CheckMargin(now time.Time) Effects {
+	if s.BaseStage == "" || s.Stage.IsFinal() {
 		return Effects{}
 	}
-	a := &applier{r: r, now: now}
+	a := &applier{s: s, now: now}
 	a.checkMargin()
-	r.Version++
+	s.Version++
 	return a.effects
 }
 
 func (a *applier) checkMarginAfter() {
-	if a.r.BaseStage != "" {
+	if a.s.BaseStage != "" {
 		a.checkMargin()
 	}
 }
 
+func (a *applier) snapshot() {
+	s := a.s
+	s.refreshMargin(a.now)
+	s.MarginChecks++
+	a.effects.Rows.Snapshots = append(a.effects.Rows.Snapshots, Snapshot{Seq: s.MarginChecks, Margin: s.Margin})
+}
+
 func (a *applier) checkMargin() {
-	r := a.r
-	r.refreshMargin(a.now)
-	r.MarginChecks++
-	a.effects.Snapshots = append(a.effects.Snapshots, Snapshot{Seq: r.MarginChecks, Margin: r.Margin})
-	prev, cur := r.AlertedMarginStatus(), r.Margin.Status
+	s := a.s
+	a.snapshot()
+	prev, cur := s.Alerted, s.Margin.Status
 	if prev == cur {
 		return
 	}
@@ -225,8 +209,9 @@ func (a *applier) checkMargin() {
 	if statusRank(cur) < statusRank(prev) {
 		kind = "recovered"
 	}
-	al := Alert{ID: fmt.Sprintf("m%d", r.MarginChecks), Kind: kind, From: prev, To: cur, At: a.now, Margin: r.Margin}
-	r.Alerts = append(r.Alerts, al)
+	al := Alert{ID: fmt.Sprintf("m%d", s.MarginChecks), Kind: kind, From: prev, To: cur, At: a.now, Margin: s.Margin}
+	s.Alerted = cur
+	a.effects.Rows.Alerts = append(a.effects.Rows.Alerts, al)
 	a.notify(Notice{Kind: NoticeMarginAlert, Alert: &al})
-	a.settleDelivery("dealflow", "margin "+cur)
+	a.settleDelivery(Dealflow, "margin "+cur)
 }

@@ -272,7 +272,7 @@ func TestComputeMargin(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			m := deal.ComputeMargin(deal.MarginInputs{Terms: marginTerms(t, c.terms), Invoices: c.invoices,
+			m := deal.ComputeMargin(deal.MarginInputs{Terms: marginTerms(t, c.terms), Ledger: deal.LedgerOf(c.invoices, nil),
 				ChangeOrders: c.cos, Progress: c.progress, Now: marginT0.Add(c.after)})
 			if got := show(m); got != c.want {
 				t.Errorf("\n got %+v\nwant %+v", got, c.want)
@@ -286,12 +286,12 @@ func ptr[T any](v T) *T { return &v }
 func TestComputeMarginBreakdowns(t *testing.T) {
 	m := deal.ComputeMargin(deal.MarginInputs{
 		Terms: marginTerms(t, nil),
-		Invoices: []deal.Invoice{cost("I1", "travel", "120.50"), cost("I2", "subcontractor", "20000"),
+		Ledger: deal.LedgerOf([]deal.Invoice{cost("I1", "travel", "120.50"), cost("I2", "subcontractor", "20000"),
 			cost("CN1", "subcontractor", "-2000"), fxCost(t, "U1", "license", "100.01", "USD", "0.5", false)},
+			[]deal.Fee{{FeeID: "F1", Kind: "invoiced", Amount: d("40000")}, {FeeID: "F2", Kind: "invoiced", Amount: d("10000")},
+				{FeeID: "F3", Kind: "collected", Amount: d("25000")}}),
 		ChangeOrders: []deal.ChangeOrder{co("CO1", "5000", "3000", "pending"), co("CO2", "2500", "1000.50", "pending"),
 			co("CO3", "4000", "1000", "approved")},
-		Fees: []deal.Fee{{FeeID: "F1", Kind: "invoiced", Amount: d("40000")}, {FeeID: "F2", Kind: "invoiced", Amount: d("10000")},
-			{FeeID: "F3", Kind: "collected", Amount: d("25000")}},
 		Now: marginT0,
 	})
 	// By category, in the fixed order subcontractor, license, travel,
@@ -336,26 +336,28 @@ func TestComputeMarginBreakdowns(t *testing.T) {
 // The elapsed fraction counts from the schedule's start date (marginT0),
 // not from the handover, so on day n it is n/100.
 func TestCheckMarginAlertsOnlyWhenStatusMoves(t *testing.T) {
-	r, _, err := deal.Open(dealtest.Terms("m1", marginT0), marginT0)
+	d, err := dealtest.Open(dealtest.Terms("m1", marginT0), marginT0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	r, st := d.Record, d.State
 	steps := dealtest.ToDelivery()
 	for i, s := range steps[:len(steps)-1] {
-		if res, _ := r.Apply(marginT0.Add(time.Duration(i+1)*time.Minute), s.Signal, s.Payload); res.Status != deal.Accepted {
+		if res := d.Send(marginT0.Add(time.Duration(i+1)*time.Minute), s.Signal, s.Payload); res.Status != deal.Accepted {
 			t.Fatalf("setup %s: %+v", s.Signal, res)
 		}
 	}
 	// Before the handover there is no delivery to watch: a cost is taken
 	// but no check runs.
-	if _, eff := r.Apply(marginT0.Add(8*time.Minute), deal.SigInvoice, dealtest.Invoice("I0", "internal", "1", "2026-01-01").Payload); len(eff.Snapshots) != 0 || r.MarginChecks != 0 {
-		t.Fatalf("a check ran before the handover: %d snapshots", len(eff.Snapshots))
+	d.Send(marginT0.Add(8*time.Minute), deal.SigInvoice, dealtest.Invoice("I0", "internal", "1", "2026-01-01").Payload)
+	if len(d.Effects.Rows.Snapshots) != 0 || st.MarginChecks != 0 {
+		t.Fatalf("a check ran before the handover: %d snapshots", len(d.Effects.Rows.Snapshots))
 	}
-	if eff := r.CheckMargin(marginT0.Add(8 * time.Minute)); len(eff.Snapshots)+len(eff.Notices) != 0 {
-		t.Fatalf("CheckMargin before the handover did something: %+v", eff)
+	if d.Check(marginT0.Add(8 * time.Minute)); d.Effects.Rows.Len()+len(d.Effects.Notices) != 0 {
+		t.Fatalf("CheckMargin before the handover did something: %+v", d.Effects)
 	}
 	h := steps[len(steps)-1]
-	if res, _ := r.Apply(marginT0.Add(9*time.Minute), h.Signal, h.Payload); res.Status != deal.Accepted {
+	if res := d.Send(marginT0.Add(9*time.Minute), h.Signal, h.Payload); res.Status != deal.Accepted {
 		t.Fatalf("handover: %+v", res)
 	}
 
@@ -386,19 +388,18 @@ func TestCheckMarginAlertsOnlyWhenStatusMoves(t *testing.T) {
 	}
 	for i, tu := range turns {
 		now := marginT0.Add(time.Duration(tu.day) * mDay)
-		checks := r.MarginChecks
-		var eff deal.Effects
+		checks := st.MarginChecks
 		if tu.invoice != "" {
-			var res deal.Result
-			res, eff = r.Apply(now, deal.SigInvoice, dealtest.Invoice("T"+tu.invoice, "subcontractor", tu.invoice, "2026-01-02").Payload)
+			res := d.Send(now, deal.SigInvoice, dealtest.Invoice("T"+tu.invoice, "subcontractor", tu.invoice, "2026-01-02").Payload)
 			if res.Status != deal.Accepted {
 				t.Fatalf("day %d invoice: %+v", tu.day, res)
 			}
 		} else {
-			eff = r.CheckMargin(now)
+			d.Check(now)
 		}
-		if r.MarginChecks != checks+1 || len(eff.Snapshots) != 1 || eff.Snapshots[0].Seq != r.MarginChecks {
-			t.Errorf("day %d: %d snapshots (seq %v), checks %d -> %d; want one, numbered %d", tu.day, len(eff.Snapshots), eff.Snapshots, checks, r.MarginChecks, checks+1)
+		eff := d.Effects
+		if snaps := eff.Rows.Snapshots; st.MarginChecks != checks+1 || len(snaps) != 1 || snaps[0].Seq != st.MarginChecks {
+			t.Errorf("day %d: %d snapshots (seq %v), checks %d -> %d; want one, numbered %d", tu.day, len(snaps), snaps, checks, st.MarginChecks, checks+1)
 		}
 		var alerts []string
 		for _, n := range eff.Notices {
@@ -413,8 +414,8 @@ func TestCheckMarginAlertsOnlyWhenStatusMoves(t *testing.T) {
 		if !reflect.DeepEqual(alerts, want) {
 			t.Errorf("turn %d (day %d): alerts %v, want %v", i, tu.day, alerts, want)
 		}
-		if r.Margin.Status != tu.status || r.AlertedMarginStatus() != tu.status || r.Stage != tu.stage {
-			t.Errorf("turn %d (day %d): status %s (alerted %s) stage %s, want %s at %s", i, tu.day, r.Margin.Status, r.AlertedMarginStatus(), r.Stage, tu.status, tu.stage)
+		if st.Margin.Status != tu.status || st.Alerted != tu.status || r.AlertedMarginStatus() != tu.status || st.Stage != tu.stage {
+			t.Errorf("turn %d (day %d): status %s (alerted %s) stage %s, want %s at %s", i, tu.day, st.Margin.Status, st.Alerted, st.Stage, tu.status, tu.stage)
 		}
 	}
 	if len(r.Alerts) != 4 {

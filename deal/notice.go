@@ -1,12 +1,60 @@
 package deal
 
-import "slices"
-
-// Effects are what applying a signal asks the outside world to do: tell
-// people, and keep a margin snapshot. The workflow hands them to activities.
+// Effects are what applying a signal asks of the outside world: rows to
+// write to PostgreSQL and notices for people. The workflow hands them to
+// activities; each row is keyed, so writing it twice writes it once.
 type Effects struct {
-	Notices   []Notice
-	Snapshots []Snapshot
+	Rows    Rows
+	Notices []Notice
+}
+
+// Rows is one batch of writes for a deal. Each list holds only what
+// changed; nothing here is the whole deal.
+type Rows struct {
+	StageChanges []StageChange `json:"stage_changes,omitempty"`
+	// Tickets carry the ticket's state; Deliverable is set only when an
+	// approval changed it (nil keeps the stored one).
+	Tickets      []Ticket        `json:"tickets,omitempty"`
+	Signoffs     []TicketSignoff `json:"signoffs,omitempty"`
+	Commitments  []Commitment    `json:"commitments,omitempty"`
+	Handover     *HandoverTicket `json:"handover,omitempty"`
+	Incidents    []Incident      `json:"incidents,omitempty"`
+	ChangeOrders []ChangeOrder   `json:"change_orders,omitempty"`
+	Refusals     []Refusal       `json:"refusals,omitempty"`
+	Alerts       []Alert         `json:"alerts,omitempty"`
+	Snapshots    []Snapshot      `json:"snapshots,omitempty"`
+}
+
+// TicketSignoff is a sign-off row with the ticket it belongs to.
+type TicketSignoff struct {
+	Ticket string `json:"ticket"`
+	Signoff
+}
+
+// Len counts the rows.
+func (r Rows) Len() int {
+	n := len(r.StageChanges) + len(r.Tickets) + len(r.Signoffs) + len(r.Commitments) + len(r.Incidents) +
+		len(r.ChangeOrders) + len(r.Refusals) + len(r.Alerts) + len(r.Snapshots)
+	if r.Handover != nil {
+		n++
+	}
+	return n
+}
+
+// Merge appends o's rows; later rows of the same key win when written.
+func (r *Rows) Merge(o Rows) {
+	r.StageChanges = append(r.StageChanges, o.StageChanges...)
+	r.Tickets = append(r.Tickets, o.Tickets...)
+	r.Signoffs = append(r.Signoffs, o.Signoffs...)
+	r.Commitments = append(r.Commitments, o.Commitments...)
+	if o.Handover != nil {
+		r.Handover = o.Handover
+	}
+	r.Incidents = append(r.Incidents, o.Incidents...)
+	r.ChangeOrders = append(r.ChangeOrders, o.ChangeOrders...)
+	r.Refusals = append(r.Refusals, o.Refusals...)
+	r.Alerts = append(r.Alerts, o.Alerts...)
+	r.Snapshots = append(r.Snapshots, o.Snapshots...)
 }
 
 const (
@@ -18,8 +66,10 @@ const (
 	NoticeMarginAlert    = "margin_alert"
 )
 
-// Notice is one message for people. It carries copies, not pointers into
-// the record, because it is sent later, after the record has moved on.
+// Notice is one message for people. The workflow fills in what it holds;
+// the Notify activity adds the rest from PostgreSQL (a ticket's sign-offs
+// and deliverable, the commitments the PM reviews at handover), so a notice
+// sent through Temporal stays small whatever the deal's size.
 type Notice struct {
 	Kind     string       `json:"kind"`
 	Ticket   *Ticket      `json:"ticket,omitempty"`
@@ -27,7 +77,8 @@ type Notice struct {
 	Change   *StageChange `json:"change,omitempty"`
 	Incident *Incident    `json:"incident,omitempty"`
 	Alert    *Alert       `json:"alert,omitempty"`
-	// Tickets and Commitments are what the PM reviews at handover.
+	// Tickets and Commitments are what the PM reviews at handover; the
+	// Notify activity reads them.
 	Tickets     []Ticket     `json:"tickets,omitempty"`
 	Commitments []Commitment `json:"commitments,omitempty"`
 }
@@ -39,16 +90,3 @@ type Snapshot struct {
 }
 
 func (a *applier) notify(n Notice) { a.effects.Notices = append(a.effects.Notices, n) }
-
-func (t Ticket) clone() *Ticket {
-	t.Signoffs = slices.Clone(t.Signoffs)
-	return &t
-}
-
-func (r *Record) cloneTickets() []Ticket {
-	out := make([]Ticket, len(r.Tickets))
-	for i, t := range r.Tickets {
-		out[i] = *t.clone()
-	}
-	return out
-}

@@ -46,22 +46,9 @@ func (s Stage) IsDelivery() bool {
 
 func (s Stage) IsFinal() bool { return s == ClosedWon || s == ClosedLost }
 
-// ticketSpec says who owns a presale ticket and what it must deliver.
-type ticketSpec struct {
-	deliverable string
-	owner       func(People) string
-	next        Stage
-}
-
-var ticketSpecs = map[Stage]ticketSpec{
-	Discovery: {"discovery_notes", func(p People) string { return p.Presales }, Scoping},
-	Scoping:   {"scoping_decision_log", func(p People) string { return p.Presales }, Proposal},
-	Proposal:  {"proposal_assumptions", func(p People) string { return p.AE }, Pricing},
-	Pricing:   {"pricing_rationale", func(p People) string { return p.PricingApprover }, Closing},
-}
-
-// Record is the whole deal: what the query `record` returns and what the
-// activities write to PostgreSQL.
+// Record is the whole deal as PostgreSQL holds it, read back for the deal
+// page, `starter record`, the report and Slack. The workflow never holds
+// it (see State).
 type Record struct {
 	Terms    Terms     `json:"terms"`
 	Stage    Stage     `json:"stage"`
@@ -77,7 +64,10 @@ type Record struct {
 	Handover     *HandoverTicket `json:"handover,omitempty"`
 	Incidents    []Incident      `json:"incidents"`
 	Fees         []Fee           `json:"fees"`
-	Invoices     []Invoice       `json:"invoices"`
+	// Invoices read back are the newest MaxInvoicesShown; InvoicesTotal
+	// counts them all.
+	Invoices      []Invoice `json:"invoices"`
+	InvoicesTotal int64     `json:"invoices_total"`
 	ChangeOrders []ChangeOrder   `json:"change_orders"`
 	Progress     *Progress       `json:"progress,omitempty"`
 	Margin       Margin          `json:"margin"`
@@ -236,27 +226,12 @@ type Refusal struct {
 	At      time.Time `json:"at"`
 }
 
-// The record keeps the newest refusals only, so a flood of bad input cannot
-// grow a deal without bound.
-const MaxRefusals = 200
-
-func (r *Record) ticket(id string) *Ticket {
-	for i := range r.Tickets {
-		if r.Tickets[i].ID == id {
-			return &r.Tickets[i]
-		}
-	}
-	return nil
-}
-
-func (r *Record) commitment(id string) *Commitment {
-	for i := range r.Commitments {
-		if r.Commitments[i].ID == id {
-			return &r.Commitments[i]
-		}
-	}
-	return nil
-}
+// A record read back holds the newest refusals and invoices only;
+// PostgreSQL keeps all.
+const (
+	MaxRefusals      = 200
+	MaxInvoicesShown = 500
+)
 
 // OpenCriticalIncidents counts what keeps a deal in mitigation.
 func (r *Record) OpenCriticalIncidents() int {
@@ -287,4 +262,13 @@ func (r *Record) OpenTicket() *Ticket {
 		}
 	}
 	return nil
+}
+
+// AlertedMarginStatus is the status people were last told about: it starts
+// on track and moves only with an alert.
+func (r *Record) AlertedMarginStatus() string {
+	if n := len(r.Alerts); n > 0 {
+		return r.Alerts[n-1].To
+	}
+	return OnTrack
 }

@@ -75,7 +75,8 @@ func RunDemo(ctx context.Context, c client.Client, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "demo: deal %s is %s; forecast margin %s%% against target %s%% (%s)\n", id, rec.Stage,
-		rec.Margin.ForecastMarginPct.StringFixed(2), rec.Margin.TargetMarginPct.StringFixed(2), rec.AlertedMarginStatus())
+	st := rec.Deal
+	fmt.Fprintf(out, "demo: deal %s is %s; forecast margin %s%% against target %s%% (%s)\n", id, st.Stage,
+		st.Margin.ForecastMarginPct.StringFixed(2), st.Margin.TargetMarginPct.StringFixed(2), st.Alerted)
 	return nil
 }

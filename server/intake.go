@@ -9,16 +9,18 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"dealflow/deal"
+	"dealflow/intake"
 	"dealflow/workflows"
 )
 
-// maxIntakeBody bounds one finance upload. A month of invoices from an
-// accounting export is a few hundred kilobytes; anything near this is a
-// mistake (or an attack), not a file to read into memory.
-const maxIntakeBody = 5 << 20
+// maxIntakeBody bounds one finance upload: a 100,000-row export is about
+// 13 MiB; anything near this bound is a mistake (or an attack), not a file
+// to read into memory.
+const maxIntakeBody = 32 << 20
 
 // IntakeAnswer is what finance gets back: one outcome per row, in the
 // order of the file, and the counts for a quick look.
@@ -48,6 +50,31 @@ func (s *Server) mountIntake(mux *http.ServeMux) {
 	mux.Handle("POST /api/invoices.csv", s.financeOnly(s.intake(func(body []byte) ([]deal.InvoiceRow, error) {
 		return deal.ParseInvoicesCSV(bytes.NewReader(body))
 	})))
+	mux.Handle("GET /api/invoices/jobs/{id}", s.financeOnly(http.HandlerFunc(s.intakeJob)))
+}
+
+// JobAccepted is the 202 answer for a file taken as a job.
+type JobAccepted struct {
+	JobID     string `json:"job_id"`
+	Rows      int    `json:"rows"`
+	StatusURL string `json:"status_url"`
+}
+
+// intakeJob answers a job's counts and its rows' answers, a page at a time
+// (?after=ROW&page=N; at most 100,000 rows a page).
+func (s *Server) intakeJob(w http.ResponseWriter, r *http.Request) {
+	after, _ := strconv.Atoi(r.URL.Query().Get("after"))
+	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	job, err := intake.GetJob(r.Context(), s.Store, r.PathValue("id"), after, page)
+	switch {
+	case errors.Is(err, intake.ErrNoJob):
+		intakeError(w, http.StatusNotFound, "no intake job "+r.PathValue("id"))
+	case err != nil:
+		s.log.Error("reading an intake job", "job", r.PathValue("id"), "error", err)
+		intakeError(w, http.StatusInternalServerError, "reading the job failed; ask again")
+	default:
+		intakeJSON(w, http.StatusOK, job)
+	}
 }
 
 // financeOnly lets a request through only with the finance bearer token.
@@ -90,8 +117,18 @@ func (s *Server) intake(parse func([]byte) ([]deal.InvoiceRow, error)) http.Hand
 			intakeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		s.checkInvoiceRows(r, rows)
-		out := workflows.SubmitInvoices(r.Context(), s.Client, rows)
+		if len(rows) > intake.SyncRows {
+			id, err := intake.StartJob(r.Context(), s.Store, s.Client, s.cfg.TaskQueue, r.URL.Path, rows)
+			if err != nil {
+				s.log.Error("starting an intake job", "rows", len(rows), "error", err)
+				intakeError(w, http.StatusServiceUnavailable, "the file could not be stored; nothing was taken: send it again")
+				return
+			}
+			s.log.Info("finance intake job started", "job", id, "rows", len(rows))
+			intakeJSON(w, http.StatusAccepted, JobAccepted{JobID: id, Rows: len(rows), StatusURL: "/api/invoices/jobs/" + id})
+			return
+		}
+		out := intake.Submit(r.Context(), s.Store, s.Client, rows, "")
 		ans := IntakeAnswer{Rows: out}
 		for _, o := range out {
 			switch o.Status {
@@ -109,34 +146,6 @@ func (s *Server) intake(parse func([]byte) ([]deal.InvoiceRow, error)) http.Hand
 			"accepted", ans.Accepted, "duplicate", ans.Duplicate, "refused", ans.Refused, "unknown", ans.Unknown)
 		intakeJSON(w, http.StatusOK, ans)
 	})
-}
-
-// checkInvoiceRows refuses, before anything is sent, the rows the deal
-// would refuse anyway (zero or absurd amounts, a missing fx_rate...): the
-// check needs only the deal's currency. What depends on the deal's state
-// (an invoice id already taken) or on the deal existing is left to the
-// deal itself, so there is one answer for those.
-func (s *Server) checkInvoiceRows(r *http.Request, rows []deal.InvoiceRow) {
-	currency := map[string]string{} // deal id -> currency; "" when unknown
-	for i := range rows {
-		row := &rows[i]
-		if row.Err != nil {
-			continue
-		}
-		cur, seen := currency[row.DealID]
-		if !seen {
-			if rec, err := workflows.Record(r.Context(), s.Client, row.DealID); err == nil {
-				cur = rec.Terms.Currency
-			}
-			currency[row.DealID] = cur
-		}
-		if cur == "" {
-			continue
-		}
-		if _, err := deal.NewInvoice(row.Invoice, cur); err != nil {
-			row.Err = err
-		}
-	}
 }
 
 func intakeJSON(w http.ResponseWriter, code int, v any) {

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"dealflow/activities"
+	"dealflow/db"
 )
 
 // slackApp is dealflow's Slack app inside the worker: the notifier that
@@ -24,7 +25,10 @@ type slackApp struct {
 	cfg      SlackConfig
 	api      *slack.Client
 	temporal client.Client
-	log      *slog.Logger
+	// store is where clicks read the deal: PostgreSQL answers inside
+	// Slack's three seconds whatever the deal's size.
+	store *db.Store
+	log   *slog.Logger
 	// ctx lives as long as the server: Socket Mode and the work started by
 	// clicks run under it, and Stop cancels it.
 	ctx    context.Context
@@ -49,7 +53,7 @@ func (s *Server) slackApp() *slackApp {
 		// The app-level token is used only to open Socket Mode connections.
 		api := activities.NewSlackClient(s.cfg.Slack.BotToken, s.cfg.Slack.APIURL, slack.OptionAppLevelToken(s.cfg.Slack.AppToken))
 		s.slack = &slackApp{cfg: s.cfg.Slack, api: api,
-			temporal: s.Client, log: s.log, ctx: ctx, cancel: cancel}
+			temporal: s.Client, store: s.Store, log: s.log, ctx: ctx, cancel: cancel}
 		if s.cfg.Slack.SigningSecret == "" && s.cfg.Slack.AppToken == "" && s.cfg.Slack.BotToken != "" {
 			s.log.Warn("SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET nor SLACK_APP_TOKEN: messages are posted, clicks on them are refused")
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"dealflow/activities"
+	"dealflow/db"
 	"dealflow/deal"
 	"dealflow/workflows"
 )
@@ -187,9 +188,9 @@ func (a *slackApp) acknowledged(ctx context.Context, user string, sub submission
 
 // record reads the deal for a click; when it cannot, the clicker is told.
 func (a *slackApp) record(ctx context.Context, user string, meta modalMeta) (*deal.Record, bool) {
-	rec, err := workflows.Record(ctx, a.temporal, meta.Deal)
+	rec, err := a.store.LoadRecord(ctx, meta.Deal)
 	switch {
-	case errors.Is(err, workflows.ErrUnknownDeal):
+	case errors.Is(err, db.ErrNotFound):
 		a.tell(ctx, user, meta, fmt.Sprintf(":no_entry: Deal `%s` is unknown or already closed; your click changed nothing.", meta.Deal))
 		return nil, false
 	case err != nil:

@@ -61,7 +61,7 @@ func runInvoice(ctx context.Context, t *target, args []string, stdout io.Writer)
 	// that into refused rows rather than a hang.
 	sctx, cancel := context.WithTimeout(ctx, answerTimeout+time.Duration(len(rows))*time.Second)
 	defer cancel()
-	return printInvoiceOutcomes(stdout, workflows.SubmitInvoices(sctx, c, rows))
+	return printInvoiceOutcomes(stdout, workflows.SubmitInvoices(sctx, c, rows, "", nil))
 }
 
 func readInvoiceFile(jsonPath, csvPath string) ([]deal.InvoiceRow, error) {

@@ -29,7 +29,9 @@ type command struct {
 // commands lists every subcommand in the order `starter help` shows them.
 var commands = []command{
 	{"open", "open a deal from its terms (deal_id, client, people, dates, ...); prints its workflow id", runOpen},
-	{"record", "print a deal: stage, tickets, handover, incidents, fees, margin, alerts, refusals", runRecord},
+	{"record", "print a deal from PostgreSQL: stage, tickets, handover, incidents, fees, margin, alerts, refusals", func(ctx context.Context, _ *target, args []string, stdout io.Writer) error {
+		return runRecord(ctx, args, stdout)
+	}},
 	{"list", "list deals with their stage and margin status", runList},
 	{"report", "the handover early-warning report from PostgreSQL (text or --json)", func(ctx context.Context, _ *target, args []string, stdout io.Writer) error {
 		return runReport(ctx, args, stdout)

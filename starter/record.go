@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -11,14 +12,16 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"dealflow/db"
 	"dealflow/deal"
-	"dealflow/workflows"
 )
 
-// runRecord prints a deal as the running workflow answers its query: a
-// readable summary, or with --json the record itself.
-func runRecord(ctx context.Context, t *target, args []string, stdout io.Writer) error {
-	fs := newFlagSet("record", "--deal ID [--json]")
+// runRecord prints a deal as PostgreSQL holds it (DATABASE_URL): a
+// readable summary, or with --json the record itself. It answers for an
+// ended deal too; `temporal workflow query --type record` gives the
+// running workflow's process state instead.
+func runRecord(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := newFlagSet("record", "--deal ID [--json]   (reads the worker's database at DATABASE_URL)")
 	dealID := fs.String("deal", "", "the deal's id")
 	asJSON := fs.Bool("json", false, "print the raw record as JSON")
 	if help, err := parse(fs, args, stdout); help || err != nil {
@@ -27,15 +30,17 @@ func runRecord(ctx context.Context, t *target, args []string, stdout io.Writer) 
 	if *dealID == "" || fs.NArg() > 0 {
 		return usageError{"usage: starter record --deal ID [--json]"}
 	}
-	c, err := t.client(ctx)
+	store, closeStore, err := openStore(ctx, "starter record")
 	if err != nil {
 		return err
 	}
-	qctx, cancel := context.WithTimeout(ctx, answerTimeout)
-	defer cancel()
-	rec, err := workflows.Record(qctx, c, *dealID)
+	defer closeStore()
+	rec, err := store.LoadRecord(ctx, *dealID)
+	if errors.Is(err, db.ErrNotFound) {
+		return fmt.Errorf("unknown deal %s: the database has no such deal", *dealID)
+	}
 	if err != nil {
-		return noAnswer(qctx, *dealID, err, false)
+		return notOurDatabase(err)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"dealflow/deal"
 )
@@ -43,36 +45,63 @@ func OpenDeal(ctx context.Context, c client.Client, taskQueue string, in Input) 
 // Send applies one signal through the update and returns its outcome, so
 // the sender learns at once whether it was accepted, a repeat, or refused.
 func Send(ctx context.Context, c client.Client, dealID, signal string, payload []byte) (deal.Result, error) {
-	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   WorkflowID(dealID),
-		UpdateName:   UpdateSignal,
-		Args:         []any{SignalRequest{Signal: signal, Payload: json.RawMessage(payload)}},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err != nil {
-		return deal.Result{}, describe(dealID, err)
-	}
 	var res deal.Result
-	if err := h.Get(ctx, &res); err != nil {
-		return deal.Result{}, describe(dealID, err)
-	}
-	return res, nil
+	err := update(ctx, c, dealID, UpdateSignal, SignalRequest{Signal: signal, Payload: json.RawMessage(payload)}, &res)
+	return res, err
 }
 
-// Record asks the running workflow for the deal record.
-func Record(ctx context.Context, c client.Client, dealID string) (*deal.Record, error) {
+// SendInvoices sends one batch of a deal's invoices (at most MaxBatch)
+// through the `invoices` update and returns an answer per invoice.
+func SendInvoices(ctx context.Context, c client.Client, dealID string, b InvoiceBatch) ([]deal.Result, error) {
+	var res []deal.Result
+	err := update(ctx, c, dealID, UpdateInvoices, b, &res)
+	return res, err
+}
+
+// update runs one update to its answer. While the deal hands over to a new
+// run it turns updates away (ErrContinuing) for a moment: those are sent
+// again, so callers never see it.
+func update(ctx context.Context, c client.Client, dealID, name string, arg, out any) error {
+	pause := 20 * time.Millisecond
+	for {
+		h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			WorkflowID: WorkflowID(dealID), UpdateName: name, Args: []any{arg},
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		})
+		if err == nil {
+			err = h.Get(ctx, out)
+		}
+		var app *temporal.ApplicationError
+		if !errors.As(err, &app) || app.Type() != ErrContinuing {
+			return describe(dealID, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, time.Second)
+	}
+}
+
+// Record asks the running workflow for the deal's process state. The
+// deal's lists are in PostgreSQL (db.Store.LoadRecord).
+func Record(ctx context.Context, c client.Client, dealID string) (*Status, error) {
 	v, err := c.QueryWorkflow(ctx, WorkflowID(dealID), "", QueryRecord)
 	if err != nil {
 		return nil, describe(dealID, err)
 	}
-	var r deal.Record
-	if err := v.Get(&r); err != nil {
+	var st Status
+	if err := v.Get(&st); err != nil {
 		return nil, err
 	}
-	return &r, nil
+	return &st, nil
 }
 
 func describe(dealID string, err error) error {
+	if err == nil {
+		return nil
+	}
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
 		return fmt.Errorf("%w %s: no workflow %s (is the deal id right, and is it still open?)", ErrUnknownDeal, dealID, WorkflowID(dealID))

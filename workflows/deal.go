@@ -1,10 +1,13 @@
 // Package workflows holds DealWorkflow: the Temporal plumbing around the
-// rules in package deal. It receives signals, applies them to the record,
-// and hands every side effect to an activity.
+// rules in package deal. The workflow keeps the deal's process (deal.State);
+// PostgreSQL keeps its lists. Each signal is applied to the state, and what
+// it changed goes to PostgreSQL and to people through three loops of their
+// own (writes.go, ledger.go), so the deal never waits for either.
 package workflows
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -13,61 +16,122 @@ import (
 
 	"dealflow/activities"
 	"dealflow/deal"
+	"dealflow/workflows/legacy"
 )
 
 const (
 	TaskQueue = "deals"
-	// QueryRecord returns the whole deal record.
+	// QueryRecord answers the deal's process state (Status), never its lists.
 	QueryRecord = "record"
 	// UpdateSignal applies a signal and answers with its Result at once; it
 	// shares the signal's handler, so both paths obey the same rules.
 	UpdateSignal = "signal"
+	// UpdateInvoices takes a batch of invoices (finance intake) and answers
+	// each in order.
+	UpdateInvoices = "invoices"
 )
 
 // WorkflowID is the id of a deal's workflow.
 func WorkflowID(dealID string) string { return "deal-" + dealID }
 
-// Input starts a deal. The terms are the start JSON; Carry is set only by
-// continue-as-new and holds everything the previous run knew.
+// Version 2 keeps the ledger and the lists in PostgreSQL. A version-1 run
+// (no marker in its history) replays with the frozen code in legacy, which
+// hands the deal over at its next workflow task; see "Long life" in the
+// README for how to ship the next change.
+const (
+	versionChangeID = "ledger-in-postgresql"
+	version2        = 1
+)
+
+// Input starts a deal. The terms are the start JSON. State is set only by
+// continue-as-new; Carry only by a version-1 run handing over.
 type Input struct {
 	deal.Terms
 	// ContinueAfterEvents makes the run continue-as-new once its history has
 	// this many events, on top of the server's own suggestion. Zero leaves it
 	// to the server.
-	ContinueAfterEvents int    `json:"continue_after_events,omitempty"`
-	Carry               *Carry `json:"carry,omitempty"`
+	ContinueAfterEvents int           `json:"continue_after_events,omitempty"`
+	State               *Carry        `json:"state,omitempty"`
+	Carry               *legacy.Carry `json:"carry,omitempty"`
 }
 
-// minEventsPerRun keeps a low ContinueAfterEvents from making runs that
-// continue-as-new before doing anything.
-const minEventsPerRun = 60
-
-// Carry is the state handed from one run to the next.
+// Carry is what one run hands the next: bounded whatever the deal's size.
 type Carry struct {
-	Record       deal.Record               `json:"record"`
-	Outbox       []activities.Notification `json:"outbox"`
-	Snapshots    []deal.Snapshot           `json:"snapshots"`
-	SavedVersion int64                     `json:"saved_version"`
-	NoticeSeq    int64                     `json:"notice_seq"`
-	NextCheck    time.Time                 `json:"next_check"`
+	Deal deal.State `json:"deal"`
+	// Unsaved are rows not yet in PostgreSQL (normally none).
+	Unsaved   deal.Rows  `json:"unsaved"`
+	Outbox    []outgoing `json:"outbox"`
+	NoticeSeq int64      `json:"notice_seq"`
+	NextCheck time.Time  `json:"next_check"`
+	Health    Health     `json:"health"`
 }
 
-// SignalRequest is the argument of the update: a signal name and payload.
+// Status is the answer of the `record` query: the process and what is
+// still on its way to PostgreSQL and Slack. The lists are read from
+// PostgreSQL (the deal page, `starter record`).
+type Status struct {
+	Deal           deal.State `json:"deal"`
+	Health         Health     `json:"health"`
+	PendingWrites  int        `json:"pending_writes"`
+	PendingLedger  int        `json:"pending_ledger"`
+	PendingNotices int        `json:"pending_notices"`
+}
+
+// Outcome is the workflow's result: small, whatever the deal's size.
+type Outcome struct {
+	DealID string      `json:"deal_id"`
+	Stage  deal.Stage  `json:"stage"`
+	Margin deal.Margin `json:"margin"`
+}
+
+// SignalRequest is the argument of the `signal` update.
 type SignalRequest struct {
 	Signal  string          `json:"signal"`
 	Payload json.RawMessage `json:"payload"`
 }
 
+// InvoiceBatch is the argument of the `invoices` update. Sources, when
+// given, name each row for a sender that may send it again (an intake job).
+type InvoiceBatch struct {
+	Invoices []json.RawMessage `json:"invoices"`
+	Sources  []string          `json:"sources,omitempty"`
+}
+
+// MaxBatch bounds one `invoices` update.
+const MaxBatch = 500
+
+// ErrContinuing is the rejection an update gets in the moment the deal
+// hands over to a new run; Send retries it, so callers never see it.
+const ErrContinuing = "DealContinuing"
+
+// minEventsPerRun keeps a low ContinueAfterEvents from making runs that
+// continue-as-new before doing anything.
+const minEventsPerRun = 60
+
+// maxUpdatesPerRun stays below Temporal's 2,000 updates per run.
+const maxUpdatesPerRun = 1500
+
 type dealWorkflow struct {
 	Carry
-	rec        *deal.Record
+	s          *deal.State
 	in         Input
 	checkEvery time.Duration
 	published  string
+	writes     writer
+	ledger     ledgerQueue
+	updates    int
+	// draining is set when the run is about to continue as new: new
+	// updates are turned away (and retried by the sender on the next run).
+	draining bool
 }
 
-// DealWorkflow runs one deal from discovery to closed_won or closed_lost.
-func DealWorkflow(ctx workflow.Context, in Input) (*deal.Record, error) {
+// DealWorkflow runs one deal from discovery to closed_won or closed_lost,
+// and takes late costs for LateCostWindow after that.
+func DealWorkflow(ctx workflow.Context, in Input) (*Outcome, error) {
+	if workflow.GetVersion(ctx, versionChangeID, workflow.DefaultVersion, version2) == workflow.DefaultVersion {
+		_, err := legacy.Run(ctx, in.legacyInput())
+		return nil, err
+	}
 	w, err := newDealWorkflow(ctx, in)
 	if err != nil {
 		return nil, err
@@ -75,25 +139,52 @@ func DealWorkflow(ctx workflow.Context, in Input) (*deal.Record, error) {
 	if err := w.setupHandlers(ctx); err != nil {
 		return nil, err
 	}
-	workflow.Go(ctx, w.persistLoop)
+	workflow.Go(ctx, w.writeLoop)
 	workflow.Go(ctx, w.notifyLoop)
+	workflow.Go(ctx, w.ledgerLoop)
 	return w.run(ctx)
+}
+
+// legacyInput is the start input as version 1 read it: the same JSON.
+func (in Input) legacyInput() legacy.Input {
+	var out legacy.Input
+	b, _ := json.Marshal(Input{Terms: in.Terms, ContinueAfterEvents: in.ContinueAfterEvents, Carry: in.Carry})
+	_ = json.Unmarshal(b, &out)
+	return out
 }
 
 func newDealWorkflow(ctx workflow.Context, in Input) (*dealWorkflow, error) {
 	w := &dealWorkflow{in: in}
-	if in.Carry != nil {
-		w.Carry = *in.Carry
-		w.rec = &w.Carry.Record
-	} else {
-		rec, eff, err := deal.Open(in.Terms, workflow.Now(ctx))
+	info := workflow.GetInfo(ctx)
+	handedOver := in.State != nil || in.Carry != nil
+	if handedOver && info.ContinuedExecutionRunID == "" {
+		// Only a real continue-as-new may hand state over: a start input
+		// carrying one would put a deal anywhere, past every gate.
+		return nil, temporal.NewNonRetryableApplicationError(
+			"the start input carries a previous run's state (\"state\" or \"carry\"); a deal starts from its terms only", "BadTerms", nil)
+	}
+	switch {
+	case in.State != nil:
+		w.Carry = *in.State
+		w.s = &w.Carry.Deal
+		w.writes.queue(w.Unsaved)
+		w.Unsaved = deal.Rows{}
+	case in.Carry != nil:
+		if err := w.upgrade(ctx, in.Carry); err != nil {
+			return nil, err
+		}
+	default:
+		st, eff, err := deal.Open(in.Terms, workflow.Now(ctx))
 		if err != nil {
 			return nil, temporal.NewNonRetryableApplicationError(err.Error(), "BadTerms", nil)
 		}
-		w.rec = rec
+		w.s = st
+		if err := w.claim(ctx); err != nil {
+			return nil, err
+		}
 		w.absorb(eff)
 	}
-	every, err := w.rec.Terms.CheckEvery()
+	every, err := w.s.Terms.CheckEvery()
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "BadTerms", nil)
 	}
@@ -101,53 +192,159 @@ func newDealWorkflow(ctx workflow.Context, in Input) (*dealWorkflow, error) {
 	return w, nil
 }
 
+// claim writes the new deal's row before anything else, and fails the
+// run if the deal id belongs to an earlier deal.
+func (w *dealWorkflow) claim(ctx workflow.Context) error {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: time.Minute},
+	})
+	req := activities.ClaimRequest{State: *w.s, FirstRunID: workflow.GetInfo(ctx).FirstRunID}
+	return workflow.ExecuteActivity(ctx, a.ClaimDeal, req).Get(ctx, nil)
+}
+
 func (w *dealWorkflow) setupHandlers(ctx workflow.Context) error {
-	if err := workflow.SetQueryHandler(ctx, QueryRecord, func() (*deal.Record, error) { return w.rec, nil }); err != nil {
+	if err := workflow.SetQueryHandler(ctx, QueryRecord, func() (Status, error) {
+		return Status{Deal: *w.s, Health: w.Health, PendingWrites: w.writes.pending(), PendingLedger: len(w.ledger.items),
+			PendingNotices: len(w.Outbox)}, nil
+	}); err != nil {
 		return err
 	}
-	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateSignal,
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSignal,
 		func(ctx workflow.Context, req SignalRequest) (deal.Result, error) {
-			return w.handle(ctx, req.Signal, req.Payload), nil
+			w.updates++
+			return w.handle(ctx, req.Signal, req.Payload, "", true), nil
 		},
 		workflow.UpdateHandlerOptions{Validator: func(req SignalRequest) error {
+			if err := w.admit(); err != nil {
+				return err
+			}
 			for _, n := range deal.SignalNames {
 				if n == req.Signal {
 					return nil
 				}
 			}
 			return fmt.Errorf("unknown signal %q", req.Signal)
+		}}); err != nil {
+		return err
+	}
+	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateInvoices,
+		func(ctx workflow.Context, b InvoiceBatch) ([]deal.Result, error) {
+			w.updates++
+			return w.takeInvoices(ctx, b)
+		},
+		workflow.UpdateHandlerOptions{Validator: func(b InvoiceBatch) error {
+			if err := w.admit(); err != nil {
+				return err
+			}
+			if len(b.Invoices) > MaxBatch {
+				return fmt.Errorf("a batch holds at most %d invoices, not %d", MaxBatch, len(b.Invoices))
+			}
+			if len(b.Sources) != 0 && len(b.Sources) != len(b.Invoices) {
+				return errors.New("sources must name every invoice of the batch, or none")
+			}
+			return nil
 		}})
+}
+
+// admit turns updates away while the run hands over to the next one, and
+// before the run reaches Temporal's updates-per-run limit.
+func (w *dealWorkflow) admit() error {
+	if w.draining || w.updates >= maxUpdatesPerRun {
+		return temporal.NewApplicationError("the deal is moving to a new run; send again", ErrContinuing)
+	}
+	return nil
 }
 
 // handle applies one signal payload. It never returns an error and never
 // panics on bad input: a refusal is recorded on the deal instead, so no
-// payload can fail a workflow task and leave the deal stuck.
-func (w *dealWorkflow) handle(ctx workflow.Context, signal string, payload []byte) deal.Result {
-	var res deal.Result
+// payload can fail a workflow task and leave the deal stuck. An invoice or
+// fee waits for the ledger when wait is set (an update); a plain signal
+// does not.
+func (w *dealWorkflow) handle(ctx workflow.Context, signal string, payload []byte, source string, wait bool) deal.Result {
+	now := workflow.Now(ctx)
 	if len(payload) == 0 {
 		// The SDK could not even read the payload as JSON.
-		res = w.rec.Refuse(workflow.Now(ctx), signal, "payload is empty or not JSON", payload)
-	} else {
-		var eff deal.Effects
-		res, eff = w.rec.Apply(workflow.Now(ctx), signal, payload)
-		w.absorb(eff)
+		return w.refuse(ctx, signal, "payload is empty or not JSON", payload)
 	}
+	if deal.IsLedgerSignal(signal) {
+		e, err := w.s.CheckEntry(now, signal, payload)
+		if err != nil {
+			return w.refuse(ctx, signal, err.Error(), payload)
+		}
+		item := w.ledger.add(signal, e, source)
+		if !wait {
+			return deal.Result{Status: deal.Accepted}
+		}
+		if workflow.Await(ctx, func() bool { return item.done }) != nil {
+			return deal.Result{Status: deal.Refused, Reason: "the deal's workflow was cancelled"}
+		}
+		return item.result
+	}
+	res, eff := w.s.Apply(now, signal, payload)
+	w.absorb(eff)
 	if res.Status == deal.Refused {
 		workflow.GetLogger(ctx).Warn("signal refused", "signal", signal, "reason", res.Reason)
 	}
 	return res
 }
 
-// absorb queues what applying a signal asked of the outside world.
+func (w *dealWorkflow) refuse(ctx workflow.Context, signal, reason string, payload []byte) deal.Result {
+	res, eff := w.s.Refuse(workflow.Now(ctx), signal, reason, payload)
+	w.absorb(eff)
+	workflow.GetLogger(ctx).Warn("signal refused", "signal", signal, "reason", res.Reason)
+	return res
+}
+
+// takeInvoices checks a batch of invoices and waits for the ledger to
+// answer each; the answers keep the batch's order.
+func (w *dealWorkflow) takeInvoices(ctx workflow.Context, b InvoiceBatch) ([]deal.Result, error) {
+	out := make([]deal.Result, len(b.Invoices))
+	items := make([]*ledgerItem, len(b.Invoices))
+	now := workflow.Now(ctx)
+	for i, raw := range b.Invoices {
+		e, err := w.s.CheckEntry(now, deal.SigInvoice, raw)
+		if err != nil {
+			out[i] = w.refuse(ctx, deal.SigInvoice, err.Error(), raw)
+			continue
+		}
+		src := ""
+		if len(b.Sources) > 0 {
+			src = b.Sources[i]
+		}
+		items[i] = w.ledger.add(deal.SigInvoice, e, src)
+	}
+	if err := workflow.Await(ctx, func() bool {
+		for _, it := range items {
+			if it != nil && !it.done {
+				return false
+			}
+		}
+		return true
+	}); err != nil {
+		return nil, err
+	}
+	for i, it := range items {
+		if it != nil {
+			out[i] = it.result
+		}
+	}
+	return out, nil
+}
+
+// absorb queues what applying a signal asked of the outside world: its
+// rows first, then its notices, which wait for those rows to be written.
 func (w *dealWorkflow) absorb(eff deal.Effects) {
-	t := w.rec.Terms
+	w.writes.queue(eff.Rows)
+	t := w.s.Terms
 	for _, n := range eff.Notices {
 		w.NoticeSeq++
-		m := w.rec.Margin
-		w.Outbox = append(w.Outbox, activities.Notification{Key: fmt.Sprintf("n%d", w.NoticeSeq), DealID: t.DealID,
-			Client: t.Client, Workstream: t.Workstream, Channel: t.SlackChannel, People: t.People, Notice: n, Margin: &m})
+		m := w.s.Margin
+		w.Outbox = append(w.Outbox, outgoing{AfterWrite: w.writes.queued, Notification: activities.Notification{
+			Key: fmt.Sprintf("n%d", w.NoticeSeq), DealID: t.DealID, Client: t.Client, Workstream: t.Workstream,
+			Channel: t.SlackChannel, People: t.People, Notice: n, Margin: &m}})
 	}
-	w.Snapshots = append(w.Snapshots, eff.Snapshots...)
+	w.trimOutbox()
 }
 
 // listen starts one goroutine that takes every signal as it arrives. The
@@ -162,7 +359,7 @@ func (w *dealWorkflow) listen(ctx workflow.Context) {
 			// name, holding up every other signal.
 			var raw json.RawMessage
 			c.ReceiveAsync(&raw)
-			w.handle(ctx, name, raw)
+			w.handle(ctx, name, raw, "", false)
 		})
 	}
 	workflow.Go(ctx, func(ctx workflow.Context) {
@@ -173,8 +370,9 @@ func (w *dealWorkflow) listen(ctx workflow.Context) {
 }
 
 // drainSignals takes the signals that arrived but were not yet handled, so
-// none is lost when this run ends.
-func (w *dealWorkflow) drainSignals(ctx workflow.Context) {
+// none is lost when this run ends. It answers how many it took.
+func (w *dealWorkflow) drainSignals(ctx workflow.Context) int {
+	n := 0
 	for _, name := range deal.SignalNames {
 		ch := workflow.GetSignalChannel(ctx, name)
 		for {
@@ -182,32 +380,35 @@ func (w *dealWorkflow) drainSignals(ctx workflow.Context) {
 			if !ch.ReceiveAsync(&raw) {
 				break
 			}
-			w.handle(ctx, name, raw)
+			w.handle(ctx, name, raw, "", false)
+			n++
 		}
 	}
+	return n
 }
 
-func (w *dealWorkflow) run(ctx workflow.Context) (*deal.Record, error) {
+func (w *dealWorkflow) run(ctx workflow.Context) (*Outcome, error) {
 	w.listen(ctx)
-	for !w.rec.Stage.IsFinal() {
+	for {
 		w.publish(ctx)
+		now := workflow.Now(ctx)
+		if w.s.Stage.IsFinal() && !now.Before(w.s.EndedAt.Add(deal.LateCostWindow)) {
+			break
+		}
 		if w.shouldContinueAsNew(ctx) {
 			return nil, w.continueAsNew(ctx)
 		}
-		seen := w.rec.Version
-		changed := func() bool { return w.rec.Version != seen || w.shouldContinueAsNew(ctx) }
-		if w.rec.BaseStage == "" {
+		seen := w.s.Version
+		changed := func() bool { return w.s.Version != seen || w.shouldContinueAsNew(ctx) }
+		wake, checking := w.nextWake(now)
+		if wake.IsZero() {
 			if err := workflow.Await(ctx, changed); err != nil {
 				return w.cancelled(ctx, err)
 			}
 			continue
 		}
-		now := workflow.Now(ctx)
-		if w.NextCheck.IsZero() {
-			w.NextCheck = now.Add(w.checkEvery)
-		}
-		if now.Before(w.NextCheck) {
-			ok, err := workflow.AwaitWithTimeout(ctx, w.NextCheck.Sub(now), changed)
+		if now.Before(wake) {
+			ok, err := workflow.AwaitWithTimeout(ctx, wake.Sub(now), changed)
 			if err != nil {
 				return w.cancelled(ctx, err)
 			}
@@ -215,41 +416,75 @@ func (w *dealWorkflow) run(ctx workflow.Context) (*deal.Record, error) {
 				continue
 			}
 		}
-		w.absorb(w.rec.CheckMargin(workflow.Now(ctx)))
-		w.NextCheck = workflow.Now(ctx).Add(w.checkEvery)
+		if checking {
+			w.absorb(w.s.CheckMargin(workflow.Now(ctx)))
+			w.NextCheck = workflow.Now(ctx).Add(w.checkEvery)
+		}
 	}
-	w.publish(ctx)
-	w.drainSignals(ctx)
-	if err := workflow.Await(ctx, func() bool { return w.settled() && workflow.AllHandlersFinished(ctx) }); err != nil {
+	// The late-cost window is over: finish what is on its way, then end.
+	w.draining = true
+	if err := w.drain(ctx, 0); err != nil {
 		return w.cancelled(ctx, err)
 	}
-	return w.rec, nil
+	return &Outcome{DealID: w.s.Terms.DealID, Stage: w.s.Stage, Margin: w.s.Margin}, nil
 }
 
-// cancelled ends a run someone cancelled (in the Temporal UI, say): the
-// record is written as it stands, and the workflow ends as canceled. Closing
-// a deal lost is the way to end it as a business decision.
-func (w *dealWorkflow) cancelled(ctx workflow.Context, cause error) (*deal.Record, error) {
+// nextWake is when the main loop must wake without a signal: the next
+// margin check during delivery, or the end of the late-cost window.
+func (w *dealWorkflow) nextWake(now time.Time) (time.Time, bool) {
+	switch {
+	case w.s.Stage.IsFinal():
+		return w.s.EndedAt.Add(deal.LateCostWindow), false
+	case w.s.BaseStage == "":
+		return time.Time{}, false
+	}
+	if w.NextCheck.IsZero() {
+		w.NextCheck = now.Add(w.checkEvery)
+	}
+	return w.NextCheck, true
+}
+
+// drain waits until every signal is taken, every ledger entry answered and
+// every handler finished, and (for up to wait, or for good when wait is 0)
+// until PostgreSQL and Slack caught up.
+func (w *dealWorkflow) drain(ctx workflow.Context, wait time.Duration) error {
+	for {
+		taken := w.drainSignals(ctx)
+		if err := workflow.Await(ctx, func() bool { return w.ledger.idle() && workflow.AllHandlersFinished(ctx) }); err != nil {
+			return err
+		}
+		if taken == 0 && w.drainSignals(ctx) == 0 && w.ledger.idle() {
+			break
+		}
+	}
+	settled := func() bool { return w.writes.settled(w.s.Version) && len(w.Outbox) == 0 }
+	if wait == 0 {
+		return workflow.Await(ctx, settled)
+	}
+	_, err := workflow.AwaitWithTimeout(ctx, wait, settled)
+	return err
+}
+
+// cancelled ends a run someone cancelled (in the Temporal UI, say): what
+// is queued is written as it stands, and the workflow ends as canceled.
+// Closing a deal lost is the way to end it as a business decision.
+func (w *dealWorkflow) cancelled(ctx workflow.Context, cause error) (*Outcome, error) {
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	dctx = workflow.WithActivityOptions(dctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second, ScheduleToCloseTimeout: 5 * time.Minute,
 	})
-	if w.SavedVersion != w.rec.Version {
-		if err := workflow.ExecuteActivity(dctx, a.SaveRecord, w.rec).Get(dctx, nil); err != nil {
-			workflow.GetLogger(ctx).Error("the last record was not saved after the cancel", "error", err)
+	if !w.writes.settled(w.s.Version) {
+		req := activities.SaveRequest{State: w.s.Summary(), Health: w.Health.String(), Rows: w.writes.all()}
+		if err := workflow.ExecuteActivity(dctx, a.SaveRows, req).Get(dctx, nil); err != nil {
+			workflow.GetLogger(ctx).Error("the last rows were not saved after the cancel", "error", err)
 		}
 	}
 	return nil, cause
 }
 
-// settled is true when PostgreSQL and Slack have caught up with the record.
-func (w *dealWorkflow) settled() bool {
-	return w.SavedVersion == w.rec.Version && len(w.Snapshots) == 0 && len(w.Outbox) == 0
-}
-
 func (w *dealWorkflow) shouldContinueAsNew(ctx workflow.Context) bool {
 	info := workflow.GetInfo(ctx)
-	if info.GetContinueAsNewSuggested() {
+	if info.GetContinueAsNewSuggested() || w.updates >= maxUpdatesPerRun {
 		return true
 	}
 	limit := w.in.ContinueAfterEvents
@@ -259,22 +494,23 @@ func (w *dealWorkflow) shouldContinueAsNew(ctx workflow.Context) bool {
 	return limit > 0 && info.GetCurrentHistoryLength() >= limit
 }
 
-// continueAsNew hands the whole state to a fresh run once handlers are done
-// and waiting signals are taken. Writes still pending travel in the carry;
-// a short wait lets most of them finish here first.
+// continueAsNew hands the state to a fresh run. New updates are turned
+// away first (their senders retry on the next run), so a steady stream of
+// them cannot hold the hand-over off; waiting signals are taken and every
+// ledger entry answered. Writes still pending travel in the carry; a short
+// wait lets most of them finish here first.
 func (w *dealWorkflow) continueAsNew(ctx workflow.Context) error {
-	if _, err := workflow.AwaitWithTimeout(ctx, time.Minute, func() bool { return w.settled() && workflow.AllHandlersFinished(ctx) }); err != nil {
+	w.draining = true
+	if err := w.drain(ctx, time.Minute); err != nil {
 		_, err = w.cancelled(ctx, err)
 		return err
 	}
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-		_, err = w.cancelled(ctx, err)
-		return err
-	}
-	w.drainSignals(ctx)
-	w.Carry.Record = *w.rec
+	w.Unsaved = w.writes.all()
 	next := w.in
+	next.Terms = w.s.Terms
+	next.Carry = nil
 	carry := w.Carry
-	next.Carry = &carry
+	carry.Deal = *w.s
+	next.State = &carry
 	return workflow.NewContinueAsNewError(ctx, DealWorkflow, next)
 }

@@ -12,8 +12,94 @@ import (
 	"github.com/shopspring/decimal"
 )
 
+const claimDeal = `-- name: ClaimDeal :one
+INSERT INTO deals (
+    deal_id, client, workstream, currency, contract_value, target_margin_pct, planned_cost,
+    start_date, end_date, ae, presales, pricing_approver, pm, gm, slack_channel, client_signoff,
+    margin_warn_pts, margin_critical_pts, margin_check_every, stage, opened_at,
+    margin_as_of, revenue, actual_cost, eac, current_margin, current_margin_pct, forecast_margin_pct,
+    drift_pts, margin_status, alerted_status, pending_change_orders, fees_invoiced, fees_collected, fees_pending,
+    version, first_run_id
+) VALUES (
+    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+    $22, $23, 0, $24, $23, $25, $26, $27, 'on_track', 'on_track', 0, 0, 0, 0, 0, $28
+)
+ON CONFLICT (deal_id) DO UPDATE SET first_run_id = EXCLUDED.first_run_id WHERE deals.first_run_id = ''
+RETURNING first_run_id
+`
+
+type ClaimDealParams struct {
+	DealID            string
+	Client            string
+	Workstream        string
+	Currency          string
+	ContractValue     decimal.Decimal
+	TargetMarginPct   decimal.Decimal
+	PlannedCost       decimal.Decimal
+	StartDate         time.Time
+	EndDate           time.Time
+	Ae                string
+	Presales          string
+	PricingApprover   string
+	Pm                string
+	Gm                string
+	SlackChannel      string
+	ClientSignoff     []string
+	MarginWarnPts     decimal.Decimal
+	MarginCriticalPts decimal.Decimal
+	MarginCheckEvery  string
+	Stage             string
+	OpenedAt          time.Time
+	MarginAsOf        time.Time
+	Revenue           decimal.Decimal
+	Eac               decimal.Decimal
+	CurrentMarginPct  decimal.Decimal
+	ForecastMarginPct decimal.Decimal
+	DriftPts          decimal.Decimal
+	FirstRunID        string
+}
+
+// Writes a new deal's row, or hands an existing one to the run chain that
+// owns it. Answers the chain that owns the id: another chain's id means
+// the deal id is taken.
+func (q *Queries) ClaimDeal(ctx context.Context, arg ClaimDealParams) (string, error) {
+	row := q.db.QueryRow(ctx, claimDeal,
+		arg.DealID,
+		arg.Client,
+		arg.Workstream,
+		arg.Currency,
+		arg.ContractValue,
+		arg.TargetMarginPct,
+		arg.PlannedCost,
+		arg.StartDate,
+		arg.EndDate,
+		arg.Ae,
+		arg.Presales,
+		arg.PricingApprover,
+		arg.Pm,
+		arg.Gm,
+		arg.SlackChannel,
+		arg.ClientSignoff,
+		arg.MarginWarnPts,
+		arg.MarginCriticalPts,
+		arg.MarginCheckEvery,
+		arg.Stage,
+		arg.OpenedAt,
+		arg.MarginAsOf,
+		arg.Revenue,
+		arg.Eac,
+		arg.CurrentMarginPct,
+		arg.ForecastMarginPct,
+		arg.DriftPts,
+		arg.FirstRunID,
+	)
+	var first_run_id string
+	err := row.Scan(&first_run_id)
+	return first_run_id, err
+}
+
 const getDeal = `-- name: GetDeal :one
-SELECT deal_id, client, workstream, currency, contract_value, target_margin_pct, planned_cost, start_date, end_date, ae, presales, pricing_approver, pm, gm, slack_channel, client_signoff, margin_warn_pts, margin_critical_pts, margin_check_every, stage, base_stage, opened_at, close_outcome, close_by, close_reason, closed_at, pct_complete, progress_by, progress_at, margin_as_of, revenue, actual_cost, eac, current_margin, current_margin_pct, forecast_margin_pct, drift_pts, margin_status, alerted_status, pending_change_orders, fees_invoiced, fees_collected, fees_pending, open_incidents, margin_checks, version, updated_at FROM deals WHERE deal_id = $1
+SELECT deal_id, client, workstream, currency, contract_value, target_margin_pct, planned_cost, start_date, end_date, ae, presales, pricing_approver, pm, gm, slack_channel, client_signoff, margin_warn_pts, margin_critical_pts, margin_check_every, stage, base_stage, opened_at, close_outcome, close_by, close_reason, closed_at, pct_complete, progress_by, progress_at, margin_as_of, revenue, actual_cost, eac, current_margin, current_margin_pct, forecast_margin_pct, drift_pts, margin_status, alerted_status, pending_change_orders, fees_invoiced, fees_collected, fees_pending, open_incidents, margin_checks, version, updated_at, first_run_id, ended_at, refusal_count, health, ledger_batches, invoice_count, fee_count, cost_subcontractor, cost_license, cost_travel, cost_internal FROM deals WHERE deal_id = $1
 `
 
 func (q *Queries) GetDeal(ctx context.Context, dealID string) (Deal, error) {
@@ -67,7 +153,34 @@ func (q *Queries) GetDeal(ctx context.Context, dealID string) (Deal, error) {
 		&i.MarginChecks,
 		&i.Version,
 		&i.UpdatedAt,
+		&i.FirstRunID,
+		&i.EndedAt,
+		&i.RefusalCount,
+		&i.Health,
+		&i.LedgerBatches,
+		&i.InvoiceCount,
+		&i.FeeCount,
+		&i.CostSubcontractor,
+		&i.CostLicense,
+		&i.CostTravel,
+		&i.CostInternal,
 	)
+	return i, err
+}
+
+const getDealOwner = `-- name: GetDealOwner :one
+SELECT first_run_id, opened_at FROM deals WHERE deal_id = $1
+`
+
+type GetDealOwnerRow struct {
+	FirstRunID string
+	OpenedAt   time.Time
+}
+
+func (q *Queries) GetDealOwner(ctx context.Context, dealID string) (GetDealOwnerRow, error) {
+	row := q.db.QueryRow(ctx, getDealOwner, dealID)
+	var i GetDealOwnerRow
+	err := row.Scan(&i.FirstRunID, &i.OpenedAt)
 	return i, err
 }
 
@@ -89,6 +202,36 @@ func (q *Queries) GetHandover(ctx context.Context, dealID string) (Handover, err
 		&i.CommitmentsAcknowledged,
 		&i.ScopeAmbiguities,
 		&i.ResourcesConfirmed,
+	)
+	return i, err
+}
+
+const getTicket = `-- name: GetTicket :one
+SELECT deal_id, ticket_id, owner, deliverable_kind, client_signoff_required, status, opened_at, closed_at, internal_approved, client_approved, deliverable_body, deliverable_url, position FROM tickets WHERE deal_id = $1 AND ticket_id = $2
+`
+
+type GetTicketParams struct {
+	DealID   string
+	TicketID string
+}
+
+func (q *Queries) GetTicket(ctx context.Context, arg GetTicketParams) (Ticket, error) {
+	row := q.db.QueryRow(ctx, getTicket, arg.DealID, arg.TicketID)
+	var i Ticket
+	err := row.Scan(
+		&i.DealID,
+		&i.TicketID,
+		&i.Owner,
+		&i.DeliverableKind,
+		&i.ClientSignoffRequired,
+		&i.Status,
+		&i.OpenedAt,
+		&i.ClosedAt,
+		&i.InternalApproved,
+		&i.ClientApproved,
+		&i.DeliverableBody,
+		&i.DeliverableUrl,
+		&i.Position,
 	)
 	return i, err
 }
@@ -160,7 +303,7 @@ func (q *Queries) ListCommitments(ctx context.Context, dealID string) ([]Commitm
 }
 
 const listDeals = `-- name: ListDeals :many
-SELECT deal_id, client, workstream, currency, contract_value, target_margin_pct, planned_cost, start_date, end_date, ae, presales, pricing_approver, pm, gm, slack_channel, client_signoff, margin_warn_pts, margin_critical_pts, margin_check_every, stage, base_stage, opened_at, close_outcome, close_by, close_reason, closed_at, pct_complete, progress_by, progress_at, margin_as_of, revenue, actual_cost, eac, current_margin, current_margin_pct, forecast_margin_pct, drift_pts, margin_status, alerted_status, pending_change_orders, fees_invoiced, fees_collected, fees_pending, open_incidents, margin_checks, version, updated_at FROM deals
+SELECT deal_id, client, workstream, currency, contract_value, target_margin_pct, planned_cost, start_date, end_date, ae, presales, pricing_approver, pm, gm, slack_channel, client_signoff, margin_warn_pts, margin_critical_pts, margin_check_every, stage, base_stage, opened_at, close_outcome, close_by, close_reason, closed_at, pct_complete, progress_by, progress_at, margin_as_of, revenue, actual_cost, eac, current_margin, current_margin_pct, forecast_margin_pct, drift_pts, margin_status, alerted_status, pending_change_orders, fees_invoiced, fees_collected, fees_pending, open_incidents, margin_checks, version, updated_at, first_run_id, ended_at, refusal_count, health, ledger_batches, invoice_count, fee_count, cost_subcontractor, cost_license, cost_travel, cost_internal FROM deals
 WHERE ($1::text = '' OR client = $1)
   AND ($2::text = '' OR ae = $2)
   AND ($3::text = '' OR pm = $3)
@@ -238,6 +381,17 @@ func (q *Queries) ListDeals(ctx context.Context, arg ListDealsParams) ([]Deal, e
 			&i.MarginChecks,
 			&i.Version,
 			&i.UpdatedAt,
+			&i.FirstRunID,
+			&i.EndedAt,
+			&i.RefusalCount,
+			&i.Health,
+			&i.LedgerBatches,
+			&i.InvoiceCount,
+			&i.FeeCount,
+			&i.CostSubcontractor,
+			&i.CostLicense,
+			&i.CostTravel,
+			&i.CostInternal,
 		); err != nil {
 			return nil, err
 		}
@@ -250,7 +404,7 @@ func (q *Queries) ListDeals(ctx context.Context, arg ListDealsParams) ([]Deal, e
 }
 
 const listFees = `-- name: ListFees :many
-SELECT deal_id, fee_id, kind, amount, currency, fee_date, position FROM client_fees WHERE deal_id = $1 ORDER BY position, fee_date, fee_id
+SELECT deal_id, fee_id, kind, amount, currency, fee_date, position, batch, source FROM client_fees WHERE deal_id = $1 ORDER BY position, fee_date, fee_id
 `
 
 func (q *Queries) ListFees(ctx context.Context, dealID string) ([]ClientFee, error) {
@@ -270,6 +424,8 @@ func (q *Queries) ListFees(ctx context.Context, dealID string) ([]ClientFee, err
 			&i.Currency,
 			&i.FeeDate,
 			&i.Position,
+			&i.Batch,
+			&i.Source,
 		); err != nil {
 			return nil, err
 		}
@@ -315,7 +471,7 @@ func (q *Queries) ListIncidents(ctx context.Context, dealID string) ([]Incident,
 }
 
 const listInvoices = `-- name: ListInvoices :many
-SELECT deal_id, invoice_id, category, amount, currency, fx_rate, deal_amount, invoice_date, supplier, memo, credit, received_at, position FROM cost_invoices WHERE deal_id = $1 ORDER BY position, received_at, invoice_id
+SELECT deal_id, invoice_id, category, amount, currency, fx_rate, deal_amount, invoice_date, supplier, memo, credit, received_at, position, batch, source FROM cost_invoices WHERE deal_id = $1 ORDER BY position, received_at, invoice_id
 `
 
 func (q *Queries) ListInvoices(ctx context.Context, dealID string) ([]CostInvoice, error) {
@@ -341,6 +497,8 @@ func (q *Queries) ListInvoices(ctx context.Context, dealID string) ([]CostInvoic
 			&i.Credit,
 			&i.ReceivedAt,
 			&i.Position,
+			&i.Batch,
+			&i.Source,
 		); err != nil {
 			return nil, err
 		}
@@ -353,11 +511,17 @@ func (q *Queries) ListInvoices(ctx context.Context, dealID string) ([]CostInvoic
 }
 
 const listRefusals = `-- name: ListRefusals :many
-SELECT deal_id, seq, signal, reason, payload, at FROM refusals WHERE deal_id = $1 ORDER BY seq
+SELECT deal_id, seq, signal, reason, payload, at FROM (SELECT deal_id, seq, signal, reason, payload, at FROM refusals r WHERE r.deal_id = $1 ORDER BY seq DESC LIMIT $2) newest ORDER BY seq
 `
 
-func (q *Queries) ListRefusals(ctx context.Context, dealID string) ([]Refusal, error) {
-	rows, err := q.db.Query(ctx, listRefusals, dealID)
+type ListRefusalsParams struct {
+	DealID string
+	Newest int32
+}
+
+// The newest refusals, oldest of them first.
+func (q *Queries) ListRefusals(ctx context.Context, arg ListRefusalsParams) ([]Refusal, error) {
+	rows, err := q.db.Query(ctx, listRefusals, arg.DealID, arg.Newest)
 	if err != nil {
 		return nil, err
 	}
@@ -454,6 +618,53 @@ func (q *Queries) ListStageChanges(ctx context.Context, dealID string) ([]StageC
 	return items, nil
 }
 
+const listTicketSignoffs = `-- name: ListTicketSignoffs :many
+SELECT deal_id, ticket_id, seq, signoff_id, by_user, side, decision, deliverable_kind, deliverable_body, deliverable_url, note, at, refused, reason FROM (SELECT deal_id, ticket_id, seq, signoff_id, by_user, side, decision, deliverable_kind, deliverable_body, deliverable_url, note, at, refused, reason FROM signoffs s WHERE s.deal_id = $1 AND s.ticket_id = $2 ORDER BY seq DESC LIMIT $3) newest
+ORDER BY seq
+`
+
+type ListTicketSignoffsParams struct {
+	DealID   string
+	TicketID string
+	Newest   int32
+}
+
+// A ticket's newest sign-offs, oldest of them first.
+func (q *Queries) ListTicketSignoffs(ctx context.Context, arg ListTicketSignoffsParams) ([]Signoff, error) {
+	rows, err := q.db.Query(ctx, listTicketSignoffs, arg.DealID, arg.TicketID, arg.Newest)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Signoff
+	for rows.Next() {
+		var i Signoff
+		if err := rows.Scan(
+			&i.DealID,
+			&i.TicketID,
+			&i.Seq,
+			&i.SignoffID,
+			&i.ByUser,
+			&i.Side,
+			&i.Decision,
+			&i.DeliverableKind,
+			&i.DeliverableBody,
+			&i.DeliverableUrl,
+			&i.Note,
+			&i.At,
+			&i.Refused,
+			&i.Reason,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listTickets = `-- name: ListTickets :many
 SELECT deal_id, ticket_id, owner, deliverable_kind, client_signoff_required, status, opened_at, closed_at, internal_approved, client_approved, deliverable_body, deliverable_url, position FROM tickets WHERE deal_id = $1 ORDER BY position, opened_at, ticket_id
 `
@@ -492,9 +703,117 @@ func (q *Queries) ListTickets(ctx context.Context, dealID string) ([]Ticket, err
 	return items, nil
 }
 
+const saveDealState = `-- name: SaveDealState :execrows
+UPDATE deals SET
+    stage = $2, base_stage = $3, close_outcome = $4, close_by = $5, close_reason = $6, closed_at = $7,
+    pct_complete = $8, progress_by = $9, progress_at = $10,
+    margin_as_of = $11, revenue = $12, actual_cost = $13, eac = $14, current_margin = $15, current_margin_pct = $16,
+    forecast_margin_pct = $17, drift_pts = $18, margin_status = $19, alerted_status = $20, pending_change_orders = $21,
+    fees_invoiced = $22, fees_collected = $23, fees_pending = $24, open_incidents = $25, margin_checks = $26,
+    ended_at = $27, refusal_count = $28, health = $29, version = $30, updated_at = now()
+WHERE deal_id = $1 AND version <= $30
+`
+
+type SaveDealStateParams struct {
+	DealID              string
+	Stage               string
+	BaseStage           string
+	CloseOutcome        string
+	CloseBy             string
+	CloseReason         string
+	ClosedAt            *time.Time
+	PctComplete         *decimal.Decimal
+	ProgressBy          string
+	ProgressAt          *time.Time
+	MarginAsOf          time.Time
+	Revenue             decimal.Decimal
+	ActualCost          decimal.Decimal
+	Eac                 decimal.Decimal
+	CurrentMargin       decimal.Decimal
+	CurrentMarginPct    decimal.Decimal
+	ForecastMarginPct   decimal.Decimal
+	DriftPts            decimal.Decimal
+	MarginStatus        string
+	AlertedStatus       string
+	PendingChangeOrders decimal.Decimal
+	FeesInvoiced        decimal.Decimal
+	FeesCollected       decimal.Decimal
+	FeesPending         decimal.Decimal
+	OpenIncidents       int32
+	MarginChecks        int64
+	EndedAt             *time.Time
+	RefusalCount        int64
+	Health              string
+	Version             int64
+}
+
+// The deal's state columns as the workflow last knew them; an older
+// version never overwrites a newer one.
+func (q *Queries) SaveDealState(ctx context.Context, arg SaveDealStateParams) (int64, error) {
+	result, err := q.db.Exec(ctx, saveDealState,
+		arg.DealID,
+		arg.Stage,
+		arg.BaseStage,
+		arg.CloseOutcome,
+		arg.CloseBy,
+		arg.CloseReason,
+		arg.ClosedAt,
+		arg.PctComplete,
+		arg.ProgressBy,
+		arg.ProgressAt,
+		arg.MarginAsOf,
+		arg.Revenue,
+		arg.ActualCost,
+		arg.Eac,
+		arg.CurrentMargin,
+		arg.CurrentMarginPct,
+		arg.ForecastMarginPct,
+		arg.DriftPts,
+		arg.MarginStatus,
+		arg.AlertedStatus,
+		arg.PendingChangeOrders,
+		arg.FeesInvoiced,
+		arg.FeesCollected,
+		arg.FeesPending,
+		arg.OpenIncidents,
+		arg.MarginChecks,
+		arg.EndedAt,
+		arg.RefusalCount,
+		arg.Health,
+		arg.Version,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const setTicketDeliverable = `-- name: SetTicketDeliverable :exec
+UPDATE tickets SET deliverable_body = $3, deliverable_url = $4 WHERE deal_id = $1 AND ticket_id = $2
+`
+
+type SetTicketDeliverableParams struct {
+	DealID          string
+	TicketID        string
+	DeliverableBody string
+	DeliverableUrl  string
+}
+
+func (q *Queries) SetTicketDeliverable(ctx context.Context, arg SetTicketDeliverableParams) error {
+	_, err := q.db.Exec(ctx, setTicketDeliverable,
+		arg.DealID,
+		arg.TicketID,
+		arg.DeliverableBody,
+		arg.DeliverableUrl,
+	)
+	return err
+}
+
 const upsertChangeOrder = `-- name: UpsertChangeOrder :exec
 INSERT INTO change_orders (deal_id, change_order_id, amount, planned_cost, status, by_user, at, position)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+VALUES ($1, $2, $3, $4, $5, $6, $7,
+    CASE WHEN $8::int >= 0 THEN $8::int
+         ELSE (SELECT COALESCE(max(position) + 1, 0) FROM change_orders c WHERE c.deal_id = $1) END)
 ON CONFLICT (deal_id, change_order_id) DO UPDATE SET
     amount = EXCLUDED.amount, planned_cost = EXCLUDED.planned_cost, status = EXCLUDED.status,
     by_user = EXCLUDED.by_user, at = EXCLUDED.at
@@ -527,7 +846,9 @@ func (q *Queries) UpsertChangeOrder(ctx context.Context, arg UpsertChangeOrderPa
 
 const upsertCommitment = `-- name: UpsertCommitment :exec
 INSERT INTO commitments (deal_id, commitment_id, kind, text, value, by_user, at, position)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+VALUES ($1, $2, $3, $4, $5, $6, $7,
+    CASE WHEN $8::int >= 0 THEN $8::int
+         ELSE (SELECT COALESCE(max(position) + 1, 0) FROM commitments c WHERE c.deal_id = $1) END)
 ON CONFLICT (deal_id, commitment_id) DO NOTHING
 `
 
@@ -767,9 +1088,13 @@ func (q *Queries) UpsertHandover(ctx context.Context, arg UpsertHandoverParams) 
 
 const upsertIncident = `-- name: UpsertIncident :exec
 INSERT INTO incidents (deal_id, incident_id, severity, status, title, opened_at, updated_at, position)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+VALUES ($1, $2, $3, $4, $5, $6, $7,
+    CASE WHEN $8::int >= 0 THEN $8::int
+         ELSE (SELECT COALESCE(max(position) + 1, 0) FROM incidents i WHERE i.deal_id = $1) END)
 ON CONFLICT (deal_id, incident_id) DO UPDATE SET
-    severity = EXCLUDED.severity, status = EXCLUDED.status, title = EXCLUDED.title, updated_at = EXCLUDED.updated_at
+    -- an update without a title keeps the stored one
+    severity = EXCLUDED.severity, status = EXCLUDED.status, title = COALESCE(NULLIF(EXCLUDED.title, ''), incidents.title),
+    updated_at = EXCLUDED.updated_at
 `
 
 type UpsertIncidentParams struct {
@@ -942,11 +1267,12 @@ func (q *Queries) UpsertStageChange(ctx context.Context, arg UpsertStageChangePa
 const upsertTicket = `-- name: UpsertTicket :exec
 INSERT INTO tickets (deal_id, ticket_id, owner, deliverable_kind, client_signoff_required, status, opened_at,
     closed_at, internal_approved, client_approved, deliverable_body, deliverable_url, position)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+    CASE WHEN $13::int >= 0 THEN $13::int
+         ELSE (SELECT COALESCE(max(position) + 1, 0) FROM tickets t WHERE t.deal_id = $1) END)
 ON CONFLICT (deal_id, ticket_id) DO UPDATE SET
     owner = EXCLUDED.owner, status = EXCLUDED.status, closed_at = EXCLUDED.closed_at,
-    internal_approved = EXCLUDED.internal_approved, client_approved = EXCLUDED.client_approved,
-    deliverable_body = EXCLUDED.deliverable_body, deliverable_url = EXCLUDED.deliverable_url
+    internal_approved = EXCLUDED.internal_approved, client_approved = EXCLUDED.client_approved
 `
 
 type UpsertTicketParams struct {

@@ -91,7 +91,9 @@ func (q *Queries) ListMarginSnapshots(ctx context.Context, dealID string) ([]Mar
 const upsertMarginAlert = `-- name: UpsertMarginAlert :exec
 INSERT INTO margin_alerts (deal_id, alert_id, kind, from_status, to_status, at, revenue, actual_cost, eac,
     forecast_margin_pct, target_margin_pct, drift_pts, position)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+    CASE WHEN $13::int >= 0 THEN $13::int
+         ELSE (SELECT COALESCE(max(position) + 1, 0) FROM margin_alerts a WHERE a.deal_id = $1) END)
 ON CONFLICT (deal_id, alert_id) DO NOTHING
 `
 

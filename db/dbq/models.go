@@ -29,6 +29,8 @@ type ClientFee struct {
 	Currency string
 	FeeDate  time.Time
 	Position int32
+	Batch    int64
+	Source   string
 }
 
 type Commitment struct {
@@ -56,6 +58,8 @@ type CostInvoice struct {
 	Credit      bool
 	ReceivedAt  time.Time
 	Position    int32
+	Batch       int64
+	Source      string
 }
 
 type Deal struct {
@@ -106,6 +110,17 @@ type Deal struct {
 	MarginChecks        int64
 	Version             int64
 	UpdatedAt           time.Time
+	FirstRunID          string
+	EndedAt             *time.Time
+	RefusalCount        int64
+	Health              string
+	LedgerBatches       int64
+	InvoiceCount        int64
+	FeeCount            int64
+	CostSubcontractor   decimal.Decimal
+	CostLicense         decimal.Decimal
+	CostTravel          decimal.Decimal
+	CostInternal        decimal.Decimal
 }
 
 type Handover struct {
@@ -130,6 +145,24 @@ type Incident struct {
 	OpenedAt   time.Time
 	UpdatedAt  time.Time
 	Position   int32
+}
+
+type IntakeJob struct {
+	JobID      string
+	Path       string
+	RowsTotal  int32
+	CreatedAt  time.Time
+	FinishedAt *time.Time
+}
+
+type IntakeRow struct {
+	JobID     string
+	RowNo     int32
+	DealID    string
+	InvoiceID string
+	Invoice   string
+	Status    string
+	Reason    string
 }
 
 type MarginAlert struct {

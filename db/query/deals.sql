@@ -57,11 +57,15 @@ SELECT * FROM stage_changes WHERE deal_id = $1 ORDER BY seq;
 -- name: UpsertTicket :exec
 INSERT INTO tickets (deal_id, ticket_id, owner, deliverable_kind, client_signoff_required, status, opened_at,
     closed_at, internal_approved, client_approved, deliverable_body, deliverable_url, position)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+    CASE WHEN sqlc.arg(position)::int >= 0 THEN sqlc.arg(position)::int
+         ELSE (SELECT COALESCE(max(position) + 1, 0) FROM tickets t WHERE t.deal_id = $1) END)
 ON CONFLICT (deal_id, ticket_id) DO UPDATE SET
     owner = EXCLUDED.owner, status = EXCLUDED.status, closed_at = EXCLUDED.closed_at,
-    internal_approved = EXCLUDED.internal_approved, client_approved = EXCLUDED.client_approved,
-    deliverable_body = EXCLUDED.deliverable_body, deliverable_url = EXCLUDED.deliverable_url;
+    internal_approved = EXCLUDED.internal_approved, client_approved = EXCLUDED.client_approved;
+
+-- name: SetTicketDeliverable :exec
+UPDATE tickets SET deliverable_body = $3, deliverable_url = $4 WHERE deal_id = $1 AND ticket_id = $2;
 
 -- name: ListTickets :many
 SELECT * FROM tickets WHERE deal_id = $1 ORDER BY position, opened_at, ticket_id;
@@ -77,7 +81,9 @@ SELECT * FROM signoffs WHERE deal_id = $1 ORDER BY ticket_id, seq;
 
 -- name: UpsertCommitment :exec
 INSERT INTO commitments (deal_id, commitment_id, kind, text, value, by_user, at, position)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+VALUES ($1, $2, $3, $4, $5, $6, $7,
+    CASE WHEN sqlc.arg(position)::int >= 0 THEN sqlc.arg(position)::int
+         ELSE (SELECT COALESCE(max(position) + 1, 0) FROM commitments c WHERE c.deal_id = $1) END)
 ON CONFLICT (deal_id, commitment_id) DO NOTHING;
 
 -- name: ListCommitments :many
@@ -97,9 +103,13 @@ SELECT * FROM handovers WHERE deal_id = $1;
 
 -- name: UpsertIncident :exec
 INSERT INTO incidents (deal_id, incident_id, severity, status, title, opened_at, updated_at, position)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+VALUES ($1, $2, $3, $4, $5, $6, $7,
+    CASE WHEN sqlc.arg(position)::int >= 0 THEN sqlc.arg(position)::int
+         ELSE (SELECT COALESCE(max(position) + 1, 0) FROM incidents i WHERE i.deal_id = $1) END)
 ON CONFLICT (deal_id, incident_id) DO UPDATE SET
-    severity = EXCLUDED.severity, status = EXCLUDED.status, title = EXCLUDED.title, updated_at = EXCLUDED.updated_at;
+    -- an update without a title keeps the stored one
+    severity = EXCLUDED.severity, status = EXCLUDED.status, title = COALESCE(NULLIF(EXCLUDED.title, ''), incidents.title),
+    updated_at = EXCLUDED.updated_at;
 
 -- name: ListIncidents :many
 SELECT * FROM incidents WHERE deal_id = $1 ORDER BY position, opened_at, incident_id;
@@ -123,7 +133,9 @@ SELECT * FROM cost_invoices WHERE deal_id = $1 ORDER BY position, received_at, i
 
 -- name: UpsertChangeOrder :exec
 INSERT INTO change_orders (deal_id, change_order_id, amount, planned_cost, status, by_user, at, position)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+VALUES ($1, $2, $3, $4, $5, $6, $7,
+    CASE WHEN sqlc.arg(position)::int >= 0 THEN sqlc.arg(position)::int
+         ELSE (SELECT COALESCE(max(position) + 1, 0) FROM change_orders c WHERE c.deal_id = $1) END)
 ON CONFLICT (deal_id, change_order_id) DO UPDATE SET
     amount = EXCLUDED.amount, planned_cost = EXCLUDED.planned_cost, status = EXCLUDED.status,
     by_user = EXCLUDED.by_user, at = EXCLUDED.at;
@@ -137,4 +149,46 @@ VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (deal_id, seq) DO NOTHING;
 
 -- name: ListRefusals :many
-SELECT * FROM refusals WHERE deal_id = $1 ORDER BY seq;
+-- The newest refusals, oldest of them first.
+SELECT * FROM (SELECT * FROM refusals r WHERE r.deal_id = $1 ORDER BY seq DESC LIMIT sqlc.arg(newest)) newest ORDER BY seq;
+
+-- name: ClaimDeal :one
+-- Writes a new deal's row, or hands an existing one to the run chain that
+-- owns it. Answers the chain that owns the id: another chain's id means
+-- the deal id is taken.
+INSERT INTO deals (
+    deal_id, client, workstream, currency, contract_value, target_margin_pct, planned_cost,
+    start_date, end_date, ae, presales, pricing_approver, pm, gm, slack_channel, client_signoff,
+    margin_warn_pts, margin_critical_pts, margin_check_every, stage, opened_at,
+    margin_as_of, revenue, actual_cost, eac, current_margin, current_margin_pct, forecast_margin_pct,
+    drift_pts, margin_status, alerted_status, pending_change_orders, fees_invoiced, fees_collected, fees_pending,
+    version, first_run_id
+) VALUES (
+    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+    $22, $23, 0, $24, $23, $25, $26, $27, 'on_track', 'on_track', 0, 0, 0, 0, 0, sqlc.arg(first_run_id)
+)
+ON CONFLICT (deal_id) DO UPDATE SET first_run_id = EXCLUDED.first_run_id WHERE deals.first_run_id = ''
+RETURNING first_run_id;
+
+-- name: GetDealOwner :one
+SELECT first_run_id, opened_at FROM deals WHERE deal_id = $1;
+
+-- name: SaveDealState :execrows
+-- The deal's state columns as the workflow last knew them; an older
+-- version never overwrites a newer one.
+UPDATE deals SET
+    stage = $2, base_stage = $3, close_outcome = $4, close_by = $5, close_reason = $6, closed_at = $7,
+    pct_complete = $8, progress_by = $9, progress_at = $10,
+    margin_as_of = $11, revenue = $12, actual_cost = $13, eac = $14, current_margin = $15, current_margin_pct = $16,
+    forecast_margin_pct = $17, drift_pts = $18, margin_status = $19, alerted_status = $20, pending_change_orders = $21,
+    fees_invoiced = $22, fees_collected = $23, fees_pending = $24, open_incidents = $25, margin_checks = $26,
+    ended_at = $27, refusal_count = $28, health = $29, version = $30, updated_at = now()
+WHERE deal_id = $1 AND version <= $30;
+
+-- name: GetTicket :one
+SELECT * FROM tickets WHERE deal_id = $1 AND ticket_id = $2;
+
+-- name: ListTicketSignoffs :many
+-- A ticket's newest sign-offs, oldest of them first.
+SELECT * FROM (SELECT * FROM signoffs s WHERE s.deal_id = $1 AND s.ticket_id = $2 ORDER BY seq DESC LIMIT sqlc.arg(newest)) newest
+ORDER BY seq;

@@ -164,3 +164,15 @@ func WithoutRefusals(r *deal.Record) string {
 	}
 	return string(JSON(c))
 }
+
+// StateWithoutRefusals is the state as it would be had no refused signal
+// come: the refusal count, the version and the sign-off count of a
+// refused sign-off are what a refusal may change.
+func StateWithoutRefusals(s *deal.State) string {
+	c := *s.Clone()
+	c.Refusals, c.Version = 0, 0
+	for i := range c.Tickets {
+		c.Tickets[i].Signoffs = 0
+	}
+	return string(JSON(c))
+}

@@ -33,13 +33,13 @@ func Delivered(id, ae, pm string, closedAt time.Time, costs map[string]string, p
 	t := dealtest.Terms(id, closedAt)
 	t.People.AE, t.People.PM = ae, pm
 	at := closedAt.Add(-time.Duration(len(dealtest.ToClosing())+1) * time.Minute)
-	r, _, err := deal.Open(t, at)
+	d, err := dealtest.Open(t, at)
 	if err != nil {
 		return nil, err
 	}
 	apply := func(when time.Time, steps ...dealtest.Step) error {
 		for _, s := range AsPeople(steps, ae, pm) {
-			if res, _ := r.Apply(when, s.Signal, s.Payload); res.Status != deal.Accepted {
+			if res := d.Send(when, s.Signal, s.Payload); res.Status != deal.Accepted {
 				return fmt.Errorf("deal %s: %s %s: %s %s", id, s.Signal, s.Payload, res.Status, res.Reason)
 			}
 		}
@@ -69,7 +69,7 @@ func Delivered(id, ae, pm string, closedAt time.Time, costs map[string]string, p
 	if err := apply(delivered.Add(2*time.Hour), dealtest.Progress(pctComplete)); err != nil {
 		return nil, err
 	}
-	return r, nil
+	return d.Record, nil
 }
 
 // Drifting is a deal 14 points under its 30% target, subcontractors

@@ -1,4 +1,4 @@
-package workflows
+package legacy
 
 import (
 	"fmt"
@@ -7,13 +7,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
-
-	"dealflow/activities"
-	"dealflow/deal"
 )
-
-// a is only for naming activity methods; the worker holds the real one.
-var a *activities.Activities
 
 // persistLoop writes the record whenever it moved on. It coalesces: ten
 // signals arriving during one write cost one more write, not ten.
@@ -30,7 +24,7 @@ func (w *dealWorkflow) persistLoop(ctx workflow.Context) {
 		}
 		v := w.rec.Version
 		if v != w.SavedVersion {
-			if err := workflow.ExecuteActivity(ctx, a.SaveRecord, w.rec).Get(ctx, nil); err != nil {
+			if err := workflow.ExecuteActivity(ctx, "SaveRecord", w.rec).Get(ctx, nil); err != nil {
 				workflow.GetLogger(ctx).Error("saving the deal record failed; retrying in a minute", "error", err)
 				if workflow.Sleep(ctx, time.Minute) != nil {
 					return
@@ -41,7 +35,7 @@ func (w *dealWorkflow) persistLoop(ctx workflow.Context) {
 		}
 		if n := len(w.Snapshots); n > 0 {
 			snaps := w.Snapshots[:n:n]
-			if err := workflow.ExecuteActivity(ctx, a.SaveSnapshots, w.rec.Terms.DealID, snaps).Get(ctx, nil); err != nil {
+			if err := workflow.ExecuteActivity(ctx, "SaveSnapshots", w.rec.Terms.DealID, snaps).Get(ctx, nil); err != nil {
 				workflow.GetLogger(ctx).Error("saving margin snapshots failed; retrying in a minute", "error", err)
 				if workflow.Sleep(ctx, time.Minute) != nil {
 					return
@@ -69,7 +63,7 @@ func (w *dealWorkflow) notifyLoop(ctx workflow.Context) {
 			return
 		}
 		n := w.Outbox[0]
-		if err := workflow.ExecuteActivity(ctx, a.Notify, n).Get(ctx, nil); err != nil {
+		if err := workflow.ExecuteActivity(ctx, "Notify", n).Get(ctx, nil); err != nil {
 			workflow.GetLogger(ctx).Error("notification dropped", "key", n.Key, "kind", n.Notice.Kind, "error", err)
 		}
 		w.Outbox = w.Outbox[1:]
@@ -86,13 +80,6 @@ var (
 	SAMarginStatus      = temporal.NewSearchAttributeKeyKeyword("MarginStatus")
 	SAForecastMarginPct = temporal.NewSearchAttributeKeyFloat64("ForecastMarginPct")
 	SAOpenIncidents     = temporal.NewSearchAttributeKeyInt64("OpenIncidents")
-)
-
-// SearchAttributes is every attribute the workflow sets, for registering
-// them with a server.
-var SearchAttributes = temporal.NewSearchAttributes(
-	SADealStage.ValueSet(""), SADealClient.ValueSet(""), SADealAE.ValueSet(""), SADealPM.ValueSet(""),
-	SAMarginStatus.ValueSet(""), SAForecastMarginPct.ValueSet(0), SAOpenIncidents.ValueSet(0),
 )
 
 // publish tells the Temporal UI where the deal stands: search attributes
@@ -122,15 +109,4 @@ func (w *dealWorkflow) publish(ctx workflow.Context) {
 	if err != nil {
 		workflow.GetLogger(ctx).Error("search attributes not updated", "error", err)
 	}
-}
-
-// Summary is the static one-line summary shown in the Temporal UI.
-func Summary(t deal.Terms) string {
-	return fmt.Sprintf("%s / %s (AE %s, PM %s)", t.Client, t.Workstream, t.People.AE, t.People.PM)
-}
-
-func initialSearchAttributes(t deal.Terms) temporal.SearchAttributes {
-	return temporal.NewSearchAttributes(SADealStage.ValueSet(string(deal.Discovery)), SADealClient.ValueSet(t.Client),
-		SADealAE.ValueSet(t.People.AE), SADealPM.ValueSet(t.People.PM), SAMarginStatus.ValueSet(deal.OnTrack),
-		SAOpenIncidents.ValueSet(0))
 }

@@ -1,0 +1,107 @@
+package workflows
+
+import (
+	"encoding/json"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"dealflow/activities"
+	"dealflow/db"
+	"dealflow/deal"
+)
+
+// ledgerItem is an invoice or fee the rules accepted, waiting for
+// PostgreSQL's answer (new, duplicate, or conflicting).
+type ledgerItem struct {
+	signal string
+	entry  deal.LedgerEntry
+	source string
+	size   int
+	done   bool
+	result deal.Result
+}
+
+// ledgerQueue holds the entries not yet answered. They go to PostgreSQL in
+// batches, so a stream of invoices costs one activity per batch, and each
+// invoice O(1) work in the workflow.
+type ledgerQueue struct {
+	items []*ledgerItem
+	busy  bool
+}
+
+func (q *ledgerQueue) add(signal string, e deal.LedgerEntry, source string) *ledgerItem {
+	b, _ := json.Marshal(e)
+	it := &ledgerItem{signal: signal, entry: e, source: source, size: len(b) + len(source)}
+	q.items = append(q.items, it)
+	return it
+}
+
+func (q *ledgerQueue) idle() bool { return len(q.items) == 0 && !q.busy }
+
+// A ledger batch holds at most this many entries and bytes.
+const (
+	maxLedgerBatch = 500
+	maxLedgerBytes = 512 << 10
+)
+
+func (q *ledgerQueue) next() []*ledgerItem {
+	n, size := 0, 0
+	for n < len(q.items) && n < maxLedgerBatch && (n == 0 || size+q.items[n].size <= maxLedgerBytes) {
+		size += q.items[n].size
+		n++
+	}
+	return q.items[:n]
+}
+
+// ledgerLoop takes the waiting entries to PostgreSQL a batch at a time and
+// answers each. The batch's number (from the ledger's count) is the same
+// on every retry, so a retry whose first attempt committed before the
+// worker died finds its rows and counts them once.
+func (w *dealWorkflow) ledgerLoop(ctx workflow.Context) {
+	ctx = withRetries(ctx, time.Minute)
+	for {
+		if workflow.Await(ctx, func() bool { return len(w.ledger.items) > 0 }) != nil {
+			return
+		}
+		batch := w.ledger.next()
+		w.ledger.busy = true
+		req := activities.LedgerBatch{DealID: w.s.Terms.DealID, Batch: w.s.Ledger.Batches + 1}
+		for _, it := range batch {
+			req.Entries = append(req.Entries, db.LedgerEntry{LedgerEntry: it.entry, Source: it.source})
+		}
+		var ans activities.LedgerAnswer
+		err := workflow.ExecuteActivity(ctx, a.TakeLedger, req).Get(ctx, &ans)
+		switch {
+		case err == nil:
+			w.Health.Ledger = ""
+			w.absorb(w.s.TakeLedger(workflow.Now(ctx), ans.Totals))
+			for i, it := range batch {
+				w.answer(ctx, it, ans.Results[i])
+			}
+		case isPermanent(err):
+			w.Health.Ledger = err.Error()
+			for _, it := range batch {
+				w.answer(ctx, it, deal.Result{Status: deal.Refused, Reason: "PostgreSQL refused it: " + err.Error()})
+			}
+		default:
+			w.Health.Ledger = err.Error()
+			workflow.GetLogger(ctx).Error("taking invoices into the ledger failed; retrying in a minute", "error", err)
+			w.ledger.busy = false
+			if workflow.Sleep(ctx, retryPause) != nil {
+				return
+			}
+			continue
+		}
+		w.ledger.items = w.ledger.items[len(batch):]
+		w.ledger.busy = false
+	}
+}
+
+func (w *dealWorkflow) answer(ctx workflow.Context, it *ledgerItem, res deal.Result) {
+	if res.Status == deal.Refused {
+		b, _ := json.Marshal(it.entry)
+		res = w.refuse(ctx, it.signal, res.Reason, b)
+	}
+	it.result, it.done = res, true
+}

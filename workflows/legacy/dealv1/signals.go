@@ -1,0 +1,112 @@
+package dealv1
+
+import "github.com/shopspring/decimal"
+
+// Signal names: the workflow listens on these and the starter, the Slack
+// handler and finance intake send them.
+const (
+	SigSignoff     = "signoff"
+	SigCommitment  = "commitment"
+	SigClose       = "close"
+	SigHandover    = "handover"
+	SigStage       = "stage"
+	SigIncident    = "incident"
+	SigFee         = "fee"
+	SigInvoice     = "invoice"
+	SigChangeOrder = "change_order"
+	SigProgress    = "progress"
+)
+
+// SignalNames lists every signal in a fixed order.
+var SignalNames = []string{SigSignoff, SigCommitment, SigClose, SigHandover, SigStage, SigIncident, SigFee, SigInvoice, SigChangeOrder, SigProgress}
+
+// The values signal fields may take. The rules in apply.go check them, and
+// the starter checks them too, before anything is sent.
+var (
+	PresaleTickets      = []string{string(Discovery), string(Scoping), string(Proposal), string(Pricing)}
+	SignoffSides        = []string{"internal", "client"}
+	SignoffDecisions    = []string{"approve", "changes_requested"}
+	CloseOutcomes       = []string{"won", "lost"}
+	CommitmentKinds     = []string{"discount", "deliverable", "date", "integration", "success_criterion", "stakeholder"}
+	Severities          = []string{"critical", "major", "minor"}
+	IncidentStatuses    = []string{"open", "resolved"}
+	FeeKinds            = []string{"invoiced", "collected"}
+	ChangeOrderStatuses = []string{"pending", "approved", "rejected"}
+)
+
+type SignoffSignal struct {
+	// ID is optional; when given (Slack clicks give one) a re-sent sign-off
+	// with the same ID is a no-op.
+	ID          string       `json:"id,omitempty"`
+	Ticket      string       `json:"ticket"`
+	By          string       `json:"by"`
+	Side        string       `json:"side"`
+	Decision    string       `json:"decision"`
+	Deliverable *Deliverable `json:"deliverable,omitempty"`
+	Note        string       `json:"note,omitempty"`
+}
+
+type CommitmentSignal struct {
+	ID    string `json:"id"`
+	Kind  string `json:"kind"`
+	Text  string `json:"text"`
+	Value string `json:"value,omitempty"`
+	By    string `json:"by"`
+}
+
+type CloseSignal struct {
+	Outcome string `json:"outcome"`
+	By      string `json:"by"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+type HandoverSignal struct {
+	By        string    `json:"by"`
+	Checklist Checklist `json:"checklist"`
+	SignedOff bool      `json:"signed_off"`
+}
+
+type StageSignal struct {
+	To Stage  `json:"to"`
+	By string `json:"by"`
+}
+
+type IncidentSignal struct {
+	IncidentID string `json:"incident_id"`
+	Severity   string `json:"severity"`
+	Status     string `json:"status"`
+	Title      string `json:"title"`
+}
+
+type FeeSignal struct {
+	FeeID    string          `json:"fee_id"`
+	Kind     string          `json:"kind"`
+	Amount   decimal.Decimal `json:"amount"`
+	Currency string          `json:"currency"`
+	Date     Date            `json:"date"`
+}
+
+type InvoiceSignal struct {
+	InvoiceID string           `json:"invoice_id"`
+	Category  string           `json:"category"`
+	Amount    decimal.Decimal  `json:"amount"`
+	Currency  string           `json:"currency"`
+	Date      Date             `json:"date"`
+	Supplier  string           `json:"supplier,omitempty"`
+	Memo      string           `json:"memo,omitempty"`
+	FXRate    *decimal.Decimal `json:"fx_rate,omitempty"`
+	Credit    bool             `json:"credit,omitempty"`
+}
+
+type ChangeOrderSignal struct {
+	ID          string          `json:"id"`
+	Amount      decimal.Decimal `json:"amount"`
+	PlannedCost decimal.Decimal `json:"planned_cost"`
+	Status      string          `json:"status"`
+	By          string          `json:"by"`
+}
+
+type ProgressSignal struct {
+	PctComplete decimal.Decimal `json:"pct_complete"`
+	By          string          `json:"by"`
+}
