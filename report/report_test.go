@@ -114,7 +114,7 @@ func TestDriftPattern(t *testing.T) {
 // fixtures and reads its signs.
 func TestSignsOfARealRecord(t *testing.T) {
 	t0 := now.AddDate(0, 0, -40)
-	r, _, err := deal.Open(dealtest.Terms("r1", t0), t0)
+	d, err := dealtest.Open(dealtest.Terms("r1", t0), t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestSignsOfARealRecord(t *testing.T) {
 		t.Helper()
 		for _, s := range steps {
 			at = at.Add(time.Hour)
-			if res, _ := r.Apply(at, s.Signal, s.Payload); res.Status != deal.Accepted {
+			if res := d.Send(at, s.Signal, s.Payload); res.Status != deal.Accepted {
 				t.Fatalf("%s %s: %s %s", s.Signal, s.Payload, res.Status, res.Reason)
 			}
 		}
@@ -140,7 +140,9 @@ func TestSignsOfARealRecord(t *testing.T) {
 	apply(dealtest.Handover(), co("CO-1"), dealtest.Invoice("I1", "travel", "9000", "2026-05-01"),
 		dealtest.Invoice("I2", "subcontractor", "8000", "2026-05-02"), dealtest.Progress("10"))
 
-	s := Signs(r)
+	// The signs are read from the record PostgreSQL would hold after these
+	// signals, as the report reads it.
+	s := Signs(d.Record)
 	if !s.ClosedAt.Equal(closed) || s.AE != dealtest.AE || s.PM != dealtest.PM {
 		t.Fatalf("deal %+v", s)
 	}
