@@ -50,8 +50,8 @@ func (a *Activities) ClaimDeal(ctx context.Context, req ClaimRequest) error {
 // SaveRequest is one batch of changed rows and the deal's state columns.
 type SaveRequest struct {
 	State  deal.Summary `json:"state"`
-	Health string     `json:"health,omitempty"`
-	Rows   deal.Rows  `json:"rows"`
+	Health string       `json:"health,omitempty"`
+	Rows   deal.Rows    `json:"rows"`
 }
 
 // SaveRows writes what changed. PostgreSQL refusing the rows themselves

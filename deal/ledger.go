@@ -163,7 +163,14 @@ func (s *State) newFee(f FeeSignal) (Fee, error) {
 // TakeLedger sets the totals PostgreSQL answered after taking a batch, and
 // checks the margin once for the whole batch. After the deal ended there
 // are no alerts, but the final margin moves and is snapshotted again.
+//
+// A batch that took nothing new (only repeats) changes nothing, not even
+// the batch count: its number is used again, which is safe since no row
+// carries it.
 func (s *State) TakeLedger(now time.Time, totals Ledger) Effects {
+	if totals.sameTotals(s.Ledger) {
+		return Effects{}
+	}
 	a := &applier{s: s, now: now}
 	s.Ledger = totals
 	switch {
@@ -198,4 +205,17 @@ func (e LedgerEntry) SameAs(o LedgerEntry) bool {
 		return a.Kind == b.Kind && a.Amount.Equal(b.Amount) && a.Date.Equal(b.Date.Time)
 	}
 	return false
+}
+
+func (l Ledger) sameTotals(o Ledger) bool {
+	if l.Invoices != o.Invoices || l.Fees != o.Fees || !l.FeesInvoiced.Equal(o.FeesInvoiced) ||
+		!l.FeesCollected.Equal(o.FeesCollected) || len(l.Costs) != len(o.Costs) {
+		return false
+	}
+	for i := range l.Costs {
+		if l.Costs[i].Category != o.Costs[i].Category || !l.Costs[i].Amount.Equal(o.Costs[i].Amount) {
+			return false
+		}
+	}
+	return true
 }

@@ -56,21 +56,21 @@ type Record struct {
 	// BaseStage is where delivery stands (in_progress or maintenance);
 	// mitigation is laid over it while a critical incident is open or the
 	// margin is off track, and lifts back to it.
-	BaseStage    Stage           `json:"base_stage,omitempty"`
-	History      []StageChange   `json:"stage_history"`
-	Tickets      []Ticket        `json:"tickets"`
-	Commitments  []Commitment    `json:"commitments"`
-	Close        *Close          `json:"close,omitempty"`
-	Handover     *HandoverTicket `json:"handover,omitempty"`
-	Incidents    []Incident      `json:"incidents"`
-	Fees         []Fee           `json:"fees"`
+	BaseStage   Stage           `json:"base_stage,omitempty"`
+	History     []StageChange   `json:"stage_history"`
+	Tickets     []Ticket        `json:"tickets"`
+	Commitments []Commitment    `json:"commitments"`
+	Close       *Close          `json:"close,omitempty"`
+	Handover    *HandoverTicket `json:"handover,omitempty"`
+	Incidents   []Incident      `json:"incidents"`
+	Fees        []Fee           `json:"fees"`
 	// Invoices read back are the newest MaxInvoicesShown; InvoicesTotal
 	// counts them all.
-	Invoices      []Invoice `json:"invoices"`
-	InvoicesTotal int64     `json:"invoices_total"`
-	ChangeOrders []ChangeOrder   `json:"change_orders"`
-	Progress     *Progress       `json:"progress,omitempty"`
-	Margin       Margin          `json:"margin"`
+	Invoices      []Invoice     `json:"invoices"`
+	InvoicesTotal int64         `json:"invoices_total"`
+	ChangeOrders  []ChangeOrder `json:"change_orders"`
+	Progress      *Progress     `json:"progress,omitempty"`
+	Margin        Margin        `json:"margin"`
 	// MarginChecks counts margin snapshots, so each has a stable key.
 	MarginChecks int64     `json:"margin_checks"`
 	Alerts       []Alert   `json:"alerts"`

@@ -7,8 +7,6 @@ package devstack
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net/url"
@@ -106,40 +104,6 @@ func StartTemporal(ctx context.Context, o TemporalOptions) (*testsuite.DevServer
 		return nil, fmt.Errorf("starting the Temporal dev server: %w", err)
 	}
 	return srv, nil
-}
-
-// CreateDatabase makes a database with a random name on the server of
-// baseURL and returns its URL and a function that drops it, so leftovers of
-// an earlier run never matter.
-func CreateDatabase(ctx context.Context, baseURL string) (string, func(), error) {
-	if baseURL == "" {
-		baseURL = DefaultDatabaseURL
-	}
-	u, err := url.Parse(baseURL)
-	if err != nil {
-		return "", nil, fmt.Errorf("database URL: %w", err)
-	}
-	conn, err := pgx.Connect(ctx, baseURL)
-	if err != nil {
-		return "", nil, fmt.Errorf("cannot reach PostgreSQL at %s: %w", u.Redacted(), err)
-	}
-	defer conn.Close(ctx)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "dealflow_test_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return "", nil, fmt.Errorf("creating database %s: %w", name, err)
-	}
-	u.Path = "/" + name
-	drop := func() {
-		c, err := pgx.Connect(context.Background(), baseURL)
-		if err != nil {
-			return
-		}
-		defer c.Close(context.Background())
-		_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-	}
-	return u.String(), drop, nil
 }
 
 // EnsureDatabase creates the database named in dbURL when it is missing,

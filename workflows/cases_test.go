@@ -15,26 +15,32 @@ import (
 // endsDeal is true when the steps close the deal, which completes its
 // workflow: nothing can be sent to it after that.
 func endsDeal(t *testing.T, steps []dealtest.Step) bool {
-	r, _, err := deal.Open(dealtest.Terms("probe", protoStart), protoStart)
+	d, err := dealtest.Open(dealtest.Terms("probe", protoStart), protoStart)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range steps {
-		r.Apply(protoStart, s.Signal, s.Payload)
+		d.Send(protoStart, s.Signal, s.Payload)
 	}
-	return r.Stage.IsFinal()
+	return d.State.Stage.IsFinal()
+}
+
+// snapshot is the deal as the workflow holds it and as PostgreSQL does.
+type snapshot struct {
+	st Status
+	r  *deal.Record
 }
 
 // runCase sends a case's setup steps and its step through the update, and
-// keeps the record just before and just after the step.
-func runCase(t *testing.T, c dealtest.Case) (p *protoRun, before, after *deal.Record) {
+// keeps the deal just before and just after the step.
+func runCase(t *testing.T, c dealtest.Case) (p *protoRun, before, after snapshot) {
 	p = newProtoRun(t)
 	p.update(c.Setup...)
-	p.check(func(r *deal.Record) { before = r })
+	p.check(func(st Status, r *deal.Record) { before = snapshot{st, r} })
 	p.update(c.Step)
-	p.check(func(r *deal.Record) { after = r })
+	p.check(func(st Status, r *deal.Record) { after = snapshot{st, r} })
 	p.later(p.env.CancelWorkflow)
-	p.env.ExecuteWorkflow(DealWorkflow, Input{Terms: dealtest.Terms("d1", protoStart)})
+	p.run()
 	return p, before, after
 }
 
@@ -51,14 +57,17 @@ func TestWorkflowRefusesWhatTheRulesRefuse(t *testing.T) {
 				if last.Status != deal.Refused || !strings.Contains(last.Reason, c.Reason) {
 					t.Fatalf("got %+v, want refused with %q", last, c.Reason)
 				}
-				if dealtest.WithoutRefusals(before) != dealtest.WithoutRefusals(after) || len(after.Refusals) != len(before.Refusals)+1 {
+				if dealtest.WithoutRefusals(before.r) != dealtest.WithoutRefusals(after.r) || len(after.r.Refusals) != len(before.r.Refusals)+1 {
 					t.Fatalf("the refusal changed more than the refusals")
+				}
+				if dealtest.StateWithoutRefusals(&before.st.Deal) != dealtest.StateWithoutRefusals(&after.st.Deal) || after.st.Deal.Refusals != before.st.Deal.Refusals+1 {
+					t.Fatalf("the refusal changed the state")
 				}
 				return
 			}
 			// An update for a signal that does not exist is turned away by
 			// the update's validator, before it reaches the deal.
-			if last.Status != "rejected" || !strings.Contains(last.Reason, c.Reason) || after.Version != before.Version {
+			if last.Status != "rejected" || !strings.Contains(last.Reason, c.Reason) || after.st.Deal.Version != before.st.Deal.Version {
 				t.Fatalf("got %+v", last)
 			}
 		})
@@ -68,16 +77,13 @@ func TestWorkflowRefusesWhatTheRulesRefuse(t *testing.T) {
 func TestWorkflowTakesRepeatsAsDuplicates(t *testing.T) {
 	for _, c := range dealtest.DuplicateCases() {
 		t.Run(c.Name, func(t *testing.T) {
-			if endsDeal(t, c.Setup) {
-				t.Skip("the setup completes the workflow; the rule is covered in package deal")
-			}
 			p, before, after := runCase(t, c)
 			want := append(repeat(deal.Accepted, len(c.Setup)), deal.Duplicate)
 			if !reflect.DeepEqual(p.statuses(), want) {
 				t.Fatalf("outcomes %+v", p.results)
 			}
 			if !reflect.DeepEqual(before, after) {
-				t.Fatal("a duplicate changed the record")
+				t.Fatal("a duplicate changed the deal")
 			}
 		})
 	}
@@ -87,19 +93,12 @@ func TestWorkflowStageTransitions(t *testing.T) {
 	for _, c := range dealtest.TransitionCases() {
 		t.Run(c.Name, func(t *testing.T) {
 			p := newProtoRun(t)
-			var rec *deal.Record
 			p.update(c.Steps...)
 			if !endsDeal(t, c.Steps) {
-				p.check(func(r *deal.Record) { rec = r })
 				p.later(p.env.CancelWorkflow)
 			}
-			p.env.ExecuteWorkflow(DealWorkflow, Input{Terms: dealtest.Terms("d1", protoStart)})
-			if rec == nil {
-				rec = new(deal.Record)
-				if err := p.env.GetWorkflowResult(rec); err != nil {
-					t.Fatal(err)
-				}
-			}
+			p.run()
+			rec := p.record()
 			if !reflect.DeepEqual(p.statuses(), repeat(deal.Accepted, len(c.Steps))) {
 				t.Fatalf("outcomes %+v", p.results)
 			}

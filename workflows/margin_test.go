@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
-	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/testsuite"
 
 	"dealflow/activities"
@@ -102,32 +101,17 @@ func TestMarginLoopOver120Days(t *testing.T) {
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(marginStart)
 	env.RegisterWorkflow(DealWorkflow)
-	acts := &activities.Activities{}
-	env.RegisterActivity(acts)
-
-	// Mock callbacks run on another goroutine than the callbacks below.
+	id := newDealID()
+	// The notifier runs on the activities' goroutine.
 	var mu sync.Mutex
 	var notified []deal.Alert
-	seqs := map[int64]int{}
-	env.OnActivity(acts.SaveRecord, mock.Anything, mock.Anything).Return(nil)
-	env.OnActivity(acts.SaveSnapshots, mock.Anything, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, _ string, snaps []deal.Snapshot) error {
+	env.RegisterActivity(&activities.Activities{Store: store, Notifier: notifierFunc(func(n activities.Notification) {
+		if n.Notice.Kind == deal.NoticeMarginAlert {
 			mu.Lock()
-			defer mu.Unlock()
-			for _, s := range snaps {
-				seqs[s.Seq]++
-			}
-			return nil
-		})
-	env.OnActivity(acts.Notify, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, n activities.Notification) error {
-			if n.Notice.Kind == deal.NoticeMarginAlert {
-				mu.Lock()
-				notified = append(notified, *n.Notice.Alert)
-				mu.Unlock()
-			}
-			return nil
-		})
+			notified = append(notified, *n.Notice.Alert)
+			mu.Unlock()
+		}
+	})})
 
 	// Every signal goes through the update so its outcome is known.
 	type sent struct {
@@ -157,20 +141,20 @@ func TestMarginLoopOver120Days(t *testing.T) {
 			}
 		}, at)
 	}
-	// inspect looks at the record a minute after a signal landed.
-	inspect := func(at time.Duration, fn func(r *deal.Record)) {
+	// inspect looks at the workflow's state a minute after a signal landed.
+	inspect := func(at time.Duration, fn func(r *deal.State)) {
 		env.RegisterDelayedCallback(func() {
 			v, err := env.QueryWorkflow(QueryRecord)
 			if err != nil {
 				t.Errorf("query at day %.1f: %v", at.Hours()/24, err)
 				return
 			}
-			var r deal.Record
-			if err := v.Get(&r); err != nil {
+			var st Status
+			if err := v.Get(&st); err != nil {
 				t.Errorf("query at day %.1f: %v", at.Hours()/24, err)
 				return
 			}
-			fn(&r)
+			fn(&st.Deal)
 		}, at+time.Minute)
 	}
 	noon := func(d int) time.Duration { return time.Duration(d)*marginDay + 12*time.Hour }
@@ -187,14 +171,14 @@ func TestMarginLoopOver120Days(t *testing.T) {
 	send(time.Hour, deal.Accepted, dealtest.ToDelivery()...)
 	send(noon(10), deal.Accepted, dealtest.Invoice("INV-1", "subcontractor", "12000", "2026-01-15"))
 	send(noon(12), deal.Accepted, usdInvoice)
-	inspect(noon(12), func(r *deal.Record) {
+	inspect(noon(12), func(r *deal.State) {
 		if r.Stage != deal.Mitigation || r.Margin.DriftPts.String() != "8.65" {
 			t.Errorf("day 12.5: stage %s drift %s, want mitigation and 8.65", r.Stage, r.Margin.DriftPts)
 		}
 	})
 	send(noon(13), deal.Accepted, dealtest.Step{Signal: deal.SigInvoice, Payload: dealtest.JSON(map[string]any{"invoice_id": "CN-1",
 		"category": "subcontractor", "amount": "3000", "credit": true, "currency": "EUR", "date": "2026-01-18", "supplier": "Initech"})})
-	inspect(noon(13), func(r *deal.Record) {
+	inspect(noon(13), func(r *deal.State) {
 		if r.Stage != deal.InProgress || r.Margin.Status != deal.AtRisk || r.Margin.ActualCost.String() != "14400" {
 			t.Errorf("day 13.5: stage %s status %s actual %s, want in_progress, at_risk, 14400", r.Stage, r.Margin.Status, r.Margin.ActualCost)
 		}
@@ -204,7 +188,7 @@ func TestMarginLoopOver120Days(t *testing.T) {
 	send(noon(30), deal.Accepted, dealtest.Progress("20"))
 	send(noon(45), deal.Accepted, dealtest.Invoice("INV-3", "travel", "2000", "2026-02-19"))
 	send(noon(50), deal.Accepted, changeOrder("pending"))
-	inspect(noon(50), func(r *deal.Record) {
+	inspect(noon(50), func(r *deal.State) {
 		m := r.Margin
 		if r.Stage != deal.Mitigation || !m.Revenue.Equal(decimal.RequireFromString("100000")) || !m.PendingChangeOrders.Equal(decimal.RequireFromString("20000")) ||
 			!m.PendingChangeOrderCost.Equal(decimal.RequireFromString("10000")) || m.DriftPts.String() != "12" {
@@ -215,15 +199,15 @@ func TestMarginLoopOver120Days(t *testing.T) {
 	send(noon(55), deal.Accepted, changeOrder("approved"))
 	send(noon(120), deal.Accepted, stage(deal.Maintenance, dealtest.PM), stage(deal.ClosedWon, dealtest.GM))
 
-	env.ExecuteWorkflow(DealWorkflow, Input{Terms: dealtest.Terms("margin-120", marginStart)})
+	env.ExecuteWorkflow(DealWorkflow, Input{Terms: dealtest.Terms(id, marginStart)})
 	if !env.IsWorkflowCompleted() {
 		t.Fatal("workflow did not complete")
 	}
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	var final deal.Record
-	if err := env.GetWorkflowResult(&final); err != nil {
+	final, err := store.LoadRecord(context.Background(), id)
+	if err != nil {
 		t.Fatal(err)
 	}
 
@@ -282,16 +266,18 @@ func TestMarginLoopOver120Days(t *testing.T) {
 	if final.MarginChecks != 129 {
 		t.Errorf("%d margin checks, want 129 (1 at handover + 120 daily + 7 after signals + 1 at close)", final.MarginChecks)
 	}
-	mu.Lock()
-	for seq := int64(1); seq <= 129; seq++ {
-		if seqs[seq] != 1 {
-			t.Errorf("snapshot %d saved %d times, want once", seq, seqs[seq])
+	snaps, err := store.Queries().ListMarginSnapshots(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, sn := range snaps {
+		if sn.Seq != int64(i+1) {
+			t.Fatalf("snapshot %d has seq %d: snapshots are missing or out of order", i+1, sn.Seq)
 		}
 	}
-	if len(seqs) != 129 {
-		t.Errorf("%d distinct snapshots saved, want 129", len(seqs))
+	if len(snaps) != 129 {
+		t.Errorf("%d snapshots saved, want 129", len(snaps))
 	}
-	mu.Unlock()
 
 	// The closing figures, worked out in the comment above: revenue
 	// 100,000 + 20,000; planned 70,000 + 10,000; actual 12,000 + 5,400 -

@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -24,34 +24,50 @@ import (
 var protoStart = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
 // protoRun drives one DealWorkflow run in the SDK's test environment, with
-// time skipping: each step is scheduled a minute after the previous one,
-// and the activities are replaced by recorders.
+// time skipping: each step is scheduled a minute after the previous one.
+// The activities are the real ones, on the package's PostgreSQL database;
+// only Slack is replaced, by a recorder of the notices.
 type protoRun struct {
 	t       *testing.T
+	id      string
 	env     *testsuite.TestWorkflowEnvironment
 	at      time.Duration
 	results []deal.Result
+	mu      sync.Mutex
 	notices []activities.Notification
-	saved   int64
 }
 
 func newProtoRun(t *testing.T) *protoRun {
+	return newProtoRunFor(t, newDealID())
+}
+
+// newProtoRunFor is a run of deal id, for a run that continues another.
+func newProtoRunFor(t *testing.T, id string) *protoRun {
 	var suite testsuite.WorkflowTestSuite
-	p := &protoRun{t: t, env: suite.NewTestWorkflowEnvironment()}
+	p := &protoRun{t: t, id: id, env: suite.NewTestWorkflowEnvironment()}
 	p.env.SetStartTime(protoStart)
 	p.env.RegisterWorkflow(DealWorkflow)
-	p.env.RegisterActivity(&activities.Activities{})
-	p.env.OnActivity(a.SaveRecord, mock.Anything, mock.Anything).Return(func(_ context.Context, r *deal.Record) error {
-		p.saved = r.Version
-		return nil
-	})
-	p.env.OnActivity(a.SaveSnapshots, mock.Anything, mock.Anything, mock.Anything).Return(nil)
-	p.env.OnActivity(a.Notify, mock.Anything, mock.Anything).Return(func(_ context.Context, n activities.Notification) error {
+	p.env.RegisterActivity(&activities.Activities{Store: store, Notifier: notifierFunc(func(n activities.Notification) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
 		p.notices = append(p.notices, n)
-		return nil
-	})
+	})})
 	return p
 }
+
+// notifierFunc stands in for Slack: it keeps what would be posted.
+type notifierFunc func(activities.Notification)
+
+func (f notifierFunc) Notify(_ context.Context, n activities.Notification) error {
+	f(n)
+	return nil
+}
+
+// input is the start input of this run's deal.
+func (p *protoRun) input() Input { return Input{Terms: dealtest.Terms(p.id, protoStart)} }
+
+// run starts the deal and runs it until it ends or continues as new.
+func (p *protoRun) run() { p.env.ExecuteWorkflow(DealWorkflow, p.input()) }
 
 // later runs fn a minute after the previous scheduled step.
 func (p *protoRun) later(fn func()) {
@@ -73,21 +89,37 @@ func (p *protoRun) update(steps ...dealtest.Step) {
 	}
 }
 
-func (p *protoRun) record() *deal.Record {
+// status is the workflow's answer to the record query.
+func (p *protoRun) status() Status {
 	p.t.Helper()
 	v, err := p.env.QueryWorkflow(QueryRecord)
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	var r deal.Record
-	if err := v.Get(&r); err != nil {
+	var st Status
+	if err := v.Get(&st); err != nil {
 		p.t.Fatal(err)
 	}
-	return &r
+	return st
 }
 
-// check runs assertions on the record at this point of the script.
-func (p *protoRun) check(fn func(r *deal.Record)) { p.later(func() { fn(p.record()) }) }
+// record is the deal as PostgreSQL holds it.
+func (p *protoRun) record() *deal.Record {
+	p.t.Helper()
+	r, err := store.LoadRecord(context.Background(), p.id)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return r
+}
+
+// check runs assertions on the deal at this point of the script: the
+// workflow's state, and the record in PostgreSQL, which has caught up by
+// then (the test environment finishes running activities before it moves
+// the clock on).
+func (p *protoRun) check(fn func(st Status, r *deal.Record)) {
+	p.later(func() { fn(p.status(), p.record()) })
+}
 
 func (p *protoRun) statuses() []string {
 	var out []string
@@ -118,7 +150,7 @@ func TestProtocolFromDiscoveryToClosedWon(t *testing.T) {
 	p.update(dealtest.ToDelivery()...)
 	p.update(dealtest.Step{Signal: deal.SigStage, Payload: dealtest.JSON(map[string]string{"to": "maintenance", "by": dealtest.PM})},
 		dealtest.Step{Signal: deal.SigStage, Payload: dealtest.JSON(map[string]string{"to": "closed_won", "by": dealtest.GM})})
-	p.env.ExecuteWorkflow(DealWorkflow, Input{Terms: dealtest.Terms("d1", protoStart)})
+	p.run()
 
 	if err := p.env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
@@ -126,16 +158,14 @@ func TestProtocolFromDiscoveryToClosedWon(t *testing.T) {
 	if want := repeat(deal.Accepted, len(p.results)); !reflect.DeepEqual(p.statuses(), want) {
 		t.Fatalf("outcomes %+v", p.results)
 	}
-	var final deal.Record
-	if err := p.env.GetWorkflowResult(&final); err != nil {
+	var out Outcome
+	if err := p.env.GetWorkflowResult(&out); err != nil {
 		t.Fatal(err)
 	}
+	final := p.record()
 	want := []deal.Stage{deal.Discovery, deal.Scoping, deal.Proposal, deal.Pricing, deal.Closing, deal.Handover, deal.InProgress, deal.Maintenance, deal.ClosedWon}
-	if got := stagesOf(&final); !reflect.DeepEqual(got, want) {
-		t.Fatalf("stages %v, want %v", got, want)
-	}
-	if p.saved != final.Version {
-		t.Errorf("the workflow completed before its last version (%d) was saved (%d)", final.Version, p.saved)
+	if got := stagesOf(final); !reflect.DeepEqual(got, want) || out.Stage != deal.ClosedWon {
+		t.Fatalf("stages %v (outcome %s), want %v", got, out.Stage, want)
 	}
 	var opened []string
 	for _, n := range p.notices {
@@ -148,6 +178,15 @@ func TestProtocolFromDiscoveryToClosedWon(t *testing.T) {
 	}
 	if final.MarginChecks == 0 {
 		t.Error("closing won took no final margin snapshot")
+	}
+	// The notices read the ticket's sign-offs from PostgreSQL: the last
+	// sign-off notice of scoping shows both approvals.
+	for _, n := range p.notices {
+		if n.Notice.Kind == deal.NoticeSignoff && n.Notice.Ticket.ID == "scoping" && n.Notice.Signoff.Side == "client" {
+			if got := len(n.Notice.Ticket.Signoffs); got != 2 || n.Notice.Ticket.Deliverable == nil {
+				t.Errorf("the client sign-off notice shows %d sign-offs, deliverable %v", got, n.Notice.Ticket.Deliverable)
+			}
+		}
 	}
 }
 
@@ -162,13 +201,12 @@ func TestBadPayloadsAreRecordedAndTheDealGoesOn(t *testing.T) {
 	})
 	p.update(dealtest.ToClosing()[:2]...)
 	p.update(dealtest.Step{Signal: deal.SigClose, Payload: dealtest.JSON(map[string]string{"outcome": "lost", "by": dealtest.AE})})
-	p.env.ExecuteWorkflow(DealWorkflow, Input{Terms: dealtest.Terms("d1", protoStart)})
+	p.run()
 
 	if err := p.env.GetWorkflowError(); err != nil {
 		t.Fatalf("bad payloads failed the workflow: %v", err)
 	}
-	var final deal.Record
-	_ = p.env.GetWorkflowResult(&final)
+	final := p.record()
 	if final.Stage != deal.ClosedLost || !reflect.DeepEqual(p.statuses(), repeat(deal.Accepted, 3)) {
 		t.Fatalf("stage %s, outcomes %+v", final.Stage, p.results)
 	}
@@ -197,7 +235,7 @@ func TestHandoverGateHoldsAcrossContinueAsNew(t *testing.T) {
 	p.update(skip...)
 	p.later(func() { p.env.SetContinueAsNewSuggested(true) })
 	p.update(dealtest.Step{Signal: deal.SigCommitment, Payload: dealtest.JSON(map[string]string{"id": "c9", "kind": "date", "text": "late promise", "by": dealtest.AE})})
-	p.env.ExecuteWorkflow(DealWorkflow, Input{Terms: dealtest.Terms("d1", protoStart)})
+	p.run()
 
 	next := continuedInput(t, p.env)
 	got := p.statuses()
@@ -205,14 +243,18 @@ func TestHandoverGateHoldsAcrossContinueAsNew(t *testing.T) {
 	if !reflect.DeepEqual(got[:len(want)], want) {
 		t.Fatalf("outcomes %v, want %v", got, want)
 	}
-	carried := next.Carry.Record
-	if carried.Stage != deal.Handover || carried.Handover.Status != "open" || !reflect.DeepEqual(carried.Handover.Checklist.CommitmentsAcknowledged, []string{"c1"}) {
+	carried := next.State.Deal
+	if carried.Stage != deal.Handover || carried.Handover.Status != "open" || carried.Handover.ChecklistSum == "" {
 		t.Fatalf("carried handover %+v at %s", carried.Handover, carried.Stage)
+	}
+	if ho := p.record().Handover; ho == nil || !reflect.DeepEqual(ho.Checklist.CommitmentsAcknowledged, []string{"c1"}) {
+		t.Fatalf("the draft checklist in PostgreSQL: %+v", ho)
 	}
 
 	// The next run: the gate still holds, then opens on a complete checklist.
-	q := newProtoRun(t)
+	q := newProtoRunFor(t, p.id)
 	q.env.SetStartTime(protoStart.Add(p.at))
+	q.env.SetContinuedExecutionRunID("run-1")
 	q.update(skip[0], dealtest.Handover(), skip[0])
 	q.env.ExecuteWorkflow(DealWorkflow, next)
 	if err := q.env.GetWorkflowError(); err != nil {
@@ -238,19 +280,20 @@ func TestContinueAsNewDrainsSignalsAndKeepsIdempotency(t *testing.T) {
 	// of its own; on a real server signals that land in the same task are
 	// drained first (see server/continue_test.go).
 	p.later(func() { p.env.SetContinueAsNewSuggested(true) })
-	p.env.ExecuteWorkflow(DealWorkflow, Input{Terms: dealtest.Terms("d1", protoStart)})
+	p.run()
 	next := continuedInput(t, p.env)
 	var ids []string
-	for _, c := range next.Carry.Record.Commitments {
+	for _, c := range next.State.Deal.Commitments {
 		ids = append(ids, c.ID)
 	}
 	if !reflect.DeepEqual(ids, []string{"c1", "c2", "c3", "c4", "c5"}) {
 		t.Fatalf("carried commitments %v", ids)
 	}
-	lastKey := next.Carry.NoticeSeq
+	lastKey := next.State.NoticeSeq
 
-	q := newProtoRun(t)
+	q := newProtoRunFor(t, p.id)
 	q.env.SetStartTime(protoStart.Add(p.at))
+	q.env.SetContinuedExecutionRunID("run-1")
 	q.update(commitment("c3"), commitment("c7"), dealtest.ToClosing()[1])
 	q.update(dealtest.Step{Signal: deal.SigClose, Payload: dealtest.JSON(map[string]string{"outcome": "lost", "by": dealtest.AE})})
 	q.env.ExecuteWorkflow(DealWorkflow, next)
@@ -260,10 +303,8 @@ func TestContinueAsNewDrainsSignalsAndKeepsIdempotency(t *testing.T) {
 	if got := q.statuses(); !reflect.DeepEqual(got, []string{deal.Duplicate, deal.Accepted, deal.Accepted, deal.Accepted}) {
 		t.Fatalf("outcomes after continue-as-new %+v", q.results)
 	}
-	var final deal.Record
-	_ = q.env.GetWorkflowResult(&final)
-	if len(final.Commitments) != 6 {
-		t.Errorf("%d commitments, want 6", len(final.Commitments))
+	if n := len(q.record().Commitments); n != 6 {
+		t.Errorf("%d commitments in PostgreSQL, want 6", n)
 	}
 	for _, n := range q.notices {
 		var seq int64
@@ -280,9 +321,11 @@ func TestContinueAfterEventsLimit(t *testing.T) {
 	p.later(func() { p.env.SetCurrentHistoryLength(149) })
 	p.update(dealtest.ToClosing()[1])
 	p.later(func() { p.env.SetCurrentHistoryLength(150) })
-	p.env.ExecuteWorkflow(DealWorkflow, Input{Terms: dealtest.Terms("d1", protoStart), ContinueAfterEvents: 150})
+	in := p.input()
+	in.ContinueAfterEvents = 150
+	p.env.ExecuteWorkflow(DealWorkflow, in)
 	next := continuedInput(t, p.env)
-	if next.ContinueAfterEvents != 150 || len(next.Carry.Record.Commitments) != 1 || next.Carry.Record.Stage != deal.Scoping {
+	if next.ContinueAfterEvents != 150 || len(next.State.Deal.Commitments) != 1 || next.State.Deal.Stage != deal.Scoping {
 		t.Fatalf("next input %+v", next)
 	}
 }
@@ -298,8 +341,8 @@ func continuedInput(t *testing.T, env *testsuite.TestWorkflowEnvironment) Input 
 	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
 		t.Fatal(err)
 	}
-	if next.Carry == nil {
-		t.Fatal("continue-as-new carried no state")
+	if next.State == nil || next.Carry != nil {
+		t.Fatal("continue-as-new carried no state, or a version-1 carry")
 	}
 	return next
 }
@@ -307,12 +350,36 @@ func continuedInput(t *testing.T, env *testsuite.TestWorkflowEnvironment) Input 
 func TestCancelEndsTheRunAfterSavingTheRecord(t *testing.T) {
 	p := newProtoRun(t)
 	p.update(dealtest.ToClosing()[:2]...)
-	p.later(func() { p.env.CancelWorkflow() })
-	p.env.ExecuteWorkflow(DealWorkflow, Input{Terms: dealtest.Terms("d1", protoStart)})
+	var version int64
+	p.later(func() {
+		version = p.status().Deal.Version
+		p.env.CancelWorkflow()
+	})
+	p.run()
 	if err := p.env.GetWorkflowError(); !temporal.IsCanceledError(err) {
 		t.Fatalf("a cancelled deal ended with %v, want canceled", err)
 	}
-	if r := p.record(); p.saved != r.Version || r.Stage != deal.Scoping {
-		t.Fatalf("saved version %d of %d, stage %s", p.saved, r.Version, r.Stage)
+	if r := p.record(); r.Version != version || r.Stage != deal.Scoping {
+		t.Fatalf("saved version %d of %d, stage %s", r.Version, version, r.Stage)
+	}
+}
+
+// A start input may not carry a previous run's state: only a real
+// continue-as-new hands state over.
+func TestForgedCarryIsRefused(t *testing.T) {
+	p := newProtoRun(t)
+	in := p.input()
+	st, _, err := deal.Open(in.Terms, protoStart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Stage, st.BaseStage = deal.InProgress, deal.InProgress
+	in.State = &Carry{Deal: *st}
+	p.env.ExecuteWorkflow(DealWorkflow, in)
+	if err := p.env.GetWorkflowError(); err == nil || !strings.Contains(err.Error(), "a deal starts from its terms only") {
+		t.Fatalf("a forged carry started the deal: %v", err)
+	}
+	if _, err := store.LoadRecord(context.Background(), p.id); err == nil {
+		t.Fatal("a forged carry wrote the deal")
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"dealflow/db/dbtest"
 	"dealflow/deal"
 	"dealflow/deal/dealtest"
 	"dealflow/devstack"
@@ -44,7 +45,7 @@ func record(ctx context.Context, out string) error {
 		return err
 	}
 	defer tsrv.Stop()
-	dbURL, drop, err := devstack.CreateDatabase(ctx, os.Getenv("DATABASE_URL"))
+	dbURL, drop, err := dbtest.CreateDatabase(ctx, os.Getenv("DATABASE_URL"))
 	if err != nil {
 		return err
 	}
