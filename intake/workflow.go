@@ -38,7 +38,7 @@ const jobEventsPerRun = 2000
 func JobWorkflow(ctx workflow.Context, in JobInput) error {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Minute,
-		HeartbeatTimeout:    time.Minute,
+		HeartbeatTimeout:    20 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second},
 	})
 	var j *JobActivities
@@ -79,7 +79,7 @@ func (a *JobActivities) NextDeals(ctx context.Context, jobID, after string, page
 }
 
 // rowsPerRound is how many waiting rows of a deal one round sends.
-const rowsPerRound = 2000
+const rowsPerRound = 500
 
 // ApplyDeal sends a deal's waiting rows and writes each answer back, a
 // round at a time. A row whose answer did not come stays waiting, and the

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"dealflow/devstack"
+	"dealflow/db/dbtest"
 )
 
 // TestUnreachableDependencies runs the worker binary the way ops would and
@@ -21,7 +21,7 @@ func TestUnreachableDependencies(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	goodDB, drop, err := devstack.CreateDatabase(context.Background(), os.Getenv("DATABASE_URL"))
+	goodDB, drop, err := dbtest.CreateDatabase(context.Background(), os.Getenv("DATABASE_URL"))
 	if err != nil {
 		t.Fatal(err)
 	}

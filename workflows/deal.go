@@ -120,9 +120,10 @@ type dealWorkflow struct {
 	writes     writer
 	ledger     ledgerQueue
 	updates    int
-	// draining is set when the run is about to continue as new: new
-	// updates are turned away (and retried by the sender on the next run).
-	draining bool
+	// ready is set once the deal is opened or taken over; draining when the
+	// run is about to continue as new. Updates are turned away (and sent
+	// again by the sender) while not ready or draining.
+	ready, draining bool
 }
 
 // DealWorkflow runs one deal from discovery to closed_won or closed_lost,
@@ -132,13 +133,16 @@ func DealWorkflow(ctx workflow.Context, in Input) (*Outcome, error) {
 		_, err := legacy.Run(ctx, in.legacyInput())
 		return nil, err
 	}
-	w, err := newDealWorkflow(ctx, in)
-	if err != nil {
-		return nil, err
-	}
+	w := &dealWorkflow{in: in}
+	// Handlers first, so an update in the first workflow task is turned
+	// away to be sent again (admit) rather than refused as unknown.
 	if err := w.setupHandlers(ctx); err != nil {
 		return nil, err
 	}
+	if err := w.start(ctx); err != nil {
+		return nil, err
+	}
+	w.ready = true
 	workflow.Go(ctx, w.writeLoop)
 	workflow.Go(ctx, w.notifyLoop)
 	workflow.Go(ctx, w.ledgerLoop)
@@ -153,14 +157,15 @@ func (in Input) legacyInput() legacy.Input {
 	return out
 }
 
-func newDealWorkflow(ctx workflow.Context, in Input) (*dealWorkflow, error) {
-	w := &dealWorkflow{in: in}
+// start takes the deal over from the previous run, or opens it.
+func (w *dealWorkflow) start(ctx workflow.Context) error {
+	in := w.in
 	info := workflow.GetInfo(ctx)
 	handedOver := in.State != nil || in.Carry != nil
 	if handedOver && info.ContinuedExecutionRunID == "" {
 		// Only a real continue-as-new may hand state over: a start input
 		// carrying one would put a deal anywhere, past every gate.
-		return nil, temporal.NewNonRetryableApplicationError(
+		return temporal.NewNonRetryableApplicationError(
 			"the start input carries a previous run's state (\"state\" or \"carry\"); a deal starts from its terms only", "BadTerms", nil)
 	}
 	switch {
@@ -171,25 +176,25 @@ func newDealWorkflow(ctx workflow.Context, in Input) (*dealWorkflow, error) {
 		w.Unsaved = deal.Rows{}
 	case in.Carry != nil:
 		if err := w.upgrade(ctx, in.Carry); err != nil {
-			return nil, err
+			return err
 		}
 	default:
 		st, eff, err := deal.Open(in.Terms, workflow.Now(ctx))
 		if err != nil {
-			return nil, temporal.NewNonRetryableApplicationError(err.Error(), "BadTerms", nil)
+			return temporal.NewNonRetryableApplicationError(err.Error(), "BadTerms", nil)
 		}
 		w.s = st
 		if err := w.claim(ctx); err != nil {
-			return nil, err
+			return err
 		}
 		w.absorb(eff)
 	}
 	every, err := w.s.Terms.CheckEvery()
 	if err != nil {
-		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "BadTerms", nil)
+		return temporal.NewNonRetryableApplicationError(err.Error(), "BadTerms", nil)
 	}
 	w.checkEvery = every
-	return w, nil
+	return nil
 }
 
 // claim writes the new deal's row before anything else, and fails the
@@ -205,6 +210,9 @@ func (w *dealWorkflow) claim(ctx workflow.Context) error {
 
 func (w *dealWorkflow) setupHandlers(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, QueryRecord, func() (Status, error) {
+		if w.s == nil {
+			return Status{}, errors.New("the deal is opening; ask again")
+		}
 		return Status{Deal: *w.s, Health: w.Health, PendingWrites: w.writes.pending(), PendingLedger: len(w.ledger.items),
 			PendingNotices: len(w.Outbox)}, nil
 	}); err != nil {
@@ -247,10 +255,14 @@ func (w *dealWorkflow) setupHandlers(ctx workflow.Context) error {
 		}})
 }
 
-// admit turns updates away while the run hands over to the next one, and
-// before the run reaches Temporal's updates-per-run limit.
+// admit turns updates away until the deal is open, while the run hands
+// over to the next one, and before the run reaches Temporal's
+// updates-per-run limit.
 func (w *dealWorkflow) admit() error {
-	if w.draining || w.updates >= maxUpdatesPerRun {
+	switch {
+	case !w.ready:
+		return temporal.NewApplicationError("the deal is opening; send again", ErrContinuing)
+	case w.draining || w.updates >= maxUpdatesPerRun:
 		return temporal.NewApplicationError("the deal is moving to a new run; send again", ErrContinuing)
 	}
 	return nil
