@@ -2,7 +2,7 @@
 SQLC = go tool -modfile=tools/go.mod sqlc -f db/sqlc.yaml
 DEMO ?= true
 
-.PHONY: dev test generate
+.PHONY: dev test generate bench
 
 # Runs dealflow on this machine: the pinned Temporal dev server (UI on
 # 127.0.0.1:8233), the worker (127.0.0.1:8080) and, unless DEMO=false, a
@@ -20,3 +20,10 @@ test:
 # Regenerates db/dbq from db/query and db/migrations.
 generate:
 	$(SQLC) generate
+
+# Intake against Temporal itself, history bytes per invoice, a 100,000-row
+# file; `make bench DEALS=10000` also measures the worker's memory with
+# 10,000 deals open. Takes several minutes; prints the README's figures.
+DEALS ?= 0
+bench:
+	go run ./devstack/bench -deals $(DEALS)
