@@ -216,7 +216,7 @@ func TestInvoiceSignalIdempotent(t *testing.T) {
 	if res := apply(map[string]any{"invoice_id": "L1", "category": "travel", "amount": "10", "currency": "EUR", "date": "2026-01-12"}); res.Status != deal.Accepted {
 		t.Fatalf("a late cost: %+v", res)
 	}
-	now = now.Add(deal.LateCostWindow + 2*time.Hour)
+	now = now.Add(dl.State.Terms.LateCostWindow() + 2*time.Hour)
 	if res := apply(map[string]any{"invoice_id": "L2", "category": "travel", "amount": "10", "currency": "EUR", "date": "2026-01-12"}); res.Status != deal.Refused ||
 		!strings.Contains(res.Reason, "costs and fees are taken for 90 days after that") {
 		t.Fatalf("after the late-cost window: %+v", res)

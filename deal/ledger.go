@@ -94,10 +94,6 @@ func (e LedgerEntry) ID() string {
 	return ""
 }
 
-// LateCostWindow is how long after a deal ends its costs and fees are
-// still taken: supplier invoices arrive after the project closes.
-const LateCostWindow = 90 * 24 * time.Hour
-
 // IsLedgerSignal is true for the signals whose entries PostgreSQL checks.
 func IsLedgerSignal(signal string) bool { return signal == SigInvoice || signal == SigFee }
 
@@ -107,9 +103,9 @@ func (s *State) CheckEntry(now time.Time, signal string, payload []byte) (Ledger
 	if err := guardPayload(payload); err != nil {
 		return LedgerEntry{}, err
 	}
-	if s.EndedAt != nil && now.Sub(*s.EndedAt) > LateCostWindow {
+	if w := s.Terms.LateCostWindow(); s.EndedAt != nil && now.Sub(*s.EndedAt) >= w {
 		return LedgerEntry{}, refuse("deal %s ended on %s; costs and fees are taken for %d days after that",
-			s.Terms.DealID, s.EndedAt.Format(dateLayout), int(LateCostWindow.Hours()/24))
+			s.Terms.DealID, s.EndedAt.Format(dateLayout), int(w.Hours()/24))
 	}
 	switch signal {
 	case SigInvoice:

@@ -42,12 +42,16 @@ type Terms struct {
 	MarginCriticalPts *decimal.Decimal `json:"margin_critical_pts,omitempty"`
 	// MarginCheckEvery is a Go duration ("24h", "2m"); default daily.
 	MarginCheckEvery string `json:"margin_check_every,omitempty"`
+	// LateCostDays is how long after the deal ends its late supplier
+	// invoices and fees are still taken; default 90, 0 for none.
+	LateCostDays *int `json:"late_cost_days,omitempty"`
 }
 
 const (
 	DefaultWarnPts      = 3
 	DefaultCriticalPts  = 8
 	DefaultCheckEvery   = 24 * time.Hour
+	DefaultLateCostDays = 90
 	maxIntegerDigits    = 12
 	maxMoneyPlaces      = 6
 	maxFXPlaces         = 10
@@ -115,10 +119,26 @@ func (t *Terms) Normalize() error {
 	if _, err := t.CheckEvery(); err != nil {
 		bad = append(bad, err.Error())
 	}
+	if t.LateCostDays == nil {
+		d := DefaultLateCostDays
+		t.LateCostDays = &d
+	} else if *t.LateCostDays < 0 || *t.LateCostDays > 3650 {
+		bad = append(bad, "late_cost_days must be from 0 to 3650")
+	}
 	if len(bad) > 0 {
 		return fmt.Errorf("deal terms: %s", strings.Join(bad, "; "))
 	}
 	return nil
+}
+
+// LateCostWindow is how long after the deal ends its costs and fees are
+// still taken: supplier invoices arrive after the project closes.
+func (t Terms) LateCostWindow() time.Duration {
+	days := DefaultLateCostDays
+	if t.LateCostDays != nil {
+		days = *t.LateCostDays
+	}
+	return time.Duration(days) * 24 * time.Hour
 }
 
 // CheckEvery is how often the margin-check loop wakes.

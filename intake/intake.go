@@ -56,8 +56,7 @@ func ended(ctx context.Context, store *db.Store, r deal.InvoiceRow) (string, str
 	if d.EndedAt != nil {
 		when = "ended on " + d.EndedAt.Format("2006-01-02")
 	}
-	return deal.Refused, fmt.Sprintf("deal %s %s and no longer takes costs (they are taken for %d days after a deal ends)",
-		r.DealID, when, int(deal.LateCostWindow.Hours()/24))
+	return deal.Refused, fmt.Sprintf("deal %s %s and no longer takes costs (its late-cost window is over)", r.DealID, when)
 }
 
 // invoiceJSON is how a row waits in intake_rows.

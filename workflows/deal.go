@@ -127,7 +127,7 @@ type dealWorkflow struct {
 }
 
 // DealWorkflow runs one deal from discovery to closed_won or closed_lost,
-// and takes late costs for LateCostWindow after that.
+// and takes late costs for the deal's late-cost window after that.
 func DealWorkflow(ctx workflow.Context, in Input) (*Outcome, error) {
 	if workflow.GetVersion(ctx, versionChangeID, workflow.DefaultVersion, version2) == workflow.DefaultVersion {
 		_, err := legacy.Run(ctx, in.legacyInput())
@@ -404,7 +404,7 @@ func (w *dealWorkflow) run(ctx workflow.Context) (*Outcome, error) {
 	for {
 		w.publish(ctx)
 		now := workflow.Now(ctx)
-		if w.s.Stage.IsFinal() && !now.Before(w.s.EndedAt.Add(deal.LateCostWindow)) {
+		if w.s.Stage.IsFinal() && !now.Before(w.s.EndedAt.Add(w.s.Terms.LateCostWindow())) {
 			break
 		}
 		if w.shouldContinueAsNew(ctx) {
@@ -446,7 +446,7 @@ func (w *dealWorkflow) run(ctx workflow.Context) (*Outcome, error) {
 func (w *dealWorkflow) nextWake(now time.Time) (time.Time, bool) {
 	switch {
 	case w.s.Stage.IsFinal():
-		return w.s.EndedAt.Add(deal.LateCostWindow), false
+		return w.s.EndedAt.Add(w.s.Terms.LateCostWindow()), false
 	case w.s.BaseStage == "":
 		return time.Time{}, false
 	}
