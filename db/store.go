@@ -257,13 +257,13 @@ func (s *Store) LoadRecord(ctx context.Context, dealID string) (*deal.Record, er
 }
 
 func termsOf(d dbq.Deal) deal.Terms {
-	pc, warn, crit := d.PlannedCost, d.MarginWarnPts, d.MarginCriticalPts
+	pc, warn, crit, late := d.PlannedCost, d.MarginWarnPts, d.MarginCriticalPts, int(d.LateCostDays)
 	return deal.Terms{DealID: d.DealID, Client: d.Client, Workstream: d.Workstream, Currency: d.Currency,
 		ContractValue: d.ContractValue, TargetMarginPct: d.TargetMarginPct, PlannedCost: &pc,
 		StartDate: deal.Date{Time: d.StartDate}, EndDate: deal.Date{Time: d.EndDate},
 		People:        deal.People{AE: d.Ae, Presales: d.Presales, PricingApprover: d.PricingApprover, PM: d.Pm, GM: d.Gm},
 		ClientSignoff: d.ClientSignoff, SlackChannel: d.SlackChannel, MarginWarnPts: &warn, MarginCriticalPts: &crit,
-		MarginCheckEvery: d.MarginCheckEvery}
+		MarginCheckEvery: d.MarginCheckEvery, LateCostDays: &late}
 }
 
 func derefTime(t *time.Time) time.Time {

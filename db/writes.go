@@ -28,7 +28,7 @@ func (s *Store) ClaimDeal(ctx context.Context, st *deal.State, firstRunID string
 		ClientSignoff: nonNil(t.ClientSignoff), MarginWarnPts: deref(t.MarginWarnPts), MarginCriticalPts: deref(t.MarginCriticalPts),
 		MarginCheckEvery: t.MarginCheckEvery, Stage: string(st.Stage), OpenedAt: st.OpenedAt, MarginAsOf: m.AsOf,
 		Revenue: m.Revenue, Eac: m.EAC, CurrentMarginPct: m.CurrentMarginPct, ForecastMarginPct: m.ForecastMarginPct,
-		DriftPts: m.DriftPts, FirstRunID: firstRunID,
+		DriftPts: m.DriftPts, FirstRunID: firstRunID, LateCostDays: int32(t.LateCostWindow().Hours() / 24),
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		// The row exists and another chain owns it.

@@ -9,6 +9,10 @@ func StateFromRecord(r *Record) *State {
 		Tickets: []TicketState{}, Commitments: []Keyed{}, Incidents: []IncidentState{}, ChangeOrders: r.ChangeOrders,
 		Progress: r.Progress, Ledger: LedgerOf(r.Invoices, r.Fees), Margin: r.Margin, Alerted: r.AlertedMarginStatus(),
 		StageChanges: int64(len(r.History)), MarginChecks: r.MarginChecks, Version: r.Version}
+	if s.Terms.LateCostDays == nil {
+		d := DefaultLateCostDays
+		s.Terms.LateCostDays = &d
+	}
 	if s.ChangeOrders == nil {
 		s.ChangeOrders = []ChangeOrder{}
 	}

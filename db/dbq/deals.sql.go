@@ -19,10 +19,10 @@ INSERT INTO deals (
     margin_warn_pts, margin_critical_pts, margin_check_every, stage, opened_at,
     margin_as_of, revenue, actual_cost, eac, current_margin, current_margin_pct, forecast_margin_pct,
     drift_pts, margin_status, alerted_status, pending_change_orders, fees_invoiced, fees_collected, fees_pending,
-    version, first_run_id
+    version, first_run_id, late_cost_days
 ) VALUES (
     $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-    $22, $23, 0, $24, $23, $25, $26, $27, 'on_track', 'on_track', 0, 0, 0, 0, 0, $28
+    $22, $23, 0, $24, $23, $25, $26, $27, 'on_track', 'on_track', 0, 0, 0, 0, 0, $28, $29
 )
 ON CONFLICT (deal_id) DO UPDATE SET first_run_id = EXCLUDED.first_run_id WHERE deals.first_run_id = ''
 RETURNING first_run_id
@@ -57,6 +57,7 @@ type ClaimDealParams struct {
 	ForecastMarginPct decimal.Decimal
 	DriftPts          decimal.Decimal
 	FirstRunID        string
+	LateCostDays      int32
 }
 
 // Writes a new deal's row, or hands an existing one to the run chain that
@@ -92,6 +93,7 @@ func (q *Queries) ClaimDeal(ctx context.Context, arg ClaimDealParams) (string, e
 		arg.ForecastMarginPct,
 		arg.DriftPts,
 		arg.FirstRunID,
+		arg.LateCostDays,
 	)
 	var first_run_id string
 	err := row.Scan(&first_run_id)
@@ -99,7 +101,7 @@ func (q *Queries) ClaimDeal(ctx context.Context, arg ClaimDealParams) (string, e
 }
 
 const getDeal = `-- name: GetDeal :one
-SELECT deal_id, client, workstream, currency, contract_value, target_margin_pct, planned_cost, start_date, end_date, ae, presales, pricing_approver, pm, gm, slack_channel, client_signoff, margin_warn_pts, margin_critical_pts, margin_check_every, stage, base_stage, opened_at, close_outcome, close_by, close_reason, closed_at, pct_complete, progress_by, progress_at, margin_as_of, revenue, actual_cost, eac, current_margin, current_margin_pct, forecast_margin_pct, drift_pts, margin_status, alerted_status, pending_change_orders, fees_invoiced, fees_collected, fees_pending, open_incidents, margin_checks, version, updated_at, first_run_id, ended_at, refusal_count, health, ledger_batches, invoice_count, fee_count, cost_subcontractor, cost_license, cost_travel, cost_internal FROM deals WHERE deal_id = $1
+SELECT deal_id, client, workstream, currency, contract_value, target_margin_pct, planned_cost, start_date, end_date, ae, presales, pricing_approver, pm, gm, slack_channel, client_signoff, margin_warn_pts, margin_critical_pts, margin_check_every, stage, base_stage, opened_at, close_outcome, close_by, close_reason, closed_at, pct_complete, progress_by, progress_at, margin_as_of, revenue, actual_cost, eac, current_margin, current_margin_pct, forecast_margin_pct, drift_pts, margin_status, alerted_status, pending_change_orders, fees_invoiced, fees_collected, fees_pending, open_incidents, margin_checks, version, updated_at, first_run_id, ended_at, late_cost_days, refusal_count, health, ledger_batches, invoice_count, fee_count, cost_subcontractor, cost_license, cost_travel, cost_internal FROM deals WHERE deal_id = $1
 `
 
 func (q *Queries) GetDeal(ctx context.Context, dealID string) (Deal, error) {
@@ -155,6 +157,7 @@ func (q *Queries) GetDeal(ctx context.Context, dealID string) (Deal, error) {
 		&i.UpdatedAt,
 		&i.FirstRunID,
 		&i.EndedAt,
+		&i.LateCostDays,
 		&i.RefusalCount,
 		&i.Health,
 		&i.LedgerBatches,
@@ -303,7 +306,7 @@ func (q *Queries) ListCommitments(ctx context.Context, dealID string) ([]Commitm
 }
 
 const listDeals = `-- name: ListDeals :many
-SELECT deal_id, client, workstream, currency, contract_value, target_margin_pct, planned_cost, start_date, end_date, ae, presales, pricing_approver, pm, gm, slack_channel, client_signoff, margin_warn_pts, margin_critical_pts, margin_check_every, stage, base_stage, opened_at, close_outcome, close_by, close_reason, closed_at, pct_complete, progress_by, progress_at, margin_as_of, revenue, actual_cost, eac, current_margin, current_margin_pct, forecast_margin_pct, drift_pts, margin_status, alerted_status, pending_change_orders, fees_invoiced, fees_collected, fees_pending, open_incidents, margin_checks, version, updated_at, first_run_id, ended_at, refusal_count, health, ledger_batches, invoice_count, fee_count, cost_subcontractor, cost_license, cost_travel, cost_internal FROM deals
+SELECT deal_id, client, workstream, currency, contract_value, target_margin_pct, planned_cost, start_date, end_date, ae, presales, pricing_approver, pm, gm, slack_channel, client_signoff, margin_warn_pts, margin_critical_pts, margin_check_every, stage, base_stage, opened_at, close_outcome, close_by, close_reason, closed_at, pct_complete, progress_by, progress_at, margin_as_of, revenue, actual_cost, eac, current_margin, current_margin_pct, forecast_margin_pct, drift_pts, margin_status, alerted_status, pending_change_orders, fees_invoiced, fees_collected, fees_pending, open_incidents, margin_checks, version, updated_at, first_run_id, ended_at, late_cost_days, refusal_count, health, ledger_batches, invoice_count, fee_count, cost_subcontractor, cost_license, cost_travel, cost_internal FROM deals
 WHERE ($1::text = '' OR client = $1)
   AND ($2::text = '' OR ae = $2)
   AND ($3::text = '' OR pm = $3)
@@ -383,6 +386,7 @@ func (q *Queries) ListDeals(ctx context.Context, arg ListDealsParams) ([]Deal, e
 			&i.UpdatedAt,
 			&i.FirstRunID,
 			&i.EndedAt,
+			&i.LateCostDays,
 			&i.RefusalCount,
 			&i.Health,
 			&i.LedgerBatches,

@@ -112,6 +112,7 @@ type Deal struct {
 	UpdatedAt           time.Time
 	FirstRunID          string
 	EndedAt             *time.Time
+	LateCostDays        int32
 	RefusalCount        int64
 	Health              string
 	LedgerBatches       int64

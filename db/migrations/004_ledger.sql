@@ -7,6 +7,8 @@
 ALTER TABLE deals
     ADD COLUMN first_run_id   text NOT NULL DEFAULT '',
     ADD COLUMN ended_at       timestamptz,
+    -- days after the end during which late costs are taken (terms)
+    ADD COLUMN late_cost_days integer NOT NULL DEFAULT 90,
     ADD COLUMN refusal_count  bigint NOT NULL DEFAULT 0,
     -- what keeps failing for this deal (a write, a notice), or ''
     ADD COLUMN health         text NOT NULL DEFAULT '',

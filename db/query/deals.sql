@@ -162,10 +162,10 @@ INSERT INTO deals (
     margin_warn_pts, margin_critical_pts, margin_check_every, stage, opened_at,
     margin_as_of, revenue, actual_cost, eac, current_margin, current_margin_pct, forecast_margin_pct,
     drift_pts, margin_status, alerted_status, pending_change_orders, fees_invoiced, fees_collected, fees_pending,
-    version, first_run_id
+    version, first_run_id, late_cost_days
 ) VALUES (
     $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-    $22, $23, 0, $24, $23, $25, $26, $27, 'on_track', 'on_track', 0, 0, 0, 0, 0, sqlc.arg(first_run_id)
+    $22, $23, 0, $24, $23, $25, $26, $27, 'on_track', 'on_track', 0, 0, 0, 0, 0, sqlc.arg(first_run_id), sqlc.arg(late_cost_days)
 )
 ON CONFLICT (deal_id) DO UPDATE SET first_run_id = EXCLUDED.first_run_id WHERE deals.first_run_id = ''
 RETURNING first_run_id;
