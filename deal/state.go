@@ -43,17 +43,18 @@ type State struct {
 }
 
 // Bounds on what the state keeps per deal. Together with the text limits
-// they keep the state, and so everything sent through Temporal, under 256
-// KiB in the worst case (TestStateWorstCaseSize).
+// they keep the state under 192 KiB in the worst case, and with the carry's
+// bounded queues everything sent through Temporal under 256 KiB
+// (TestStateWorstCaseSize).
 const (
 	MaxCommitments  = 500
-	MaxIncidents    = 300
-	MaxChangeOrders = 200
+	MaxIncidents    = 200
+	MaxChangeOrders = 100
 	// recentSignoffIDs is how many accepted sign-off ids a ticket keeps for
 	// recognising a re-sent sign-off by its id.
-	recentSignoffIDs = 20
+	recentSignoffIDs = 10
 	// MaxAmbiguities bounds the scope ambiguities one checklist states.
-	MaxAmbiguities = 100
+	MaxAmbiguities = 50
 )
 
 // Keyed is an id with a digest of what was recorded under it: enough to
@@ -108,11 +109,13 @@ type IncidentState struct {
 	OpenedAt time.Time `json:"opened_at"`
 }
 
-// digest names content by a short hash: equal content, equal digest.
+// digest names content by a short hash: equal content, equal digest. It
+// only tells a repeat from other content under the same id, so 64 bits
+// are plenty.
 func digest(v any) string {
 	b, _ := json.Marshal(v)
 	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:12])
+	return hex.EncodeToString(sum[:8])
 }
 
 func (s *State) ticket(id string) *TicketState {

@@ -115,8 +115,9 @@ func decimalPlaces(name string, d decimal.Decimal, max int32) error {
 }
 
 // maxPayload bounds one signal's payload before it is decoded: the largest
-// valid one (a sign-off with a full body, link and note) is far below it.
-const maxPayload = 64 << 10
+// valid one (a handover checklist acknowledging MaxCommitments ids and
+// stating MaxAmbiguities long ambiguities) is below it.
+const maxPayload = 512 << 10
 
 // maxNumberLen bounds a number's text before any arithmetic touches it:
 // 12 integer digits, 10 decimal places, a sign and a point fit easily.

@@ -111,6 +111,9 @@ const minEventsPerRun = 60
 // maxUpdatesPerRun stays below Temporal's 2,000 updates per run.
 const maxUpdatesPerRun = 1500
 
+// maxCarriedRows bounds the unwritten rows a run hands to the next.
+const maxCarriedRows = 32 << 10
+
 type dealWorkflow struct {
 	Carry
 	s          *deal.State
@@ -352,9 +355,12 @@ func (w *dealWorkflow) absorb(eff deal.Effects) {
 	for _, n := range eff.Notices {
 		w.NoticeSeq++
 		m := w.s.Margin
-		w.Outbox = append(w.Outbox, outgoing{AfterWrite: w.writes.queued, Notification: activities.Notification{
+		o := outgoing{AfterWrite: w.writes.queued, Notification: activities.Notification{
 			Key: fmt.Sprintf("n%d", w.NoticeSeq), DealID: t.DealID, Client: t.Client, Workstream: t.Workstream,
-			Channel: t.SlackChannel, People: t.People, Notice: n, Margin: &m}})
+			Channel: t.SlackChannel, People: t.People, Notice: n, Margin: &m}}
+		b, _ := json.Marshal(o.Notification)
+		o.Size = len(b)
+		w.Outbox = append(w.Outbox, o)
 	}
 	w.trimOutbox()
 }
@@ -516,6 +522,22 @@ func (w *dealWorkflow) continueAsNew(ctx workflow.Context) error {
 	if err := w.drain(ctx, time.Minute); err != nil {
 		_, err = w.cancelled(ctx, err)
 		return err
+	}
+	// Rows still waiting travel in the carry, within a bound: beyond it
+	// (PostgreSQL down for long) the run waits for PostgreSQL instead.
+	if w.writes.bytes() > maxCarriedRows {
+		if err := workflow.Await(ctx, func() bool { return w.writes.bytes() <= maxCarriedRows }); err != nil {
+			_, err = w.cancelled(ctx, err)
+			return err
+		}
+	}
+	// The carried rows are written first in the next run, as its entry 1.
+	for i := range w.Outbox {
+		if w.Outbox[i].AfterWrite > w.writes.saved {
+			w.Outbox[i].AfterWrite = 1
+		} else {
+			w.Outbox[i].AfterWrite = 0
+		}
 	}
 	w.Unsaved = w.writes.all()
 	next := w.in

@@ -38,6 +38,15 @@ func (wr *writer) queue(r deal.Rows) {
 
 func (wr *writer) pending() int { return len(wr.rows) }
 
+// bytes is the size of the rows waiting.
+func (wr *writer) bytes() int {
+	n := 0
+	for _, s := range wr.sizes {
+		n += s
+	}
+	return n
+}
+
 // settled is true when PostgreSQL has every row and the state version v.
 func (wr *writer) settled(v int64) bool { return len(wr.rows) == 0 && wr.version == v }
 
@@ -157,14 +166,25 @@ func (w *dealWorkflow) writeLoop(ctx workflow.Context) {
 type outgoing struct {
 	activities.Notification
 	AfterWrite int64 `json:"after_write"`
+	Size       int   `json:"size"`
 }
 
-// maxOutbox bounds the notices waiting while Slack is down; the oldest go.
-const maxOutbox = 200
+// maxOutboxBytes bounds the notices waiting while Slack (or PostgreSQL)
+// is down, so the carry stays bounded; the oldest go first.
+const maxOutboxBytes = 32 << 10
 
 func (w *dealWorkflow) trimOutbox() {
-	if n := len(w.Outbox); n > maxOutbox {
-		w.Outbox = w.Outbox[n-maxOutbox:]
+	total := 0
+	for _, o := range w.Outbox {
+		total += o.Size
+	}
+	dropped := 0
+	for total > maxOutboxBytes && len(w.Outbox) > 1 {
+		total -= w.Outbox[0].Size
+		w.Outbox = w.Outbox[1:]
+		dropped++
+	}
+	if dropped > 0 {
 		w.Health.Notify = "notices dropped while Slack was unreachable"
 	}
 }
