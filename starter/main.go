@@ -44,6 +44,9 @@ var commands = []command{
 	{"incident", "open or update an incident", runIncident},
 	{"fee", "record a client fee invoiced or collected", runFee},
 	{"invoice", "send cost invoices: one by flags, or a finance file answered row by row", runInvoice},
+	{"invoice-job", "a large finance file's job (HTTP intake answered 202): progress, then every row's answer", func(ctx context.Context, _ *target, args []string, stdout io.Writer) error {
+		return runJob(ctx, args, stdout)
+	}},
 	{"change_order", "record a change order (also: change-order)", runChangeOrder},
 	{"progress", "report delivery progress in percent", runProgress},
 }
