@@ -40,12 +40,19 @@ type dependency struct {
 	Condition string `yaml:"condition"`
 }
 
-func readCompose(t *testing.T) (composeFile, string) {
+// read is a file of the repository, relative to this folder.
+func read(t *testing.T, path string) []byte {
 	t.Helper()
-	b, err := os.ReadFile("../docker-compose.yml")
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return b
+}
+
+func readCompose(t *testing.T) (composeFile, string) {
+	t.Helper()
+	b := read(t, "../docker-compose.yml")
 	var c composeFile
 	if err := yaml.Unmarshal(b, &c); err != nil {
 		t.Fatalf("docker-compose.yml: %v", err)
@@ -144,10 +151,7 @@ func TestComposeRegistersTheWorkflowsAttributes(t *testing.T) {
 // TestComposeVersionsMatchTheDevServer: production runs the server and UI
 // the tests run against (tools/go.mod pins them through the Temporal CLI).
 func TestComposeVersionsMatchTheDevServer(t *testing.T) {
-	mod, err := os.ReadFile("../tools/go.mod")
-	if err != nil {
-		t.Fatal(err)
-	}
+	mod := read(t, "../tools/go.mod")
 	version := func(module string) string {
 		m := regexp.MustCompile(`(?m)^\s*` + regexp.QuoteMeta(module) + `\s+v(\S+)`).FindSubmatch(mod)
 		if m == nil {
@@ -217,10 +221,6 @@ func TestComposeKeepsThePasswordOutOfURLs(t *testing.T) {
 // the metrics package exports.
 func TestMonitoringIsWired(t *testing.T) {
 	c, _ := readCompose(t)
-	prom, err := os.ReadFile("prometheus/prometheus.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var pc struct {
 		ScrapeConfigs []struct {
 			MetricsPath   string `yaml:"metrics_path"`
@@ -229,7 +229,7 @@ func TestMonitoringIsWired(t *testing.T) {
 			} `yaml:"static_configs"`
 		} `yaml:"scrape_configs"`
 	}
-	if err := yaml.Unmarshal(prom, &pc); err != nil {
+	if err := yaml.Unmarshal(read(t, "prometheus/prometheus.yml"), &pc); err != nil {
 		t.Fatal(err)
 	}
 	scrapesWorker := false
@@ -250,10 +250,6 @@ func TestMonitoringIsWired(t *testing.T) {
 		t.Error("the grafana service does not mount the dashboard")
 	}
 
-	b, err := os.ReadFile("grafana/dealflow.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var dash struct {
 		Panels []struct {
 			Title   string `json:"title"`
@@ -262,7 +258,7 @@ func TestMonitoringIsWired(t *testing.T) {
 			} `json:"targets"`
 		} `json:"panels"`
 	}
-	if err := json.Unmarshal(b, &dash); err != nil {
+	if err := json.Unmarshal(read(t, "grafana/dealflow.json"), &dash); err != nil {
 		t.Fatalf("grafana/dealflow.json: %v", err)
 	}
 	var exprs []string
