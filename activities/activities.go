@@ -5,9 +5,13 @@ package activities
 
 import (
 	"context"
+	"time"
+
+	"go.temporal.io/sdk/activity"
 
 	"dealflow/db"
 	"dealflow/deal"
+	"dealflow/metrics"
 )
 
 // Activities is registered once on the worker; its fields are what the
@@ -17,9 +21,15 @@ type Activities struct {
 	Notifier Notifier
 }
 
-// SaveRecord writes the whole deal record.
+// SaveRecord writes the whole deal record. The workflow schedules it right
+// after a change, so the time since then, retries included, is how far the
+// deal pages lag behind the workflow.
 func (a *Activities) SaveRecord(ctx context.Context, r *deal.Record) error {
-	return a.Store.SaveRecord(ctx, r)
+	if err := a.Store.SaveRecord(ctx, r); err != nil {
+		return err
+	}
+	metrics.WriteLag(time.Since(activity.GetInfo(ctx).ScheduledTime))
+	return nil
 }
 
 // SaveSnapshots writes margin snapshots taken by the margin-check loop.

@@ -52,6 +52,14 @@ func TestMetricsEndpoint(t *testing.T) {
 		"alert":   `dealflow_margin_alerts_total{status="off_track"}`,
 		"slack":   `dealflow_slack_failures_total{kind="post"}`,
 	}
+	// The record's write sets the lag: from zero to the time the write took.
+	metrics.WriteLag(0)
+	openDeal(t, s, dealtest.Terms("metrics-1", time.Now()))
+	waitForRecord(t, s, "metrics-1")
+	if lag := sample(t, scrape(t, s), "dealflow_record_write_lag_seconds"); lag <= 0 {
+		t.Errorf("after a record write the lag gauge is %v, want above 0", lag)
+	}
+
 	before := scrape(t, s)
 	metrics.IntakeRow("accepted")
 	metrics.Refusal("invoice")
