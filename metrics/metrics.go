@@ -143,13 +143,14 @@ func (c *counter) bound(v string) string {
 	return v
 }
 
-// identifier is a short lower-case name such as "change_order" or "429".
+// identifier is a short name such as "change_order", "chat.postMessage"
+// or "429": what a caller names on purpose, not text someone typed.
 func identifier(v string) bool {
 	if v == "" || len(v) > 40 {
 		return false
 	}
 	for _, r := range v {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.') {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.') {
 			return false
 		}
 	}

@@ -10,12 +10,15 @@ import (
 // client sending made-up signal names cannot grow the scrape without end.
 func TestLabelsAreBounded(t *testing.T) {
 	c := newCounter("test_total", "test", "signal")
-	for _, v := range []string{"", "Invoice", "a b", "<script>", string(make([]byte, 41))} {
+	for _, v := range []string{"", "a b", "<script>", "naïve", string(make([]byte, 41))} {
 		if got := c.bound(v); got != "other" {
 			t.Errorf("bound(%q) = %q, want other", v, got)
 		}
 	}
-	for i := range maxLabelValues {
+	if got := c.bound("chat.postMessage"); got != "chat.postMessage" {
+		t.Errorf("a Slack method name became %q", got)
+	}
+	for i := range maxLabelValues - 1 {
 		v := fmt.Sprintf("sig_%d", i)
 		if got := c.bound(v); got != v {
 			t.Fatalf("bound(%q) = %q below the limit", v, got)
