@@ -4,9 +4,16 @@ DEMO ?= true
 
 .PHONY: dev test generate bench
 
-# Runs dealflow on this machine: the pinned Temporal dev server (UI on
-# 127.0.0.1:8233), the worker (127.0.0.1:8080) and, unless DEMO=false, a
-# scripted demo deal. Needs Go and a running PostgreSQL.
+# Runs dealflow on this machine: the pinned Temporal dev server, the worker
+# and, unless DEMO=false, a scripted demo deal. Needs Go and a running
+# PostgreSQL. Ports and tokens come from the environment (or make's command
+# line), and the banner says what is on:
+#   TEMPORAL_UI_PORT   Temporal UI on 127.0.0.1 (8233)
+#   TEMPORAL_ADDRESS   the dev server's frontend (127.0.0.1:7233)
+#   HTTP_ADDR          the worker's pages, intake, /metrics (127.0.0.1:8080)
+#   FINANCE_API_TOKEN  turns on finance intake; DASHBOARD_TOKEN guards the pages
+#   SLACK_BOT_TOKEN    posts to Slack instead of the log
+# e.g. FINANCE_API_TOKEN=dev-secret make dev. Ctrl-C stops it and exits 0.
 dev:
 	go run ./worker -dev -demo=$(DEMO)
 

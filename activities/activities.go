@@ -10,12 +10,15 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"dealflow/db"
 	"dealflow/deal"
+	"dealflow/metrics"
 )
 
 // Activities is registered once on the worker; its fields are what the
@@ -57,8 +60,15 @@ type SaveRequest struct {
 // SaveRows writes what changed. PostgreSQL refusing the rows themselves
 // (bad data, not a connection) will refuse them again: that fails for good,
 // and the workflow shows it on the deal instead of retrying forever.
+//
+// The workflow schedules it right after a change, so the time since then,
+// retries included, is how far the deal pages lag behind the workflow.
 func (a *Activities) SaveRows(ctx context.Context, req SaveRequest) error {
-	return permanentIfData(a.Store.SaveRows(ctx, &req.State, req.Health, req.Rows))
+	if err := a.Store.SaveRows(ctx, &req.State, req.Health, req.Rows); err != nil {
+		return permanentIfData(err)
+	}
+	metrics.WriteLag(time.Since(activity.GetInfo(ctx).ScheduledTime))
+	return nil
 }
 
 // LedgerBatch is a batch of one deal's invoices and fees, numbered by the

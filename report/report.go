@@ -80,20 +80,23 @@ type DealSigns struct {
 	// signed off); before that they stay empty.
 	TargetMarginPct   *decimal.Decimal `json:"target_margin_pct,omitempty"`
 	ForecastMarginPct *decimal.Decimal `json:"forecast_margin_pct,omitempty"`
-	// DriftPts is target minus forecast: positive is under the sold margin.
-	DriftPts *decimal.Decimal `json:"drift_pts,omitempty"`
-	WarnPts  decimal.Decimal  `json:"warn_pts"`
+	// PtsBelowTarget is target minus forecast in percentage points: positive
+	// when the forecast is under the sold margin, negative when above it.
+	PtsBelowTarget *decimal.Decimal `json:"pts_below_target,omitempty"`
+	WarnPts        decimal.Decimal  `json:"warn_pts"`
 	// TopCostCategory is the category that took the most actual cost.
 	TopCostCategory string `json:"top_cost_category,omitempty"`
 }
 
 // InDelivery is true once the handover is signed off, when the margin
 // against the sold one starts to mean something.
-func (d DealSigns) InDelivery() bool { return d.DriftPts != nil }
+func (d DealSigns) InDelivery() bool { return d.PtsBelowTarget != nil }
 
 // DriftedUnder is true when the forecast is below target by more than the
 // deal's warning threshold (the margin issue's at_risk or off_track).
-func (d DealSigns) DriftedUnder() bool { return d.DriftPts != nil && d.DriftPts.GreaterThan(d.WarnPts) }
+func (d DealSigns) DriftedUnder() bool {
+	return d.PtsBelowTarget != nil && d.PtsBelowTarget.GreaterThan(d.WarnPts)
+}
 
 // Person sums the signs over one AE's or one PM's recent deals.
 type Person struct {
@@ -103,7 +106,7 @@ type Person struct {
 	CommitmentsOutsideDeliverables int              `json:"commitments_outside_deliverables"`
 	ChangeOrdersAfterHandover      int              `json:"change_orders_after_handover"`
 	InDelivery                     int              `json:"in_delivery"`
-	AvgDriftPts                    *decimal.Decimal `json:"avg_drift_pts,omitempty"`
+	AvgPtsBelowTarget              *decimal.Decimal `json:"avg_pts_below_target,omitempty"`
 	HandoversSignedOff             int              `json:"handovers_signed_off"`
 	AvgDaysToSignoff               *decimal.Decimal `json:"avg_days_to_signoff,omitempty"`
 	HandoversOpen                  int              `json:"handovers_open"`
@@ -179,7 +182,7 @@ func Signs(r *deal.Record) DealSigns {
 	}
 	m := r.Margin
 	target, forecast, drift := m.TargetMarginPct, m.ForecastMarginPct, m.DriftPts
-	d.TargetMarginPct, d.ForecastMarginPct, d.DriftPts = &target, &forecast, &drift
+	d.TargetMarginPct, d.ForecastMarginPct, d.PtsBelowTarget = &target, &forecast, &drift
 	d.TopCostCategory = topCategory(m.CostByCategory)
 	return d
 }
@@ -260,9 +263,9 @@ func summarize(who string, deals []DealSigns) Person {
 		p.ScopeAmbiguities += len(d.ScopeAmbiguities)
 		p.CommitmentsOutsideDeliverables += len(d.CommitmentsOutsideDeliverables)
 		p.ChangeOrdersAfterHandover += len(d.ChangeOrdersAfterHandover)
-		if d.DriftPts != nil {
+		if d.PtsBelowTarget != nil {
 			p.InDelivery++
-			drift = drift.Add(*d.DriftPts)
+			drift = drift.Add(*d.PtsBelowTarget)
 		}
 		if d.DaysToSignoff != nil {
 			p.HandoversSignedOff++
@@ -273,7 +276,7 @@ func summarize(who string, deals []DealSigns) Person {
 	}
 	if p.InDelivery > 0 {
 		avg := drift.DivRound(decimal.NewFromInt(int64(p.InDelivery)), 2)
-		p.AvgDriftPts = &avg
+		p.AvgPtsBelowTarget = &avg
 	}
 	if p.HandoversSignedOff > 0 {
 		avg := days.DivRound(decimal.NewFromInt(int64(p.HandoversSignedOff)), 1)

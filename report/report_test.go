@@ -162,8 +162,8 @@ func TestSignsOfARealRecord(t *testing.T) {
 	}
 	// 17000 spent at 10% complete: EAC 170000 on 100000, forecast -70%,
 	// 100 points under the 30% target.
-	if s.DriftPts == nil || s.DriftPts.String() != "100" || s.ForecastMarginPct.String() != "-70" {
-		t.Errorf("drift %v forecast %v, want 100 and -70", s.DriftPts, s.ForecastMarginPct)
+	if s.PtsBelowTarget == nil || s.PtsBelowTarget.String() != "100" || s.ForecastMarginPct.String() != "-70" {
+		t.Errorf("drift %v forecast %v, want 100 and -70", s.PtsBelowTarget, s.ForecastMarginPct)
 	}
 	if s.TopCostCategory != "travel" || !s.DriftedUnder() {
 		t.Errorf("top category %q drifted under %v, want travel and true", s.TopCostCategory, s.DriftedUnder())
@@ -231,7 +231,7 @@ func TestBuild(t *testing.T) {
 	rows := func(ps []Person) []row {
 		var out []row
 		for _, p := range ps {
-			out = append(out, row{p.Person, len(p.Deals), fixed(p.AvgDriftPts, 2), fixed(p.AvgDaysToSignoff, 1), p.HandoversOpen, p.Flagged})
+			out = append(out, row{p.Person, len(p.Deals), fixed(p.AvgPtsBelowTarget, 2), fixed(p.AvgDaysToSignoff, 1), p.HandoversOpen, p.Flagged})
 		}
 		return out
 	}
@@ -250,6 +250,9 @@ func TestBuild(t *testing.T) {
 	var text bytes.Buffer
 	if err := WriteText(&text, rep); err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "avg pts below target") {
+		t.Errorf("text report does not word its drift column as points below target:\n%s", text.String())
 	}
 	if !strings.Contains(text.String(), "FLAGGED U_A") || strings.Contains(text.String(), "FLAGGED U_B") {
 		t.Errorf("text report does not flag exactly U_A:\n%s", text.String())
@@ -292,7 +295,7 @@ func TestFixtures(t *testing.T) {
 	if len(rep.Flags) != 1 || rep.Flags[0].AE != "U_DRIFT" || rep.Flags[0].Category != "subcontractor" {
 		t.Fatalf("flags %+v, want U_DRIFT on subcontractor only", rep.Flags)
 	}
-	if got := rep.ByAE[0]; got.Person != "U_DRIFT" || got.AvgDriftPts.String() != "14" || got.AvgDaysToSignoff.String() != "1" ||
+	if got := rep.ByAE[0]; got.Person != "U_DRIFT" || got.AvgPtsBelowTarget.String() != "14" || got.AvgDaysToSignoff.String() != "1" ||
 		got.ScopeAmbiguities != 3 || got.CommitmentsOutsideDeliverables != 6 {
 		t.Fatalf("U_DRIFT row %+v", got)
 	}

@@ -22,7 +22,7 @@ func WriteText(w io.Writer, r Report) error {
 		fmt.Fprintf(&b, "FLAGGED %s: the last %d deals all came in under target, %s taking the most cost:\n", f.AE, len(f.Deals), f.Category)
 		for _, d := range f.Deals {
 			fmt.Fprintf(&b, "  %s  %s / %s  closed %s  forecast %s%% against target %s%% (%s pts under)\n", d.DealID, d.Client, d.Workstream,
-				d.ClosedAt.UTC().Format("2006-01-02"), fixed(d.ForecastMarginPct, 2), fixed(d.TargetMarginPct, 2), fixed(d.DriftPts, 2))
+				d.ClosedAt.UTC().Format("2006-01-02"), fixed(d.ForecastMarginPct, 2), fixed(d.TargetMarginPct, 2), fixed(d.PtsBelowTarget, 2))
 		}
 		b.WriteString("\n")
 	}
@@ -43,14 +43,14 @@ func writeTable(b *strings.Builder, title, who string, people []Person, flags bo
 		return
 	}
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
-	head := "  " + who + "\tdeals\tscope ambiguities\tcommitments outside deliverables\tchange orders after handover\tavg drift pts\tavg days to sign-off\topen handovers"
+	head := "  " + who + "\tdeals\tscope ambiguities\tcommitments outside deliverables\tchange orders after handover\tavg pts below target\tavg days to sign-off\topen handovers"
 	if flags {
 		head += "\tflag"
 	}
 	fmt.Fprintln(tw, head)
 	for _, p := range people {
 		line := fmt.Sprintf("  %s\t%d\t%d\t%d\t%d\t%s\t%s\t%d", p.Person, len(p.Deals), p.ScopeAmbiguities,
-			p.CommitmentsOutsideDeliverables, p.ChangeOrdersAfterHandover, fixed(p.AvgDriftPts, 2), fixed(p.AvgDaysToSignoff, 1), p.HandoversOpen)
+			p.CommitmentsOutsideDeliverables, p.ChangeOrdersAfterHandover, fixed(p.AvgPtsBelowTarget, 2), fixed(p.AvgDaysToSignoff, 1), p.HandoversOpen)
 		if flags {
 			line += "\t" + flagMark(p.Flagged)
 		}

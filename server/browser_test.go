@@ -8,9 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shopspring/decimal"
 
 	"dealflow/deal"
 	"dealflow/deal/dealtest"
@@ -102,6 +105,8 @@ func TestDealPageInBrowser(t *testing.T) {
 		}
 	}
 
+	checkChartAxes(t, dom, rec.Terms.TargetMarginPct.String())
+
 	// A screenshot for people to look at: kept in DEALFLOW_SCREENSHOTS when
 	// set, otherwise only checked to be a real picture.
 	dir := os.Getenv("DEALFLOW_SCREENSHOTS")
@@ -148,3 +153,64 @@ func TestDealPageInBrowser(t *testing.T) {
 		t.Errorf("without the token the browser saw the deal:\n%s", dom)
 	}
 }
+
+var (
+	xTickRe = regexp.MustCompile(`<text class="x-tick"[^>]*>([^<]*)</text>`)
+	xSubRe  = regexp.MustCompile(`<text class="x-sub"[^>]*>([^<]*)</text>`)
+	yTickRe = regexp.MustCompile(`<text class="y-tick"[^>]*>(-?[0-9.]+)%</text>`)
+	// A time tick is a clock time or a date; never a check number.
+	timeLabelRe = regexp.MustCompile(`^([0-2][0-9]:[0-5][0-9]|[0-9]{4}-[0-9]{2}-[0-9]{2})$`)
+)
+
+// checkChartAxes reads the margin chart's axes as the browser built them:
+// time ticks (with today's date shown), percentage ticks a whole nice step
+// apart (1, 2 or 5 times a power of ten), and the target line's label.
+func checkChartAxes(t *testing.T, dom, target string) {
+	t.Helper()
+	xs := xTickRe.FindAllStringSubmatch(dom, -1)
+	if len(xs) < 2 {
+		t.Fatalf("the chart has %d time ticks, want at least 2", len(xs))
+	}
+	for _, x := range xs {
+		if !timeLabelRe.MatchString(x[1]) {
+			t.Errorf("time tick %q is neither a clock time nor a date", x[1])
+		}
+	}
+	today := time.Now().UTC().Format("2006-01-02")
+	if subs := xSubRe.FindAllStringSubmatch(dom, -1); !strings.Contains(dom, ">"+today+"<") || (len(subs) > 0 && subs[0][1] != today) {
+		t.Errorf("the time axis does not show today's date %s (sub-labels %v)", today, subs)
+	}
+	ys := yTickRe.FindAllStringSubmatch(dom, -1)
+	if len(ys) < 3 {
+		t.Fatalf("the chart has %d percentage ticks, want at least 3:\n%s", len(ys), dom)
+	}
+	var vals []decimal.Decimal
+	for _, y := range ys {
+		vals = append(vals, decimal.RequireFromString(y[1]))
+	}
+	step := vals[1].Sub(vals[0])
+	for i := 1; i < len(vals); i++ {
+		if d := vals[i].Sub(vals[i-1]); !d.Equal(step) {
+			t.Fatalf("percentage ticks %v are not evenly spaced", vals)
+		}
+	}
+	if !niceSteps[strings.TrimRight(strings.TrimLeft(step.Abs().String(), "0."), "0")] {
+		t.Errorf("percentage ticks %v step by %s, not 1, 2 or 5 times a power of ten", vals, step)
+	}
+	for _, v := range vals {
+		if !v.Mod(step.Abs()).IsZero() {
+			t.Errorf("percentage tick %s is not a multiple of the step %s", v, step)
+		}
+	}
+	if want := `id="chart-target-label"`; !strings.Contains(dom, want) || !strings.Contains(dom, ">target "+target+"%<") {
+		t.Errorf("the chart does not label its target line \"target %s%%\"", target)
+	}
+	for _, band := range []string{">at risk: ", ">off track: "} {
+		if !strings.Contains(dom, band) {
+			t.Errorf("the chart lacks the band label %q", band)
+		}
+	}
+}
+
+// niceSteps are the significant digits of a nice step.
+var niceSteps = map[string]bool{"1": true, "2": true, "5": true}

@@ -48,7 +48,9 @@ func TestHandoverReport(t *testing.T) {
 	if n := strings.Count(body, "data-flagged-ae="); n != 1 || !strings.Contains(body, `data-flagged-ae="U_AE_DRIFT"`) {
 		t.Fatalf("the page flags %d AEs, want U_AE_DRIFT alone:\n%s", n, body)
 	}
-	for _, want := range []string{`data-person="U_AE_FINE"`, `data-person="U_PM_TWO"`, "Commitments outside the deliverables", `href="/deals/drift-3"`} {
+	for _, want := range []string{`data-person="U_AE_FINE"`, `data-person="U_PM_TWO"`, "Commitments outside the deliverables", `href="/deals/drift-3"`,
+		// Drift is worded one way only: points below target, negative when above.
+		"Avg pts below target", "Points below target"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("report page lacks %q", want)
 		}
@@ -57,6 +59,9 @@ func TestHandoverReport(t *testing.T) {
 	code, body = get(t, base+"/reports/handover?format=json", nil)
 	if code != http.StatusOK {
 		t.Fatalf("JSON report: %d %s", code, body)
+	}
+	if !strings.Contains(body, `"avg_pts_below_target"`) || !strings.Contains(body, `"pts_below_target"`) {
+		t.Errorf("the JSON report does not name its drift figures pts_below_target:\n%s", body)
 	}
 	var rep report.Report
 	if err := json.Unmarshal([]byte(body), &rep); err != nil {
@@ -72,8 +77,8 @@ func TestHandoverReport(t *testing.T) {
 	if want := []string{"drift-3", "drift-2", "drift-1"}; !reflect.DeepEqual(flagged, want) {
 		t.Errorf("flagged deals %v, want %v", flagged, want)
 	}
-	if len(rep.ByAE) != 2 || rep.ByAE[0].Person != "U_AE_DRIFT" || rep.ByAE[0].AvgDriftPts.String() != "14" ||
-		rep.ByAE[1].Person != "U_AE_FINE" || rep.ByAE[1].AvgDriftPts.String() != "-10" || rep.ByAE[1].Flagged {
+	if len(rep.ByAE) != 2 || rep.ByAE[0].Person != "U_AE_DRIFT" || rep.ByAE[0].AvgPtsBelowTarget.String() != "14" ||
+		rep.ByAE[1].Person != "U_AE_FINE" || rep.ByAE[1].AvgPtsBelowTarget.String() != "-10" || rep.ByAE[1].Flagged {
 		t.Errorf("by AE %+v", rep.ByAE)
 	}
 

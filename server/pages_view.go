@@ -67,8 +67,9 @@ type pathStep struct {
 }
 
 func newDealView(r *deal.Record, snaps []dbq.MarginSnapshot) dealView {
+	warn, crit := thresholds(r.Terms)
 	v := dealView{R: r, WorkflowID: workflows.WorkflowID(r.Terms.DealID), Path: stagePath(r), Delivery: r.BaseStage != "",
-		Acked: map[string]bool{}, Chart: newMarginChart(snaps)}
+		Acked: map[string]bool{}, Chart: newMarginChart(snaps, warn, crit)}
 	if r.Handover != nil {
 		for _, id := range r.Handover.Checklist.CommitmentsAcknowledged {
 			v.Acked[id] = true
@@ -81,6 +82,19 @@ func newDealView(r *deal.Record, snaps []dbq.MarginSnapshot) dealView {
 		v.Refusals = v.Refusals[:20]
 	}
 	return v
+}
+
+// thresholds are the deal's warn and critical drifts in points, the
+// protocol's defaults unless its terms set them.
+func thresholds(t deal.Terms) (warn, crit decimal.Decimal) {
+	warn, crit = decimal.NewFromInt(deal.DefaultWarnPts), decimal.NewFromInt(deal.DefaultCriticalPts)
+	if t.MarginWarnPts != nil {
+		warn = *t.MarginWarnPts
+	}
+	if t.MarginCriticalPts != nil {
+		crit = *t.MarginCriticalPts
+	}
+	return warn, crit
 }
 
 // stagePath is the road from discovery to closed_won, with mitigation

@@ -20,7 +20,9 @@ import (
 
 	"dealflow/activities"
 	"dealflow/db"
+	"dealflow/deal"
 	"dealflow/intake"
+	"dealflow/metrics"
 	"dealflow/workflows"
 )
 
@@ -73,6 +75,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 
 	topts := cfg.Temporal
 	topts.Logger = sdklog.NewStructuredLogger(cfg.Log)
+	if topts.MetricsHandler == nil {
+		if topts.MetricsHandler, err = metrics.TemporalHandler(cfg.Log); err != nil {
+			return nil, fmt.Errorf("temporal metrics: %w", err)
+		}
+	}
 	dctx, dcancel := context.WithTimeout(ctx, 10*time.Second)
 	defer dcancel()
 	c, err := client.DialContext(dctx, topts)
@@ -119,9 +126,29 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 
 func (s *Server) notifier() activities.Notifier {
 	if s.cfg.Slack.BotToken != "" {
-		return s.slackNotifier()
+		return countingNotifier{next: s.slackNotifier(), slack: true}
 	}
-	return activities.LogNotifier{Log: s.log}
+	return countingNotifier{next: activities.LogNotifier{Log: s.log}}
+}
+
+// countingNotifier counts what reaches people for /metrics: margin alerts
+// by the status they announce, and notifications Slack did not take. It
+// wraps the notifier here so the count covers Slack and the log alike.
+type countingNotifier struct {
+	next  activities.Notifier
+	slack bool
+}
+
+func (c countingNotifier) Notify(ctx context.Context, n activities.Notification) error {
+	err := c.next.Notify(ctx, n)
+	switch {
+	case err != nil && c.slack:
+		// One failed attempt of the Notify activity; Temporal retries it.
+		metrics.SlackFailure("notify")
+	case err == nil && n.Notice.Kind == deal.NoticeMarginAlert && n.Notice.Alert != nil:
+		metrics.Alert(n.Notice.Alert.To)
+	}
+	return err
 }
 
 // Stop shuts everything down in the reverse order of Start.
@@ -151,6 +178,9 @@ func (s *Server) TaskQueue() string { return s.cfg.TaskQueue }
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
+	// Open like /healthz: Prometheus scrapes without credentials, and the
+	// metrics hold counts by bounded labels, never deal data.
+	mux.Handle("GET /metrics", metrics.Handler())
 	s.mountIntake(mux)
 	s.mountSlack(mux)
 	s.mountPages(mux)

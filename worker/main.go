@@ -7,24 +7,47 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
+	"time"
 
 	"dealflow/devstack"
 	"dealflow/server"
 )
 
+// DefaultUIPort is where the dev mode serves the Temporal UI unless
+// TEMPORAL_UI_PORT says otherwise.
+const DefaultUIPort = "8233"
+
 func main() {
-	dev := flag.Bool("dev", false, "start the Temporal dev server (UI on 127.0.0.1:8233) and create the database if missing")
+	dev := flag.Bool("dev", false, "start the Temporal dev server (UI on 127.0.0.1:$TEMPORAL_UI_PORT, default 8233) and create the database if missing")
 	demo := flag.Bool("demo", true, "with -dev, drive a scripted demo deal")
+	health := flag.Bool("healthcheck", false, "ask the running worker's /healthz (at HTTP_ADDR) and exit 0 when it answers 200: the container health check")
 	flag.Parse()
 
+	if *health {
+		if err := healthcheck(os.Getenv("HTTP_ADDR")); err != nil {
+			fmt.Fprintln(os.Stderr, "dealflow worker healthcheck:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	restore := func() {}
+	if *dev {
+		restore = takeTerminal()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, *dev, *demo); err != nil {
+	err := run(ctx, *dev, *demo)
+	stop()
+	restore()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "dealflow worker:", err)
 		os.Exit(1)
 	}
@@ -36,20 +59,25 @@ func run(ctx context.Context, dev, demo bool) error {
 		return err
 	}
 	cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	uiURL := ""
 	if dev {
-		stopDev, err := startDevStack(ctx, &cfg)
+		uiPort := os.Getenv("TEMPORAL_UI_PORT")
+		if uiPort == "" {
+			uiPort = DefaultUIPort
+		}
+		stopDev, err := startDevStack(ctx, &cfg, uiPort)
 		if err != nil {
 			return err
 		}
 		defer stopDev()
+		uiURL = "http://127.0.0.1:" + uiPort
 	}
 	srv, err := server.Start(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer srv.Stop()
-	fmt.Printf("\ndealflow is running.\n  Temporal UI:   http://127.0.0.1:8233 (dev mode)\n  Worker health: http://%s/healthz\n  Deal pages:    http://%s/deals\n  Temporal:      %s   task queue %q\nCtrl-C stops it.\n\n",
-		srv.Addr, srv.Addr, cfg.TemporalAddress(), "deals")
+	fmt.Print(banner(cfg, srv.Addr, srv.TaskQueue(), uiURL))
 	if dev && demo {
 		go func() {
 			if err := devstack.RunDemo(ctx, srv.Client, os.Stdout); err != nil && ctx.Err() == nil {
@@ -62,18 +90,92 @@ func run(ctx context.Context, dev, demo bool) error {
 	return nil
 }
 
+// banner says where everything is and which optional parts are on, so
+// nobody has to guess why finance intake answers 404. It names the
+// variables that turn parts on, never their values.
+func banner(cfg server.Config, addr, taskQueue, uiURL string) string {
+	base := "http://" + addr
+	var b strings.Builder
+	fmt.Fprintf(&b, "\ndealflow is running.\n")
+	if uiURL != "" {
+		fmt.Fprintf(&b, "  Temporal UI:     %s (dev server; TEMPORAL_UI_PORT moves it)\n", uiURL)
+	}
+	fmt.Fprintf(&b, "  Temporal:        %s, namespace %q, task queue %q\n", cfg.TemporalAddress(), namespace(cfg), taskQueue)
+	fmt.Fprintf(&b, "  Deal pages:      %s/deals\n", base)
+	if cfg.DashboardToken != "" {
+		fmt.Fprintf(&b, "  Dashboard token: on (DASHBOARD_TOKEN as bearer token or basic-auth password)\n")
+	} else {
+		fmt.Fprintf(&b, "  Dashboard token: off, the pages are open to whoever reaches %s (set DASHBOARD_TOKEN)\n", addr)
+	}
+	if cfg.FinanceToken != "" {
+		fmt.Fprintf(&b, "  Finance intake:  on, POST %s/api/invoices and /api/invoices.csv with Authorization: Bearer $FINANCE_API_TOKEN\n", base)
+	} else {
+		fmt.Fprintf(&b, "  Finance intake:  off (restart with FINANCE_API_TOKEN=... to turn it on)\n")
+	}
+	switch {
+	case cfg.Slack.BotToken != "" && cfg.Slack.AppToken != "":
+		fmt.Fprintf(&b, "  Messages:        Slack, clicks over Socket Mode\n")
+	case cfg.Slack.BotToken != "":
+		fmt.Fprintf(&b, "  Messages:        Slack, clicks at %s/slack/interactions\n", base)
+	default:
+		fmt.Fprintf(&b, "  Messages:        the log below (set SLACK_BOT_TOKEN to post to Slack)\n")
+	}
+	fmt.Fprintf(&b, "  Health, metrics: %s/healthz, %s/metrics\n", base, base)
+	fmt.Fprintf(&b, "Ctrl-C stops it.\n\n")
+	return b.String()
+}
+
+func namespace(cfg server.Config) string {
+	if cfg.Temporal.Namespace == "" {
+		return "default"
+	}
+	return cfg.Temporal.Namespace
+}
+
+// healthcheck asks the worker listening at addr (HTTP_ADDR) for /healthz.
+// The container image has no shell or curl, so the worker checks itself;
+// a wildcard listen address is reached through loopback.
+func healthcheck(addr string) error {
+	if addr == "" {
+		addr = server.DefaultHTTPAddr
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("HTTP_ADDR %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	c := http.Client{Timeout: 4 * time.Second}
+	resp, err := c.Get("http://" + net.JoinHostPort(host, port) + "/healthz")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(body)))
+	}
+	return nil
+}
+
 // startDevStack makes this machine self-sufficient: the database is created
 // when missing and the pinned Temporal dev server keeps its state in
-// .dev/temporal.db, so deals survive a restart of the dev mode.
-func startDevStack(ctx context.Context, cfg *server.Config) (func(), error) {
+// .dev/temporal.db (DEALFLOW_DEV_DIR moves it), so deals survive a restart
+// of the dev mode.
+func startDevStack(ctx context.Context, cfg *server.Config, uiPort string) (func(), error) {
 	if err := devstack.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
 		return nil, fmt.Errorf("%v; start PostgreSQL with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` or set DATABASE_URL", err)
 	}
-	root, err := devstack.ModuleRoot()
-	if err != nil {
-		return nil, err
+	dir := os.Getenv("DEALFLOW_DEV_DIR")
+	if dir == "" {
+		root, err := devstack.ModuleRoot()
+		if err != nil {
+			return nil, err
+		}
+		dir = filepath.Join(root, ".dev")
 	}
-	logPath := filepath.Join(root, ".dev", "temporal.log")
+	logPath := filepath.Join(dir, "temporal.log")
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return nil, err
 	}
@@ -87,7 +189,7 @@ func startDevStack(ctx context.Context, cfg *server.Config) (func(), error) {
 		hostPort = "127.0.0.1:7233"
 	}
 	srv, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{
-		HostPort: hostPort, UIPort: "8233", DBFile: filepath.Join(root, ".dev", "temporal.db"), Output: logFile,
+		HostPort: hostPort, UIPort: uiPort, DBFile: filepath.Join(dir, "temporal.db"), Output: logFile,
 	})
 	if err != nil {
 		logFile.Close()

@@ -1,0 +1,322 @@
+package deploy
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"dealflow/metrics"
+	"dealflow/workflows"
+)
+
+type composeFile struct {
+	Services map[string]service `yaml:"services"`
+}
+
+type service struct {
+	Image       string                `yaml:"image"`
+	Build       any                   `yaml:"build"`
+	DependsOn   map[string]dependency `yaml:"depends_on"`
+	Ports       []string              `yaml:"ports"`
+	Healthcheck *struct {
+		Test []string `yaml:"test"`
+	} `yaml:"healthcheck"`
+	Restart     string            `yaml:"restart"`
+	Command     []string          `yaml:"command"`
+	Environment map[string]string `yaml:"environment"`
+	Volumes     []string          `yaml:"volumes"`
+}
+
+type dependency struct {
+	Condition string `yaml:"condition"`
+}
+
+// read is a file of the repository, relative to this folder.
+func read(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func readCompose(t *testing.T) (composeFile, string) {
+	t.Helper()
+	b := read(t, "../docker-compose.yml")
+	var c composeFile
+	if err := yaml.Unmarshal(b, &c); err != nil {
+		t.Fatalf("docker-compose.yml: %v", err)
+	}
+	return c, string(b)
+}
+
+// TestComposeStructure checks the production stack for what a first boot
+// needs: every service either reports its health or is a one-shot job that
+// starts only after what it needs, nothing listens beyond the host, the
+// search attributes are registered after the namespace exists and their
+// failure stops the worker, and no failure is hidden.
+func TestComposeStructure(t *testing.T) {
+	c, text := readCompose(t)
+	if len(c.Services) == 0 {
+		t.Fatal("no services")
+	}
+	for name, s := range c.Services {
+		oneShot := s.Restart == "no"
+		switch {
+		case oneShot && s.Healthcheck != nil:
+			t.Errorf("%s: a one-shot job has no health to check", name)
+		case oneShot && len(s.DependsOn) == 0:
+			t.Errorf("%s: a one-shot job must wait for what it needs (depends_on with conditions)", name)
+		case !oneShot && (s.Healthcheck == nil || len(s.Healthcheck.Test) == 0):
+			t.Errorf("%s: a long-running service needs a healthcheck", name)
+		}
+		for dep, d := range s.DependsOn {
+			if _, ok := c.Services[dep]; !ok {
+				t.Errorf("%s depends on %s, which is not a service", name, dep)
+			}
+			want := "service_healthy"
+			if c.Services[dep].Restart == "no" {
+				want = "service_completed_successfully"
+			}
+			if d.Condition != want {
+				t.Errorf("%s depends on %s with condition %q, want %q", name, dep, d.Condition, want)
+			}
+		}
+		for _, p := range s.Ports {
+			if !strings.HasPrefix(p, "127.0.0.1:") {
+				t.Errorf("%s publishes %q beyond the host: bind it to 127.0.0.1", name, p)
+			}
+		}
+		if strings.Contains(s.Image, "auto-setup") {
+			t.Errorf("%s uses %s, Temporal's development image", name, s.Image)
+		}
+		if s.Image == "" && s.Build == nil {
+			t.Errorf("%s has neither image nor build", name)
+		}
+	}
+	if d := c.Services["temporal-search-attributes"].DependsOn["temporal-namespace"]; d.Condition != "service_completed_successfully" {
+		t.Errorf("the search attributes must wait for the namespace job to succeed, not %q", d.Condition)
+	}
+	if d := c.Services["temporal"].DependsOn["temporal-schema"]; d.Condition != "service_completed_successfully" {
+		t.Errorf("the server must wait for its schema, not %q", d.Condition)
+	}
+	if d := c.Services["worker"].DependsOn["temporal-search-attributes"]; d.Condition != "service_completed_successfully" {
+		t.Errorf("the worker must not start without its search attributes, not %q", d.Condition)
+	}
+	if m := regexp.MustCompile(`(;|\|\|)\s*true\b`).FindString(text); m != "" {
+		t.Errorf("docker-compose.yml hides a failure with %q", m)
+	}
+	schema := strings.Join(c.Services["temporal-schema"].Command, "\n")
+	for _, want := range []string{"temporal temporal_visibility", "create-database", "setup-schema", "update-schema"} {
+		if !strings.Contains(schema, want) {
+			t.Errorf("the schema job does not run %q", want)
+		}
+	}
+	if !strings.Contains(strings.Join(c.Services["temporal-search-attributes"].Command, "\n"), "exit 1") {
+		t.Error("the search-attribute job's wait is not bounded by an exit 1")
+	}
+}
+
+// TestComposeRegistersTheWorkflowsAttributes: the attributes the job
+// registers are exactly those the workflow upserts, with their types.
+func TestComposeRegistersTheWorkflowsAttributes(t *testing.T) {
+	c, _ := readCompose(t)
+	cmd := strings.Join(c.Services["temporal-search-attributes"].Command, "\n")
+	var got []string
+	for _, m := range regexp.MustCompile(`\b([A-Z][A-Za-z]+):(Keyword|Double|Int|Bool|Datetime|Text|KeywordList)\b`).FindAllStringSubmatch(cmd, -1) {
+		got = append(got, m[1]+":"+m[2])
+	}
+	var want []string
+	for k := range workflows.SearchAttributes.GetUntypedValues() {
+		typ := strings.TrimPrefix(k.GetValueType().String(), "INDEXED_VALUE_TYPE_")
+		want = append(want, k.GetName()+":"+strings.ToUpper(typ[:1])+strings.ToLower(typ[1:]))
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("the compose job registers %v, the workflow upserts %v", got, want)
+	}
+}
+
+// TestComposeVersionsMatchTheDevServer: production runs the server and UI
+// the tests run against (tools/go.mod pins them through the Temporal CLI).
+func TestComposeVersionsMatchTheDevServer(t *testing.T) {
+	mod := read(t, "../tools/go.mod")
+	version := func(module string) string {
+		m := regexp.MustCompile(`(?m)^\s*` + regexp.QuoteMeta(module) + `\s+v(\S+)`).FindSubmatch(mod)
+		if m == nil {
+			t.Fatalf("tools/go.mod does not require %s", module)
+		}
+		return string(m[1])
+	}
+	server, ui := version("go.temporal.io/server"), version("github.com/temporalio/ui-server/v2")
+	c, _ := readCompose(t)
+	seen := map[string]bool{}
+	for name, s := range c.Services {
+		repo, tag, _ := strings.Cut(s.Image, ":")
+		switch repo {
+		case "temporalio/server":
+			if tag != server {
+				t.Errorf("%s runs server %s, the dev server is %s", name, tag, server)
+			}
+		case "temporalio/admin-tools":
+			// Tags read 1.29.1-tctl-…-cli-…; the schema must match the server.
+			if tag != server && !strings.HasPrefix(tag, server+"-") {
+				t.Errorf("%s runs admin-tools %s, the server is %s", name, tag, server)
+			}
+		case "temporalio/ui":
+			if tag != ui {
+				t.Errorf("%s runs UI %s, the dev server's is %s", name, tag, ui)
+			}
+		}
+		seen[repo] = true
+	}
+	for _, repo := range []string{"temporalio/server", "temporalio/admin-tools", "temporalio/ui"} {
+		if !seen[repo] {
+			t.Errorf("no service runs %s", repo)
+		}
+	}
+}
+
+// TestComposeKeepsThePasswordOutOfURLs: a password with @ or / would break
+// a URL it is pasted into, and a URL ends up in logs.
+func TestComposeKeepsThePasswordOutOfURLs(t *testing.T) {
+	c, _ := readCompose(t)
+	for name, s := range c.Services {
+		for k, v := range s.Environment {
+			if strings.Contains(v, "://") && strings.Contains(v, "PASSWORD") {
+				t.Errorf("%s: %s puts a password into a URL: %s", name, k, v)
+			}
+		}
+	}
+	dbURL := c.Services["worker"].Environment["DATABASE_URL"]
+	def := regexp.MustCompile(`^\$\{DATABASE_URL:-(.*)\}$`).FindStringSubmatch(dbURL)
+	if def == nil {
+		t.Fatalf("the worker's DATABASE_URL %q is not an operator-overridable default", dbURL)
+	}
+	u, err := url.Parse(def[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, has := u.User.Password(); has {
+		t.Errorf("the default DATABASE_URL holds a password")
+	}
+	if c.Services["worker"].Environment["PGPASSWORD"] == "" {
+		t.Error("the worker gets no PGPASSWORD")
+	}
+}
+
+// TestMonitoringIsWired: Prometheus scrapes the worker's /metrics, Grafana
+// is provisioned with the dashboard, and the dashboard shows every counter
+// the metrics package exports.
+func TestMonitoringIsWired(t *testing.T) {
+	c, _ := readCompose(t)
+	var pc struct {
+		ScrapeConfigs []struct {
+			MetricsPath   string `yaml:"metrics_path"`
+			StaticConfigs []struct {
+				Targets []string `yaml:"targets"`
+			} `yaml:"static_configs"`
+		} `yaml:"scrape_configs"`
+	}
+	if err := yaml.Unmarshal(read(t, "prometheus/prometheus.yml"), &pc); err != nil {
+		t.Fatal(err)
+	}
+	scrapesWorker := false
+	for _, sc := range pc.ScrapeConfigs {
+		for _, st := range sc.StaticConfigs {
+			if slices.Contains(st.Targets, "worker:8080") && (sc.MetricsPath == "" || sc.MetricsPath == "/metrics") {
+				scrapesWorker = true
+			}
+		}
+	}
+	if !scrapesWorker {
+		t.Error("prometheus does not scrape worker:8080/metrics")
+	}
+	if !slices.Contains(c.Services["prometheus"].Volumes, "./deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro") {
+		t.Error("the prometheus service does not mount deploy/prometheus/prometheus.yml")
+	}
+	if !slices.ContainsFunc(c.Services["grafana"].Volumes, func(v string) bool { return strings.HasPrefix(v, "./deploy/grafana/dealflow.json:") }) {
+		t.Error("the grafana service does not mount the dashboard")
+	}
+
+	var dash struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(read(t, "grafana/dealflow.json"), &dash); err != nil {
+		t.Fatalf("grafana/dealflow.json: %v", err)
+	}
+	var exprs []string
+	for _, p := range dash.Panels {
+		for _, tg := range p.Targets {
+			exprs = append(exprs, tg.Expr)
+		}
+	}
+	all := strings.Join(exprs, "\n")
+	if len(metrics.Names()) < 5 {
+		t.Fatalf("the metrics package names %v, want at least 5", metrics.Names())
+	}
+	for _, n := range metrics.Names() {
+		if !strings.Contains(all, n) {
+			t.Errorf("the dashboard does not show %s", n)
+		}
+	}
+	if !strings.Contains(all, "temporal_") {
+		t.Error("the dashboard shows none of the Temporal SDK's metrics")
+	}
+}
+
+// TestComposeConfig has a compose CLI validate the file the way `docker
+// compose up` reads it, with dummy secrets. Our machines have no Docker
+// engine; Debian's docker-compose validates without one.
+func TestComposeConfig(t *testing.T) {
+	var cmd *exec.Cmd
+	switch {
+	case exec.Command("docker", "compose", "version").Run() == nil:
+		cmd = exec.Command("docker", "compose", "config", "-q")
+	case func() bool { _, err := exec.LookPath("docker-compose"); return err == nil }():
+		cmd = exec.Command("docker-compose", "config", "-q")
+	case os.Getenv("CI") == "":
+		t.Skip("no compose CLI (apt-get install docker-compose); CI installs it and fails without it")
+	default:
+		t.Fatal("no compose CLI; .ci/run installs Debian's docker-compose")
+	}
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "POSTGRES_PASSWORD=p@ss/w:rd#1", "DASHBOARD_TOKEN=dummy", "GRAFANA_ADMIN_PASSWORD=dummy")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v: %v\n%s", cmd.Args, err, out.String())
+	}
+
+	// Without the required secrets the stack refuses to start.
+	bare := exec.Command(cmd.Args[0], cmd.Args[1:]...)
+	bare.Dir = root
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "POSTGRES_PASSWORD=") && !strings.HasPrefix(kv, "DASHBOARD_TOKEN=") && !strings.HasPrefix(kv, "GRAFANA_ADMIN_PASSWORD=") {
+			bare.Env = append(bare.Env, kv)
+		}
+	}
+	if out, err := bare.CombinedOutput(); err == nil || !strings.Contains(string(out), "POSTGRES_PASSWORD") {
+		t.Errorf("without POSTGRES_PASSWORD the compose CLI did not refuse: %v\n%s", err, out)
+	}
+}

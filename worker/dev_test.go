@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"dealflow/db/dbtest"
+	"dealflow/devstack"
+	"dealflow/server"
+)
+
+func TestBanner(t *testing.T) {
+	const finance, dash, bot = "fin-s3cret", "dash-s3cret", "xoxb-s3cret"
+	off := banner(server.Config{Temporal: client.Options{HostPort: "127.0.0.1:7233"}}, "127.0.0.1:8080", "deals", "")
+	on := banner(server.Config{Temporal: client.Options{HostPort: "127.0.0.1:7234", Namespace: "ops"}, FinanceToken: finance, DashboardToken: dash,
+		Slack: server.SlackConfig{BotToken: bot}}, "127.0.0.1:8081", "deals", "http://127.0.0.1:8234")
+	for _, c := range []struct {
+		name, text string
+		want       []string
+	}{
+		{"all off", off, []string{"Finance intake:  off (restart with FINANCE_API_TOKEN=", "Dashboard token: off", "Messages:        the log",
+			"http://127.0.0.1:8080/metrics", `127.0.0.1:7233, namespace "default", task queue "deals"`}},
+		{"all on", on, []string{"Finance intake:  on, POST http://127.0.0.1:8081/api/invoices", "Dashboard token: on", "Messages:        Slack, clicks at http://127.0.0.1:8081/slack/interactions",
+			"Temporal UI:     http://127.0.0.1:8234", `namespace "ops"`}},
+	} {
+		for _, w := range c.want {
+			if !strings.Contains(c.text, w) {
+				t.Errorf("%s: banner lacks %q:\n%s", c.name, w, c.text)
+			}
+		}
+	}
+	if strings.Contains(off, "Temporal UI") {
+		t.Errorf("outside dev mode the banner names a Temporal UI:\n%s", off)
+	}
+	for _, secret := range []string{finance, dash, bot} {
+		if strings.Contains(on, secret) {
+			t.Errorf("the banner prints a secret:\n%s", on)
+		}
+	}
+}
+
+func TestHealthcheck(t *testing.T) {
+	status := http.StatusOK
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/healthz" {
+			http.NotFound(w, r)
+			return
+		}
+		w.WriteHeader(status)
+		fmt.Fprint(w, `{"status":"temporal unreachable"}`)
+	}))
+	defer ts.Close()
+	_, port, _ := net.SplitHostPort(ts.Listener.Addr().String())
+	// A worker listening on every interface is checked through loopback.
+	if err := healthcheck("0.0.0.0:" + port); err != nil {
+		t.Fatalf("healthy worker: %v", err)
+	}
+	status = http.StatusServiceUnavailable
+	if err := healthcheck(ts.Listener.Addr().String()); err == nil || !strings.Contains(err.Error(), "temporal unreachable") {
+		t.Fatalf("unhealthy worker: %v", err)
+	}
+	ts.Close()
+	if err := healthcheck(ts.Listener.Addr().String()); err == nil {
+		t.Fatal("a stopped worker passed the health check")
+	}
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, p, _ := net.SplitHostPort(l.Addr().String())
+	return p
+}
+
+// TestDevModeStopsCleanly runs `worker -dev` as `make dev` does, with the
+// ports and the finance token from the environment, and interrupts it the
+// way Ctrl-C does: it says finance intake is on, serves the UI on the port
+// asked for, and exits 0.
+func TestDevModeStopsCleanly(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "worker")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	// Warm the pinned CLI first, so the worker's own start is quick.
+	if _, err := devstack.TemporalCLI(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	dbURL, drop, err := dbtest.CreateDatabase(context.Background(), os.Getenv("DATABASE_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer drop()
+	ui, frontend, httpPort := freePort(t), freePort(t), freePort(t)
+	cmd := exec.Command(bin, "-dev", "-demo=false")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "DEALFLOW_DEV_DIR="+t.TempDir(), "TEMPORAL_UI_PORT="+ui,
+		"TEMPORAL_ADDRESS=127.0.0.1:"+frontend, "HTTP_ADDR=127.0.0.1:"+httpPort, "FINANCE_API_TOKEN=dev-finance-s3cret", "DASHBOARD_TOKEN=")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	var banner strings.Builder
+	// The deadline only stops a hung start; it asserts nothing on speed.
+	deadline := time.After(3 * time.Minute)
+	for !strings.Contains(banner.String(), "Ctrl-C stops it.") {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("the worker stopped before its banner:\n%s\n%s", banner.String(), stderr.String())
+			}
+			banner.WriteString(l + "\n")
+		case <-deadline:
+			t.Fatalf("no banner:\n%s\n%s", banner.String(), stderr.String())
+		}
+	}
+	for _, want := range []string{"Finance intake:  on", "Temporal UI:     http://127.0.0.1:" + ui, "127.0.0.1:" + frontend, "http://127.0.0.1:" + httpPort + "/deals"} {
+		if !strings.Contains(banner.String(), want) {
+			t.Errorf("banner lacks %q:\n%s", want, banner.String())
+		}
+	}
+	if strings.Contains(banner.String()+stderr.String(), "dev-finance-s3cret") {
+		t.Error("the worker printed the finance token")
+	}
+	if resp, err := http.Get("http://127.0.0.1:" + ui + "/"); err != nil {
+		t.Errorf("no Temporal UI on port %s: %v", ui, err)
+	} else {
+		resp.Body.Close()
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for range lines {
+		}
+	}()
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) || err != nil {
+		t.Fatalf("after Ctrl-C the worker exited with %v, want 0\n%s", err, stderr.String())
+	}
+}
