@@ -44,13 +44,16 @@ type SlackNotifier struct {
 	API   *slack.Client
 	Store *db.Store
 	Log   *slog.Logger
+	// Render builds the messages; its BaseURL makes "the deal page" a link.
+	Render Renderer
 }
 
 func (s *SlackNotifier) Notify(ctx context.Context, n Notification) error {
 	no := n.Notice
+	r := s.Render
 	switch {
 	case no.Kind == deal.NoticeTicketOpened && no.Ticket != nil:
-		return s.post(ctx, n, n.Key, n.Channel, MsgTicket, no.Ticket.ID, TicketMessage(n, *no.Ticket))
+		return s.post(ctx, n, n.Key, n.Channel, MsgTicket, no.Ticket.ID, r.TicketMessage(n, *no.Ticket))
 	case no.Kind == deal.NoticeSignoff && no.Ticket != nil:
 		return s.refreshTicket(ctx, n)
 	case no.Kind == deal.NoticeStageChanged && no.Change != nil:
@@ -58,9 +61,9 @@ func (s *SlackNotifier) Notify(ctx context.Context, n Notification) error {
 	case no.Kind == deal.NoticeHandoverOpened:
 		return s.handoverOpened(ctx, n)
 	case no.Kind == deal.NoticeIncident && no.Incident != nil:
-		return s.post(ctx, n, n.Key, n.Channel, MsgIncident, "", IncidentMessage(n))
+		return s.post(ctx, n, n.Key, n.Channel, MsgIncident, "", r.IncidentMessage(n))
 	case no.Kind == deal.NoticeMarginAlert && no.Alert != nil:
-		return s.post(ctx, n, n.Key, n.Channel, MsgMargin, "", MarginMessage(n))
+		return s.post(ctx, n, n.Key, n.Channel, MsgMargin, "", r.MarginMessage(n))
 	}
 	s.Log.Warn("notice not shown in Slack: unknown kind or missing details", "deal", n.DealID, "key", n.Key, "kind", no.Kind)
 	return nil
@@ -70,17 +73,21 @@ func (s *SlackNotifier) Notify(ctx context.Context, n Notification) error {
 // the same message read-only to the channel, where the AE is. Each post is
 // tried whatever became of the other (each is kept once by its own key), so
 // a PM who cannot be reached does not hide the handover from the channel.
-// When the direct message fails for good (a mistyped or deactivated PM),
-// the channel gets the interactive copy instead: the handover stays
-// visible, and the workflow still takes only the PM's sign-off.
+// When the PM cannot be reached (a mistyped or deactivated PM), the
+// channel gets the interactive copy instead: the handover stays visible,
+// and the workflow still takes only the PM's sign-off. A message Slack
+// refuses for its content says nothing about the PM: post has already sent
+// the short version instead.
 func (s *SlackNotifier) handoverOpened(ctx context.Context, n Notification) error {
 	pm := n.People.PM
-	dmErr := s.post(ctx, n, n.Key, pm, MsgHandover, "", HandoverMessage(n, true))
-	shown := HandoverMessage(n, false)
-	if permanent(dmErr) {
+	dmErr := s.post(ctx, n, n.Key, pm, MsgHandover, "", s.Render.HandoverMessage(n, true))
+	shown := s.Render.HandoverMessage(n, false)
+	if unreachable(dmErr) {
 		s.Log.Warn("the handover checklist cannot reach the PM directly; the channel gets the interactive copy", "deal", n.DealID, "pm", pm, "error", dmErr)
-		shown = HandoverMessage(n, true)
-		shown.Blocks = append(shown.Blocks, note(fmt.Sprintf(":warning: The checklist could not be sent to <@%s> directly; they sign off here.", pm)))
+		shown = s.Render.HandoverMessage(n, true)
+		warning := note(fmt.Sprintf(":warning: The checklist could not be sent to <@%s> directly; they sign off here.", pm))
+		shown.Blocks = append(shown.Blocks, warning)
+		shown.Short = append(shown.Short, warning)
 	}
 	return joinSlackErrors(dmErr, s.post(ctx, n, n.Key+"/channel", n.Channel, MsgHandover, "", shown))
 }
@@ -93,7 +100,7 @@ func (s *SlackNotifier) refreshTicket(ctx context.Context, n Notification) error
 	if err != nil {
 		return err
 	}
-	m := TicketMessage(n, t)
+	m := s.Render.TicketMessage(n, t)
 	if len(rows) == 0 {
 		// The ticket's message was never posted (Slack was down for longer
 		// than the retries); post it now, as it stands.
@@ -123,7 +130,7 @@ func (s *SlackNotifier) stageChanged(ctx context.Context, n Notification) error 
 	if err != nil {
 		return err
 	}
-	m, kind := StageMessage(n)
+	m, kind := s.Render.StageMessage(n)
 	return s.post(ctx, n, n.Key, n.Channel, kind, "", m)
 }
 
@@ -163,9 +170,11 @@ func (s *SlackNotifier) post(ctx context.Context, n Notification, key, channel, 
 		return err
 	}
 	var ch, ts string
-	err = SlackCall(ctx, func() (err error) {
-		ch, ts, err = s.API.PostMessageContext(ctx, channel, slack.MsgOptionText(m.Text, false), slack.MsgOptionBlocks(m.Blocks...))
-		return err
+	m, err = s.shortened(n, key, m, func(m SlackMessage) error {
+		return SlackCall(ctx, func() (err error) {
+			ch, ts, err = s.API.PostMessageContext(ctx, channel, slack.MsgOptionText(m.Text, false), slack.MsgOptionBlocks(m.Blocks...))
+			return err
+		})
 	})
 	if err != nil {
 		return slackFailure("chat.postMessage", err)
@@ -181,9 +190,11 @@ func (s *SlackNotifier) post(ctx context.Context, n Notification, key, channel, 
 // update replaces a posted message's content. A message someone deleted is
 // skipped: there is nothing left to update.
 func (s *SlackNotifier) update(ctx context.Context, row dbq.SlackMessage, m SlackMessage) error {
-	err := SlackCall(ctx, func() error {
-		_, _, _, err := s.API.UpdateMessageContext(ctx, row.Channel, row.Ts, slack.MsgOptionText(m.Text, false), slack.MsgOptionBlocks(m.Blocks...))
-		return err
+	m, err := s.shortened(Notification{DealID: row.DealID}, row.NoticeKey, m, func(m SlackMessage) error {
+		return SlackCall(ctx, func() error {
+			_, _, _, err := s.API.UpdateMessageContext(ctx, row.Channel, row.Ts, slack.MsgOptionText(m.Text, false), slack.MsgOptionBlocks(m.Blocks...))
+			return err
+		})
 	})
 	var se slack.SlackErrorResponse
 	if errors.As(err, &se) && (se.Err == "message_not_found" || se.Err == "channel_not_found") {
@@ -199,6 +210,19 @@ func (s *SlackNotifier) update(ctx context.Context, row dbq.SlackMessage, m Slac
 	}
 	return s.Store.Queries().SetSlackMessageContent(ctx, dbq.SetSlackMessageContentParams{DealID: row.DealID, NoticeKey: row.NoticeKey,
 		Text: m.Text, Blocks: blocks})
+}
+
+// shortened sends m, and when Slack refuses it for its content sends its
+// short version instead. It returns what was sent, which is what the
+// message shows.
+func (s *SlackNotifier) shortened(n Notification, key string, m SlackMessage, send func(SlackMessage) error) (SlackMessage, error) {
+	err := send(m)
+	if !ContentRefused(err) || len(m.Short) == 0 {
+		return m, err
+	}
+	s.Log.Warn("slack refused a message for its content; sending its short version", "deal", n.DealID, "key", key, "error", err)
+	m = SlackMessage{Text: m.Text, Blocks: m.Short}
+	return m, send(m)
 }
 
 // SlackCall runs one Web API call, waiting out Slack's rate limit: a 429 is
@@ -228,8 +252,28 @@ func SlackCall(ctx context.Context, call func() error) error {
 
 // permanentSlackErrors will not heal by retrying; the notice is dropped at
 // once rather than after every retry.
-var permanentSlackErrors = []string{"channel_not_found", "not_in_channel", "is_archived", "invalid_auth", "not_authed",
-	"account_inactive", "token_revoked", "missing_scope", "invalid_blocks", "msg_too_long", "no_text", "cant_update_message"}
+var permanentSlackErrors = append([]string{"is_archived", "invalid_auth", "not_authed",
+	"account_inactive", "token_revoked", "missing_scope", "cant_update_message"}, append(unreachableSlackErrors, contentSlackErrors...)...)
+
+// unreachableSlackErrors say that the person or channel cannot be written
+// to at all; only these make the handover look for another way to the PM.
+var unreachableSlackErrors = []string{"user_not_found", "channel_not_found", "cannot_dm_bot", "user_disabled", "not_in_channel"}
+
+// contentSlackErrors say that Slack will not take what was sent, whoever it
+// was for.
+var contentSlackErrors = []string{"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long", "msg_too_long", "no_text",
+	"invalid_arguments", "invalid_attachments", "too_many_attachments"}
+
+func slackErrorIn(err error, codes []string) bool {
+	var se slack.SlackErrorResponse
+	return errors.As(err, &se) && slices.Contains(codes, se.Err)
+}
+
+// ContentRefused is true when Slack refused a call for what it carried
+// (blocks, text, a view), which sending the same again cannot change.
+func ContentRefused(err error) bool { return slackErrorIn(err, contentSlackErrors) }
+
+func unreachable(err error) bool { return slackErrorIn(err, unreachableSlackErrors) }
 
 // permanent is true for an error slackFailure marked as not worth retrying.
 func permanent(err error) bool {
@@ -256,7 +300,7 @@ func joinSlackErrors(errs ...error) error {
 
 func slackFailure(method string, err error) error {
 	var se slack.SlackErrorResponse
-	if errors.As(err, &se) && slices.Contains(permanentSlackErrors, se.Err) {
+	if slackErrorIn(err, permanentSlackErrors) && errors.As(err, &se) {
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("slack %s: %s", method, se.Err), "SlackPermanentError", err)
 	}
 	return fmt.Errorf("slack %s: %w", method, err)

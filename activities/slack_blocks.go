@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
@@ -69,24 +72,85 @@ func ParseButtonValue(s string) (ButtonValue, error) {
 type SlackMessage struct {
 	Text   string
 	Blocks []slack.Block
+	// Short is what is sent instead when Slack refuses Blocks for their
+	// content (its limits are partly undocumented): the title, the state,
+	// the current buttons and where the rest is, so a refused update never
+	// leaves stale buttons behind.
+	Short []slack.Block
+}
+
+// Renderer builds dealflow's messages. BaseURL is where the worker's deal
+// pages are reachable (DEALFLOW_BASE_URL); messages link there for what
+// they leave out, and without it they only name the deal page.
+type Renderer struct{ BaseURL string }
+
+// How much of a deal the messages show. Slack refuses a message of more
+// than 50 blocks, and one whose blocks hold more than about 12,000
+// characters (slackfake.SlackLimits); a deal accepted by the rules may
+// hold far more, so the messages show the latest and link to the rest.
+const (
+	// shownSignoffs are the newest sign-offs a ticket's message shows.
+	shownSignoffs = 3
+	// signoffLineMax bounds one sign-off line: a 2,000-character link
+	// and the start of the notes still fit.
+	signoffLineMax = 2600
+	// deliverableLineMax bounds one deliverable line of the handover.
+	deliverableLineMax = 2200
+	// shownCommitments are the most commitment lines a handover shows;
+	// the PM's checklist lists every one.
+	shownCommitments = 10
+	// handoverListBudget is the text the handover's two lists share.
+	handoverListBudget = 9000
+)
+
+// dealPage names the deal's page for mrkdwn: a link when the base URL is
+// known.
+func (r Renderer) dealPage(n Notification) string {
+	if r.BaseURL == "" {
+		return "the deal page"
+	}
+	return link(strings.TrimRight(r.BaseURL, "/")+"/deals/"+url.PathEscape(n.DealID), "the deal page")
+}
+
+// brief is a message's Short: its header, one line of state, the buttons
+// it has now (with their hint), and where everything else is.
+func (r Renderer) brief(n Notification, head, state string, blocks []slack.Block) []slack.Block {
+	var out []slack.Block
+	if head != "" {
+		out = append(out, slack.NewHeaderBlock(plain(head)))
+	}
+	out = append(out, section(cut(state, 1000)))
+	for _, b := range blocks {
+		if b.BlockType() == slack.MBTAction || b.ID() == hintBlockID {
+			out = append(out, b)
+		}
+	}
+	return append(out, note(fmt.Sprintf("Slack did not take the whole message; see %s for the rest.", r.dealPage(n))))
 }
 
 // TicketMessage shows a presale ticket as it stands: who owns it, what it
 // must deliver, the sign-offs so far, and the buttons for what comes next.
 // It is posted when the ticket opens and re-rendered after every sign-off.
-func TicketMessage(n Notification, t deal.Ticket) SlackMessage {
+func TicketMessage(n Notification, t deal.Ticket) SlackMessage { return Renderer{}.TicketMessage(n, t) }
+
+// TicketMessage shows the newest sign-offs only: a ticket may go through
+// any number of rounds, and every one would outgrow Slack's limits.
+func (r Renderer) TicketMessage(n Notification, t deal.Ticket) SlackMessage {
 	v := ButtonValue{Deal: n.DealID, Ticket: t.ID}.String()
-	what := human(t.DeliverableKind)
+	what := clip(human(t.DeliverableKind), 60)
 	intro := fmt.Sprintf("<@%s> owns this ticket and delivers the *%s*. Approving means attaching it: the ticket closes only with its deliverable.", t.Owner, what)
 	if t.ClientSignoffRequired {
 		intro += fmt.Sprintf("\nThe client signs off too; <@%s> records it on the client's behalf.", t.Owner)
 	}
-	blocks := []slack.Block{
-		slack.NewHeaderBlock(plain(fmt.Sprintf("%s ticket · %s / %s", title(t.ID), n.Client, n.Workstream))),
-		section(intro),
-	}
+	head := fmt.Sprintf("%s ticket · %s / %s", title(t.ID), n.Client, n.Workstream)
+	blocks := []slack.Block{slack.NewHeaderBlock(plain(head)), section(intro)}
 	if lines := signoffLines(t); len(lines) > 0 {
-		blocks = append(blocks, sections("*Sign-offs*", lines)...)
+		shown := lines[max(0, len(lines)-shownSignoffs):]
+		heading := "*Sign-offs*"
+		if earlier := len(lines) - len(shown); earlier > 0 {
+			heading = fmt.Sprintf("*Sign-offs*, the last %d (%d earlier: see %s)", len(shown), earlier, r.dealPage(n))
+		}
+		blocks = append(blocks, sections(heading, shown)...)
 	}
 	var status string
 	var buttons []slack.BlockElement
@@ -94,7 +158,7 @@ func TicketMessage(n Notification, t deal.Ticket) SlackMessage {
 	case signedOff(t):
 		status = fmt.Sprintf(":white_check_mark: *Closed* %s: signed off.", when(closedAt(t)))
 	case t.Status != "open":
-		status = fmt.Sprintf(":no_entry_sign: *%s*.", title(t.Status))
+		status = fmt.Sprintf(":no_entry_sign: *%s*.", clip(title(t.Status), 60))
 	case !t.InternalApproved:
 		status = fmt.Sprintf(":hourglass_flowing_sand: Waiting for <@%s> to approve with the %s, or to ask for changes.", t.Owner, what)
 		buttons = []slack.BlockElement{
@@ -113,9 +177,9 @@ func TicketMessage(n Notification, t deal.Ticket) SlackMessage {
 	blocks = append(blocks, section(status))
 	if len(buttons) > 0 {
 		blocks = append(blocks, slack.NewActionBlock("ticket", buttons...),
-			hint(fmt.Sprintf("Only <@%s>'s sign-off counts. Deal `%s`.", t.Owner, n.DealID)))
+			hint(fmt.Sprintf("Only <@%s>'s sign-off counts. Deal `%s`.", t.Owner, clip(n.DealID, 60))))
 	}
-	return SlackMessage{Text: ticketText(n, t), Blocks: blocks}
+	return SlackMessage{Text: ticketText(n, t), Blocks: blocks, Short: r.brief(n, head, status, blocks)}
 }
 
 // signedOff is true for a closed ticket, and for one whose last sign-off
@@ -138,19 +202,20 @@ func closedAt(t deal.Ticket) time.Time {
 }
 
 func ticketText(n Notification, t deal.Ticket) string {
+	id := clip(t.ID, 60)
 	switch {
 	case signedOff(t):
-		return fmt.Sprintf("%s: %s ticket signed off", dealName(n), t.ID)
+		return fmt.Sprintf("%s: %s ticket signed off", dealName(n), id)
 	case t.Status != "open":
-		return fmt.Sprintf("%s: %s ticket %s", dealName(n), t.ID, t.Status)
+		return fmt.Sprintf("%s: %s ticket %s", dealName(n), id, clip(t.Status, 60))
 	case t.InternalApproved:
-		return fmt.Sprintf("%s: %s ticket waits for the client's sign-off, recorded by <@%s>", dealName(n), t.ID, t.Owner)
+		return fmt.Sprintf("%s: %s ticket waits for the client's sign-off, recorded by <@%s>", dealName(n), id, t.Owner)
 	}
-	return fmt.Sprintf("%s: %s ticket is open for <@%s>, who must deliver the %s", dealName(n), t.ID, t.Owner, human(t.DeliverableKind))
+	return fmt.Sprintf("%s: %s ticket is open for <@%s>, who must deliver the %s", dealName(n), id, t.Owner, clip(human(t.DeliverableKind), 60))
 }
 
 // signoffLines lists the sign-offs that counted, oldest first; refused ones
-// stay in the record, not in the channel.
+// stay in the record, not in the channel. A line never outgrows a section.
 func signoffLines(t deal.Ticket) []string {
 	var lines []string
 	for _, s := range t.Signoffs {
@@ -166,10 +231,10 @@ func signoffLines(t deal.Ticket) []string {
 			if d := deliverableText(s.Deliverable); d != "" {
 				line += ": " + d
 			}
-			lines = append(lines, line)
+			lines = append(lines, cut(line, signoffLineMax))
 			continue
 		}
-		lines = append(lines, fmt.Sprintf(":leftwards_arrow_with_hook: <@%s> asked for changes%s %s: %s", s.By, side, when(s.At), quote(s.Note, 300)))
+		lines = append(lines, cut(fmt.Sprintf(":leftwards_arrow_with_hook: <@%s> asked for changes%s %s: %s", s.By, side, when(s.At), quote(s.Note, 300)), signoffLineMax))
 	}
 	return lines
 }
@@ -180,7 +245,7 @@ func deliverableText(d *deal.Deliverable) string {
 	}
 	var parts []string
 	if d.URL != "" {
-		parts = append(parts, link(d.URL, human(d.Kind)))
+		parts = append(parts, link(d.URL, truncate(human(d.Kind), 60)))
 	}
 	if strings.TrimSpace(d.Body) != "" {
 		parts = append(parts, quote(d.Body, 300))
@@ -190,15 +255,17 @@ func deliverableText(d *deal.Deliverable) string {
 
 // StageMessage announces a stage change and says who acts next. Reaching
 // closing carries the AE's Won and Lost buttons.
-func StageMessage(n Notification) (SlackMessage, string) {
+func StageMessage(n Notification) (SlackMessage, string) { return Renderer{}.StageMessage(n) }
+
+func (r Renderer) StageMessage(n Notification) (SlackMessage, string) {
 	c := n.Notice.Change
 	p := n.People
-	line := fmt.Sprintf(":arrow_right: *%s* moved to *%s*", dealName(n), human(string(c.To)))
+	line := fmt.Sprintf(":arrow_right: *%s* moved to *%s*", dealName(n), clip(human(string(c.To)), 60))
 	if c.From != "" {
-		line = fmt.Sprintf(":arrow_right: *%s* moved from *%s* to *%s*", dealName(n), human(string(c.From)), human(string(c.To)))
+		line = fmt.Sprintf(":arrow_right: *%s* moved from *%s* to *%s*", dealName(n), clip(human(string(c.From)), 60), clip(human(string(c.To)), 60))
 	}
 	if c.Reason != "" {
-		line += ": " + esc(c.Reason)
+		line += ": " + clip(c.Reason, 500)
 	}
 	line += fmt.Sprintf(" (<@%s>, %s).", c.By, when(c.At))
 	blocks := []slack.Block{section(line)}
@@ -212,7 +279,7 @@ func StageMessage(n Notification) (SlackMessage, string) {
 		blocks = append(blocks,
 			section(fmt.Sprintf("Every presale ticket is signed off. <@%s>: record the outcome.", p.AE)),
 			slack.NewActionBlock("closing", won, button(ActionCloseLost, v, "Lost", slack.StyleDanger), button(ActionCommitment, v, "Record a commitment", "")),
-			hint(fmt.Sprintf("Only <@%s> closes the deal. Deal `%s`.", p.AE, n.DealID)))
+			hint(fmt.Sprintf("Only <@%s> closes the deal. Deal `%s`.", p.AE, clip(n.DealID, 60))))
 	case deal.Handover:
 		blocks = append(blocks, note(fmt.Sprintf("<@%s> has the handover checklist; delivery starts when they sign it off.", p.PM)))
 	case deal.InProgress:
@@ -225,30 +292,39 @@ func StageMessage(n Notification) (SlackMessage, string) {
 	if n.Margin != nil && (c.To.IsDelivery() || c.To == deal.ClosedWon) {
 		blocks = append(blocks, marginFields(*n.Margin))
 	}
-	text := fmt.Sprintf("%s: stage %s → %s", dealName(n), c.From, c.To)
-	return SlackMessage{Text: text, Blocks: blocks}, kind
+	text := fmt.Sprintf("%s: stage %s → %s", dealName(n), clip(string(c.From), 60), clip(string(c.To), 60))
+	return SlackMessage{Text: text, Blocks: blocks, Short: r.brief(n, "", line, blocks)}, kind
 }
 
 // HandoverMessage is the PM's checklist: the presale deliverables with
-// their links, every commitment, and what the PM must confirm. The
+// their links, the commitments, and what the PM must confirm. The
 // interactive copy goes to the PM; the read-only one to the deal's channel,
 // where the AE sees it.
 func HandoverMessage(n Notification, interactive bool) SlackMessage {
+	return Renderer{}.HandoverMessage(n, interactive)
+}
+
+// HandoverMessage shows as many deliverables and commitments as Slack
+// takes and counts the rest, which the deal page and the PM's checklist
+// (the modal) list in full.
+func (r Renderer) HandoverMessage(n Notification, interactive bool) SlackMessage {
 	p := n.People
 	no := n.Notice
+	head := "Handover · " + n.Client + " / " + n.Workstream
 	blocks := []slack.Block{
-		slack.NewHeaderBlock(plain("Handover · " + n.Client + " / " + n.Workstream)),
+		slack.NewHeaderBlock(plain(head)),
 		section(fmt.Sprintf("The deal is won. <@%s> signs the handover off before delivery starts: review the presale deliverables, "+
 			"acknowledge every commitment, state the scope ambiguities (or that there are none) and confirm the resources.", p.PM)),
 	}
 	var deliverables []string
 	for _, t := range no.Tickets {
-		line := fmt.Sprintf("• *%s*: ", title(t.ID))
+		line := fmt.Sprintf("• *%s*: ", clip(title(t.ID), 60))
+		kind := clip(human(t.DeliverableKind), 60)
 		switch d := t.Deliverable; {
 		case d == nil:
-			line += human(t.DeliverableKind) + " _(none attached)_"
+			line += kind + " _(none attached)_"
 		case d.URL == "":
-			line += human(t.DeliverableKind) + " " + deliverableText(d)
+			line += kind + " " + deliverableText(d)
 		default:
 			line += deliverableText(d)
 		}
@@ -258,22 +334,53 @@ func HandoverMessage(n Notification, interactive bool) SlackMessage {
 				line += ": " + link(d.URL, "evidence")
 			}
 		}
-		deliverables = append(deliverables, line)
+		deliverables = append(deliverables, cut(line, deliverableLineMax))
 	}
 	if len(deliverables) == 0 {
 		deliverables = []string{"_No presale tickets._"}
 	}
-	blocks = append(blocks, sections("*Presale deliverables*", deliverables)...)
-	blocks = append(blocks, sections("*Commitments made during presale*", CommitmentLines(no.Commitments))...)
+	budget := handoverListBudget
+	shown, used := fit(deliverables, budget, len(deliverables))
+	budget -= used
+	blocks = append(blocks, sections("*Presale deliverables*", r.andMore(n, shown, len(deliverables)))...)
+	// Only the lines that may be shown are made: a deal may hold hundreds.
+	shown, _ = fit(CommitmentLines(no.Commitments[:min(len(no.Commitments), shownCommitments)]), budget, shownCommitments)
+	blocks = append(blocks, sections("*Commitments made during presale*", r.andMore(n, shown, max(len(no.Commitments), 1)))...)
+	state := fmt.Sprintf("The deal is won. <@%s> signs the handover off before delivery starts: %d presale deliverables and %d commitments to review.",
+		p.PM, len(no.Tickets), len(no.Commitments))
 	if interactive {
 		blocks = append(blocks,
 			slack.NewActionBlock("handover", button(ActionHandoverSignoff, ButtonValue{Deal: n.DealID}.String(), "Sign off handover", slack.StylePrimary)),
-			hint(fmt.Sprintf("The button opens the checklist. Only <@%s>'s sign-off counts. Deal `%s`.", p.PM, n.DealID)))
+			hint(fmt.Sprintf("The button opens the checklist. Only <@%s>'s sign-off counts. Deal `%s`.", p.PM, clip(n.DealID, 60))))
 	} else {
-		blocks = append(blocks, note(fmt.Sprintf("Read-only copy for <@%s> and the team: <@%s> signs off from the checklist sent to them.", p.AE, p.PM)))
+		readOnly := fmt.Sprintf("Read-only copy for <@%s> and the team: <@%s> signs off from the checklist sent to them.", p.AE, p.PM)
+		blocks = append(blocks, note(readOnly))
+		state += " " + readOnly
 	}
 	text := fmt.Sprintf("%s: won. Handover checklist for <@%s>: %d deliverables, %d commitments", dealName(n), p.PM, len(no.Tickets), len(no.Commitments))
-	return SlackMessage{Text: text, Blocks: blocks}
+	return SlackMessage{Text: text, Blocks: blocks, Short: r.brief(n, head, state, blocks)}
+}
+
+// fit takes lines from the start while they fit in budget characters and
+// max lines, and says how much of the budget they used.
+func fit(lines []string, budget, max int) (shown []string, used int) {
+	for _, l := range lines {
+		n := utf8.RuneCountInString(l) + 1
+		if len(shown) == max || used+n > budget {
+			break
+		}
+		shown, used = append(shown, l), used+n
+	}
+	return shown, used
+}
+
+// andMore is shown with a line counting what it leaves out of all, if
+// anything.
+func (r Renderer) andMore(n Notification, shown []string, all int) []string {
+	if len(shown) >= all {
+		return shown
+	}
+	return append(slices.Clone(shown), fmt.Sprintf("_…and %d more on %s._", all-len(shown), r.dealPage(n)))
 }
 
 // clientApproval is the client's sign-off that counted, if any.
@@ -289,16 +396,17 @@ func clientApproval(t deal.Ticket) *deal.Signoff {
 	return nil
 }
 
-// CommitmentLines lists commitments for the handover message and modal.
+// CommitmentLines lists commitments for the handover message, each line
+// short enough that several fit in one message.
 func CommitmentLines(cs []deal.Commitment) []string {
 	if len(cs) == 0 {
 		return []string{"_No commitments were recorded._"}
 	}
 	lines := make([]string, 0, len(cs))
 	for _, c := range cs {
-		line := fmt.Sprintf("• `%s` %s: %s", c.ID, human(c.Kind), quote(c.Text, 500))
+		line := fmt.Sprintf("• `%s` %s: %s", clip(c.ID, 60), clip(human(c.Kind), 60), quote(c.Text, 300))
 		if c.Value != "" {
-			line += " (" + esc(c.Value) + ")"
+			line += " (" + clip(c.Value, 100) + ")"
 		}
 		lines = append(lines, line+fmt.Sprintf(", by <@%s>", c.By))
 	}
@@ -306,7 +414,9 @@ func CommitmentLines(cs []deal.Commitment) []string {
 }
 
 // IncidentMessage reports an incident opening, changing or resolving.
-func IncidentMessage(n Notification) SlackMessage {
+func IncidentMessage(n Notification) SlackMessage { return Renderer{}.IncidentMessage(n) }
+
+func (r Renderer) IncidentMessage(n Notification) SlackMessage {
 	i := n.Notice.Incident
 	p := n.People
 	icon, act := ":warning:", fmt.Sprintf("<@%s> to act.", p.PM)
@@ -316,17 +426,21 @@ func IncidentMessage(n Notification) SlackMessage {
 	case i.Severity == "critical":
 		icon, act = ":rotating_light:", fmt.Sprintf("<@%s> to act; <@%s> informed. The deal is in mitigation until it is resolved.", p.PM, p.GM)
 	}
-	line := fmt.Sprintf("%s *%s* incident `%s` on *%s* is *%s*: %s", icon, i.Severity, esc(i.IncidentID), dealName(n), i.Status, esc(i.Title))
+	line := fmt.Sprintf("%s *%s* incident `%s` on *%s* is *%s*: %s", icon, clip(i.Severity, 60), clip(i.IncidentID, 60), dealName(n),
+		clip(i.Status, 60), clip(i.Title, 500))
 	blocks := []slack.Block{section(line)}
 	if n.Margin != nil {
 		blocks = append(blocks, marginFields(*n.Margin))
 	}
-	return SlackMessage{Text: slackSummary(n), Blocks: append(blocks, note(act))}
+	blocks = append(blocks, note(act))
+	return SlackMessage{Text: slackSummary(n), Blocks: blocks, Short: r.brief(n, "", line, nil)}
 }
 
 // MarginMessage reports a margin alert or recovery with the numbers behind
 // it and who should act.
-func MarginMessage(n Notification) SlackMessage {
+func MarginMessage(n Notification) SlackMessage { return Renderer{}.MarginMessage(n) }
+
+func (r Renderer) MarginMessage(n Notification) SlackMessage {
 	a := n.Notice.Alert
 	m := a.Margin
 	p := n.People
@@ -334,9 +448,9 @@ func MarginMessage(n Notification) SlackMessage {
 	if a.Kind == "recovered" {
 		icon, act = ":chart_with_upwards_trend:", fmt.Sprintf("No action needed; <@%s>, <@%s> and <@%s> informed.", p.PM, p.AE, p.GM)
 	}
-	line := fmt.Sprintf("%s Margin %s on *%s*: %s → *%s* %s", icon, a.Kind, dealName(n), human(a.From), human(a.To), when(a.At))
+	line := fmt.Sprintf("%s Margin %s on *%s*: %s → *%s* %s", icon, clip(a.Kind, 60), dealName(n), clip(human(a.From), 60), clip(human(a.To), 60), when(a.At))
 	blocks := []slack.Block{section(line), marginFields(m), note(act)}
-	return SlackMessage{Text: slackSummary(n), Blocks: blocks}
+	return SlackMessage{Text: slackSummary(n), Blocks: blocks, Short: r.brief(n, "", line, nil)}
 }
 
 // marginFields are the numbers every delivery message shows, so the PM, AE
@@ -368,8 +482,14 @@ func Settled(m SlackMessage, text, outcome string) SlackMessage {
 		}
 		blocks = append(blocks, b)
 	}
-	blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(outcome, 3000)), nil, nil, slack.SectionBlockOptionBlockID(outcomeBlockID)))
-	return SlackMessage{Text: text, Blocks: blocks}
+	last := slack.NewSectionBlock(mrkdwn(cut(outcome, 3000)), nil, nil, slack.SectionBlockOptionBlockID(outcomeBlockID))
+	// Should Slack refuse the whole, the first block (the title, or what
+	// happened) and the outcome still replace the buttons.
+	short := []slack.Block{last}
+	if len(blocks) > 0 {
+		short = []slack.Block{blocks[0], last}
+	}
+	return SlackMessage{Text: text, Blocks: append(blocks, last), Short: short}
 }
 
 const outcomeBlockID = "outcome"
@@ -383,7 +503,7 @@ func ClosedOutcome(n Notification) string {
 	}
 	line := fmt.Sprintf("%s by <@%s> %s", verb, c.By, when(c.At))
 	if c.Reason != "" && c.Reason != "closed won" {
-		line += ": " + esc(c.Reason)
+		line += ": " + clip(c.Reason, 500)
 	}
 	return line + "."
 }
@@ -412,7 +532,7 @@ func mrkdwn(s string) *slack.TextBlockObject {
 }
 
 func section(s string) *slack.SectionBlock {
-	return slack.NewSectionBlock(mrkdwn(truncate(s, 3000)), nil, nil)
+	return slack.NewSectionBlock(mrkdwn(cut(s, 3000)), nil, nil)
 }
 
 func note(s string) *slack.ContextBlock {
@@ -458,37 +578,115 @@ func when(t time.Time) string {
 	return fmt.Sprintf("<!date^%d^{date_short_pretty} at {time}|%s>", t.Unix(), t.UTC().Format("2006-01-02 15:04 UTC"))
 }
 
-// slackSummary is Summary made safe for mrkdwn, for a message's text.
-func slackSummary(n Notification) string { return summary(n, esc) }
+// slackSummary is Summary made safe for mrkdwn, for a message's text, with
+// every value from outside kept short.
+func slackSummary(n Notification) string {
+	return summary(n, func(s string) string { return clip(s, 300) })
+}
 
 // dealName is for mrkdwn; headers are plain text and take the names as they are.
-func dealName(n Notification) string { return esc(n.Client + " / " + n.Workstream) }
+func dealName(n Notification) string { return SlackDealName(n.Client, n.Workstream) }
+
+// SlackDealName is "client / workstream" for mrkdwn: escaped, and each
+// name cut short, since the rules let a name run to 4,000 characters and a
+// section holds 3,000.
+func SlackDealName(client, workstream string) string {
+	return clip(client, 100) + " / " + clip(workstream, 100)
+}
 
 func human(s string) string { return strings.ReplaceAll(s, "_", " ") }
 
 func title(s string) string {
-	s = human(s)
-	if s == "" {
-		return s
+	r := []rune(human(s))
+	if len(r) == 0 {
+		return ""
 	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	return strings.ToUpper(string(r[:1])) + string(r[1:])
 }
+
+var mrkdwnEscapes = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 // esc makes user text safe in mrkdwn: &, < and > are control characters.
-func esc(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
+func esc(s string) string { return mrkdwnEscapes.Replace(s) }
 
+// quote is user text on one line, quoted and clipped.
 func quote(s string, max int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	return "“" + esc(truncate(s, max)) + "”"
+	// Whitespace runs shrink to one space, so a prefix a few times max
+	// is plenty; a 20,000-character body need not be read whole.
+	s, _ = prefix(s, 4*max)
+	return "“" + clip(strings.Join(strings.Fields(s), " "), max) + "”"
 }
 
+// prefix is s's first max runes, and whether that is all of s.
+func prefix(s string, max int) (string, bool) {
+	i := 0
+	for n := range s {
+		if i == max {
+			return s[:n], false
+		}
+		i++
+	}
+	return s, true
+}
+
+// link is a mrkdwn link; a URL that would break the <url|text> markup is
+// shown as text instead, cut short since it cannot be followed anyway.
 func link(url, text string) string {
-	if strings.ContainsAny(url, "|<> ") {
-		return esc(url)
+	if strings.ContainsAny(url, "|<> \t\r\n") {
+		return clip(url, 300)
 	}
 	return "<" + url + "|" + esc(text) + ">"
+}
+
+// clip is text from outside made safe for mrkdwn and cut to max
+// characters. Escaping comes first, so the cut counts what Slack counts.
+func clip(s string, max int) string {
+	// Escaping only lengthens text, so no more than max runes of s can
+	// show; the "…" marks what was left out.
+	p, whole := prefix(s, max)
+	if whole {
+		return cut(esc(p), max)
+	}
+	return cut(esc(p)+"…", max)
+}
+
+// SlackText is clip for the server's modals.
+func SlackText(s string, max int) string { return clip(s, max) }
+
+// cut shortens mrkdwn to max characters, ending in "…". It never ends
+// inside a link, mention or date (<…>) or an escape (&amp;), which Slack
+// would show as broken markup: the cut moves back before them.
+func cut(s string, max int) string {
+	r := []rune(s)
+	if len(r) <= max {
+		return s
+	}
+	end := max - 1
+	open, amp := -1, -1
+	for i := 0; i < end; i++ {
+		if amp >= 0 && i-amp >= len("&amp;") {
+			amp = -1
+		}
+		switch r[i] {
+		case '<':
+			open, amp = i, -1
+		case '>':
+			open, amp = -1, -1
+		case '&':
+			if open < 0 {
+				amp = i
+			}
+		case ';':
+			amp = -1
+		}
+	}
+	switch {
+	case open >= 0:
+		end = open
+	case amp >= 0:
+		end = amp
+	}
+	return string(r[:end]) + "…"
 }
 
 func truncate(s string, max int) string {

@@ -163,22 +163,6 @@ func TestHandoverMessage(t *testing.T) {
 	wantText(t, ro, "Read-only copy for <@U_AE>")
 }
 
-func TestHandoverMessageSplitsLongLists(t *testing.T) {
-	n := note1(deal.NoticeHandoverOpened)
-	for i := range 40 {
-		n.Notice.Commitments = append(n.Notice.Commitments, deal.Commitment{ID: fmt.Sprintf("c%d", i), Kind: "deliverable", Text: strings.Repeat("x", 400), By: dealtest.AE})
-	}
-	m := HandoverMessage(n, true)
-	for _, b := range m.Blocks {
-		if s, ok := b.(*slack.SectionBlock); ok && s.Text != nil && len(s.Text.Text) > 3000 {
-			t.Fatalf("a section of %d characters; Slack takes 3000", len(s.Text.Text))
-		}
-	}
-	for i := range 40 {
-		wantText(t, render(t, m), fmt.Sprintf("`c%d`", i))
-	}
-}
-
 func TestMarginMessageHasTheNumbers(t *testing.T) {
 	n := note1(deal.NoticeMarginAlert)
 	pct := decimal.RequireFromString("40")

@@ -4,16 +4,20 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/slack-go/slack"
 	"go.temporal.io/sdk/temporal"
 
 	"dealflow/activities/slackfake"
@@ -295,4 +299,86 @@ func testDatabase(t *testing.T) string {
 	}
 	u.Path = "/" + name
 	return u.String()
+}
+
+// A sign-off whose message Slack refuses for its content (here Slack takes
+// less text than usual) replaces the message with its short version: the
+// answered buttons go, the current ones and the deal page stay.
+func TestSlackNotifierReplacesARefusedUpdate(t *testing.T) {
+	s, fake := slackNotifier(t)
+	s.Render.BaseURL = "https://dealflow.example.com"
+	ctx := context.Background()
+	tk := scopingTicket()
+	if err := s.Notify(ctx, ticketOpened("n1", tk)); err != nil {
+		t.Fatal(err)
+	}
+	lower := slackfake.SlackLimits
+	lower.MessageText = 1500
+	fake.SetLimits(lower)
+	so := deal.Signoff{Seq: 1, By: dealtest.Presales, Side: "internal", Decision: "approve", At: at,
+		Deliverable: &deal.Deliverable{Kind: "scoping_decision_log", URL: "https://docs.example.com/" + strings.Repeat("s", 1500), Body: "scope"}}
+	tk.InternalApproved, tk.Signoffs = true, []deal.Signoff{so}
+	sn := note1(deal.NoticeSignoff)
+	sn.Key, sn.Notice.Ticket, sn.Notice.Signoff = "n2", &tk, &so
+	if err := s.Notify(ctx, sn); err != nil {
+		t.Fatalf("a refused update should be replaced by its short version: %v", err)
+	}
+	if rs := fake.Refusals(); len(rs) != 1 || rs[0].Code != "msg_blocks_too_long" {
+		t.Fatalf("refusals %+v, want the full message's msg_blocks_too_long", rs)
+	}
+	m := fake.Messages()[0]
+	if got, want := fmt.Sprint(actionIDs(m.Blocks)), fmt.Sprint([]string{ActionClientApprove, ActionClientChanges, ActionCommitment}); got != want {
+		t.Fatalf("buttons %s after the refused update, want %s", got, want)
+	}
+	wantText(t, m.Blocks, "waiting for the client's sign-off", "<https://dealflow.example.com/deals/d-1|the deal page>")
+	rows, err := s.Store.Queries().FindSlackMessages(ctx, findParams("d-1", MsgTicket, "scoping"))
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("slack_messages rows %+v, %v", rows, err)
+	}
+	var kept, shown any
+	_, _ = json.Unmarshal(rows[0].Blocks, &kept), json.Unmarshal(m.Blocks, &shown)
+	if !reflect.DeepEqual(kept, shown) {
+		t.Fatalf("slack_messages keeps %s, want what Slack shows %s", rows[0].Blocks, m.Blocks)
+	}
+}
+
+// A handover checklist Slack refuses for its content still reaches the PM
+// (in its short version); that is no reason to think the PM unreachable.
+func TestSlackNotifierHandoverRefusedForItsContent(t *testing.T) {
+	s, fake := slackNotifier(t)
+	lower := slackfake.SlackLimits
+	lower.MessageText = 2000
+	fake.SetLimits(lower)
+	n := handoverOpened()
+	for i := range 10 {
+		n.Notice.Commitments = append(n.Notice.Commitments, deal.Commitment{ID: fmt.Sprintf("c%d", i+2), Kind: "date", Text: strings.Repeat("go live ", 50), By: dealtest.AE})
+	}
+	if err := s.Notify(context.Background(), n); err != nil {
+		t.Fatal(err)
+	}
+	msgs := fake.Messages()
+	if len(msgs) != 2 || msgs[0].Channel != "D"+dealtest.PM || msgs[1].Channel != "C_DEALS" {
+		t.Fatalf("messages %+v, want the PM's and the channel's", msgs)
+	}
+	if _, ok := slackfake.FindButton(msgs[0].Blocks, ActionHandoverSignoff); !ok {
+		t.Fatal("the PM's short checklist has no sign-off button")
+	}
+	if len(slackfake.Buttons(msgs[1].Blocks)) != 0 || strings.Contains(slackfake.Text(msgs[1].Blocks), "could not be sent") {
+		t.Fatalf("the channel's copy took over from a PM who was reached: %s", slackfake.Text(msgs[1].Blocks))
+	}
+	wantText(t, msgs[0].Blocks, "11 commitments to review", "see the deal page")
+}
+
+// Only errors saying the PM cannot be written to are unreachable.
+func TestSlackUnreachableErrors(t *testing.T) {
+	for _, code := range unreachableSlackErrors {
+		if !unreachable(slackFailure("chat.postMessage", slack.SlackErrorResponse{Err: code})) {
+			t.Errorf("%s is not taken as unreachable", code)
+		}
+	}
+	for _, code := range append(contentSlackErrors, "internal_error", "ratelimited") {
+		if unreachable(slackFailure("chat.postMessage", slack.SlackErrorResponse{Err: code})) {
+			t.Errorf("%s is taken as an unreachable person", code)
+		}
+	}
 }

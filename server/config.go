@@ -26,8 +26,12 @@ type Config struct {
 	FinanceToken string
 	// DashboardToken guards the deal pages when set.
 	DashboardToken string
-	Slack          SlackConfig
-	Log            *slog.Logger
+	// BaseURL is where people reach this worker's deal pages
+	// (https://dealflow.example.com); Slack messages link there for what
+	// they leave out. Empty: they only name the deal page.
+	BaseURL string
+	Slack   SlackConfig
+	Log     *slog.Logger
 }
 
 type SlackConfig struct {
@@ -57,6 +61,7 @@ func ConfigFromEnv() (Config, error) {
 		TaskQueue:      workflows.TaskQueue,
 		FinanceToken:   os.Getenv("FINANCE_API_TOKEN"),
 		DashboardToken: os.Getenv("DASHBOARD_TOKEN"),
+		BaseURL:        os.Getenv("DEALFLOW_BASE_URL"),
 		Slack: SlackConfig{
 			BotToken:      os.Getenv("SLACK_BOT_TOKEN"),
 			SigningSecret: os.Getenv("SLACK_SIGNING_SECRET"),

@@ -64,7 +64,7 @@ func (s *Server) slackApp() *slackApp {
 // slackNotifier posts to Slack, keeping each message's channel and ts in
 // PostgreSQL.
 func (s *Server) slackNotifier() activities.Notifier {
-	return &activities.SlackNotifier{API: s.slackApp().api, Store: s.Store, Log: s.log}
+	return &activities.SlackNotifier{API: s.slackApp().api, Store: s.Store, Log: s.log, Render: activities.Renderer{BaseURL: s.cfg.BaseURL}}
 }
 
 // clickGrace is how long Stop lets clicks being handled finish before it

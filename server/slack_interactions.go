@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/slack-go/slack"
 
@@ -207,7 +206,13 @@ func (a *slackApp) openView(ctx context.Context, triggerID, user string, meta mo
 		_, err := a.api.OpenViewContext(ctx, triggerID, view)
 		return err
 	})
-	if err != nil {
+	switch {
+	case activities.ContentRefused(err):
+		// The same form would be refused again: saying so beats asking for
+		// another click.
+		a.log.Error("slack: views.open refused the form dealflow built", "deal", meta.Deal, "user", user, "view", view.CallbackID, "error", err)
+		a.tell(ctx, user, meta, ":warning: Slack refused to open this form, and clicking again will not change that. Nothing was recorded; please tell whoever runs dealflow.")
+	case err != nil:
 		a.log.Error("slack: views.open", "deal", meta.Deal, "user", user, "error", err)
 		a.tell(ctx, user, meta, ":warning: Slack did not open the form; click the button again.")
 	}
@@ -229,7 +234,7 @@ func (a *slackApp) tell(ctx context.Context, user string, meta modalMeta, text s
 	}
 }
 
-// dealName is safe in mrkdwn, where &, < and > are control characters.
+// dealName is safe in mrkdwn and short enough for a modal's section.
 func dealName(r *deal.Record) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(r.Terms.Client + " / " + r.Terms.Workstream)
+	return activities.SlackDealName(r.Terms.Client, r.Terms.Workstream)
 }

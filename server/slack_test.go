@@ -351,3 +351,15 @@ func TestSlackStopWaitsForClicks(t *testing.T) {
 		t.Fatal("a click arriving while stopping was handled")
 	}
 }
+
+// A form Slack refuses for its content would be refused again: the clicker
+// is not told to click again.
+func TestSlackRefusedFormSaysSo(t *testing.T) {
+	s, fake := slackServer(t, nil)
+	openDeal(t, s, dealtest.Terms("sl-refused-form", time.Now()))
+	msg := slackTicketMessage(t, fake, "discovery", activities.ActionApprove)
+	fake.Fail("views.open", "invalid_arguments")
+	slackClick(t, s, dealtest.Presales, msg, activities.ActionApprove)
+	told := slackNextEphemeral(t, fake, dealtest.Presales, 1)
+	slackWantContains(t, "the refused form's answer", told, "clicking again will not change that")
+}

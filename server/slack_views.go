@@ -9,6 +9,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"dealflow/activities"
 	"dealflow/deal"
 )
 
@@ -45,23 +46,24 @@ func (m modalMeta) String() string {
 // signoffModal asks for what a sign-off needs: the deliverable (a link,
 // notes or both) for an approval, a note for a change request.
 func signoffModal(meta modalMeta, t deal.Ticket, dealName string) slack.ModalViewRequest {
-	what := strings.ReplaceAll(t.DeliverableKind, "_", " ")
+	what := activities.SlackText(strings.ReplaceAll(t.DeliverableKind, "_", " "), 60)
+	id := activities.SlackText(t.ID, 60)
 	var title, intro, submit string
 	var blocks []slack.Block
 	switch {
 	case meta.Decision == "approve" && meta.Side == "internal":
 		title, submit = "Approve "+t.ID, "Sign off"
-		intro = fmt.Sprintf("You approve the *%s* ticket of *%s*. Submitting is the sign-off, and it needs the *%s*: a link, notes or both.", t.ID, dealName, what)
+		intro = fmt.Sprintf("You approve the *%s* ticket of *%s*. Submitting is the sign-off, and it needs the *%s*: a link, notes or both.", id, dealName, what)
 		blocks = deliverableInputs("Link to the "+what, "Notes", "What the "+what+" says, or what to read first")
 	case meta.Decision == "approve":
 		title, submit = "Client approval", "Record approval"
-		intro = fmt.Sprintf("You record that the client approved the *%s* ticket of *%s*. Attach their approval: a link (email, signed document), notes or both.", t.ID, dealName)
+		intro = fmt.Sprintf("You record that the client approved the *%s* ticket of *%s*. Attach their approval: a link (email, signed document), notes or both.", id, dealName)
 		blocks = deliverableInputs("Link to the client's approval", "Notes", "Who approved, when, and anything they added")
 	default:
 		title, submit = "Request changes", "Send"
 		if meta.Side == "client" {
 			title = "Client changes"
-			intro = fmt.Sprintf("You record that the client asked for changes to the *%s* ticket of *%s*. The ticket goes back for rework.", t.ID, dealName)
+			intro = fmt.Sprintf("You record that the client asked for changes to the *%s* ticket of *%s*. The ticket goes back for rework.", id, dealName)
 		} else {
 			intro = fmt.Sprintf("You ask for changes to the *%s* of *%s*. The ticket goes back for rework.", what, dealName)
 		}
@@ -116,7 +118,7 @@ func commitmentModal(meta modalMeta, dealName string) slack.ModalViewRequest {
 		slack.NewSectionBlock(slackMrkdwn(fmt.Sprintf("A commitment made to the client of *%s* (a discount, a date, an integration…). The PM acknowledges every one at handover.", dealName)), nil, nil),
 		slack.NewInputBlock(blockKind, slackPlain("Kind"), nil, slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, slackPlain("Choose"), actionKind, opts...)),
 		slack.NewInputBlock(blockText, slackPlain("What was promised"), nil,
-			slack.NewPlainTextInputBlockElement(slackPlain("10% off phase 2 if signed this quarter"), actionText).WithMultiline(true).WithMaxLength(4000)),
+			slack.NewPlainTextInputBlockElement(slackPlain("10% off phase 2 if signed this quarter"), actionText).WithMultiline(true).WithMaxLength(3000)),
 		slack.NewInputBlock(blockValue, slackPlain("Value"), slackPlain("A figure or a date, when there is one."),
 			slack.NewPlainTextInputBlockElement(slackPlain("10%"), actionValue).WithMaxLength(200)).WithOptional(true),
 	}

@@ -18,15 +18,17 @@ import (
 // views.open carried, and the id Slack gives it.
 func opened(t *testing.T, v slack.ModalViewRequest) slackfake.Call {
 	t.Helper()
-	if !slack.ValidateUniqueBlockID(v) {
-		t.Fatalf("modal %s repeats a block id", v.CallbackID)
-	}
-	if n := len([]rune(v.Title.Text)); n > 24 {
-		t.Fatalf("modal title %q is %d characters; Slack takes 24", v.Title.Text, n)
-	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if err := slackfake.SlackLimits.View(b); err != nil {
+		t.Fatalf("Slack would not open modal %s: %v", v.CallbackID, err)
+	}
+	for _, text := range slackfake.MrkdwnTexts(b) {
+		if bad := slackfake.BrokenMarkup(text); bad != "" {
+			t.Fatalf("modal %s: broken markup, %s", v.CallbackID, bad)
+		}
 	}
 	return slackfake.Call{Method: "views.open", View: b, ViewID: "V0TEST"}
 }
@@ -265,5 +267,33 @@ func TestHandoverModalWithLongCommitmentIDs(t *testing.T) {
 		slackfake.Input{BlockID: blockAmbig, ActionID: actionAmbig, Value: "none"})
 	if _, err := bad.withCommitments(cs); err == nil {
 		t.Fatal("a ticked box beyond the list was taken")
+	}
+}
+
+// Every modal opens for a deal with names, ids and commitments as long as
+// the rules allow: names of 4,000 characters made 8,000-character intros,
+// and the commitment form asked Slack for a 4,000-character input.
+func TestSlackModalsStayWithinLimits(t *testing.T) {
+	long := func(c string, n int) string { return strings.Repeat(c, n) }
+	rec := &deal.Record{Terms: deal.Terms{Client: long("&", 4000), Workstream: long("<@U1> ", 666)}}
+	name := dealName(rec)
+	tk := deal.Ticket{ID: long("t", 128), Owner: long("U", 128), DeliverableKind: long("k", 128), Status: "open"}
+	meta := modalMeta{Deal: long("d", 128), Ticket: tk.ID, Channel: "C0123456789", TS: "1700000000.000001"}
+	for _, side := range []string{"internal", "client"} {
+		for _, decision := range []string{"approve", "changes_requested"} {
+			meta.Side, meta.Decision = side, decision
+			opened(t, signoffModal(meta, tk, name))
+		}
+	}
+	opened(t, commitmentModal(meta, name))
+	opened(t, closeLostModal(meta, name))
+	var cs []deal.Commitment
+	for i := range 500 {
+		cs = append(cs, deal.Commitment{ID: fmt.Sprintf("%03d%s", i, long("c", 125)), Kind: "success_criterion", Text: long("<&> ", 1000),
+			Value: long("v", 4000), By: long("U", 128)})
+	}
+	call := opened(t, handoverModal(meta, cs, name))
+	if intro := slackfake.MrkdwnTexts(call.View)[0]; !strings.Contains(intro, "&amp;&amp;&amp;") {
+		t.Fatalf("the handover modal does not name the client: %.300s", intro)
 	}
 }

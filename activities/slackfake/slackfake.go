@@ -49,10 +49,14 @@ type Server struct {
 	AppToken string
 	// SocketURL is what apps.connections.open answers.
 	SocketURL string
+	// Limits are what messages and views are checked against: Slack's
+	// unless a test lowers them to make Slack refuse what it sends.
+	Limits Limits
 
 	mu       sync.Mutex
 	seq      int
 	calls    []Call
+	refused  []Refusal
 	messages []*Message
 	limited  map[string]int
 	retry    int
@@ -64,7 +68,7 @@ type Server struct {
 
 // New starts a fake Web API that accepts token.
 func New(token string) *Server {
-	s := &Server{Token: token, limited: map[string]int{}, failures: map[string]string{}, channelFailures: map[string]string{}}
+	s := &Server{Token: token, Limits: SlackLimits, limited: map[string]int{}, failures: map[string]string{}, channelFailures: map[string]string{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -108,6 +112,36 @@ func (s *Server) Calls(method string) []Call {
 		}
 	}
 	return out
+}
+
+// Refusals lists the calls refused for their content, in order.
+func (s *Server) Refusals() []Refusal {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Refusal(nil), s.refused...)
+}
+
+// SetLimits changes the limits for the calls that follow.
+func (s *Server) SetLimits(l Limits) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Limits = l
+}
+
+// refuse answers ok=false for content Slack would not take, as Slack does,
+// and keeps the refusal for the test to read.
+func (s *Server) refuse(w http.ResponseWriter, method string, err error) bool {
+	if err == nil {
+		return false
+	}
+	r, ok := err.(*Refusal)
+	if !ok {
+		r = &Refusal{Code: "invalid_arguments", Detail: err.Error()}
+	}
+	r.Method = method
+	s.refused = append(s.refused, *r)
+	answer(w, map[string]any{"ok": false, "error": r.Code, "response_metadata": map[string]any{"messages": []string{"[ERROR] " + r.Detail}}})
+	return true
 }
 
 // Messages lists the posted messages in order, with their current content.
@@ -185,6 +219,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			answer(w, map[string]any{"ok": false, "error": code})
 			return
 		}
+		if s.refuse(w, method, s.Limits.Message(c.Text, c.Blocks)) {
+			return
+		}
 		// Posting to a user id lands in the app's direct message with them.
 		if strings.HasPrefix(c.Channel, "U") || strings.HasPrefix(c.Channel, "W") {
 			c.Channel = "D" + c.Channel
@@ -199,6 +236,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			answer(w, map[string]any{"ok": false, "error": "message_not_found"})
 			return
 		}
+		if s.refuse(w, method, s.Limits.Message(c.Text, c.Blocks)) {
+			return
+		}
 		m.Text, m.Blocks = c.Text, c.Blocks
 		m.Updates++
 		s.calls = append(s.calls, c)
@@ -209,6 +249,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case "views.open":
 		if c.TriggerID == "" {
 			answer(w, map[string]any{"ok": false, "error": "invalid_trigger_id"})
+			return
+		}
+		if s.refuse(w, method, s.Limits.View(c.View)) {
 			return
 		}
 		c.ViewID = fmt.Sprintf("V%06d", s.seq)
