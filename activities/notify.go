@@ -59,9 +59,9 @@ func summary(n Notification, e func(string) string) string {
 	case deal.NoticeStageChanged:
 		c := no.Change
 		if c.From == "" {
-			return fmt.Sprintf("%s: opened at %s (by <@%s>)", name, c.To, e(c.By))
+			return fmt.Sprintf("%s: opened at %s (by %s)", name, c.To, who(c.By, e))
 		}
-		return fmt.Sprintf("%s: stage %s → %s (%s, by <@%s>)", name, c.From, c.To, e(c.Reason), e(c.By))
+		return fmt.Sprintf("%s: stage %s → %s (%s, by %s)", name, c.From, c.To, e(c.Reason), who(c.By, e))
 	case deal.NoticeHandoverOpened:
 		return fmt.Sprintf("%s: won. Handover ticket for <@%s>: review %d deliverables and %d commitments, state scope ambiguities, confirm resources, sign off",
 			name, e(p.PM), len(no.Tickets), len(no.Commitments))
@@ -80,6 +80,15 @@ func summary(n Notification, e func(string) string) string {
 			m.ForecastMarginPct.StringFixed(2), m.TargetMarginPct.StringFixed(2), m.DriftPts.StringFixed(2), who)
 	}
 	return name + ": " + e(no.Kind)
+}
+
+// who names the one who acted: a mention for a person, plain "dealflow"
+// when the rules moved the deal on their own (no such Slack user exists).
+func who(by string, e func(string) string) string {
+	if by == deal.Dealflow {
+		return deal.Dealflow
+	}
+	return "<@" + e(by) + ">"
 }
 
 func verb(decision string) string {

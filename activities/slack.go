@@ -18,6 +18,7 @@ import (
 	"dealflow/db"
 	"dealflow/db/dbq"
 	"dealflow/deal"
+	"dealflow/metrics"
 )
 
 // NewSlackClient is the Web API client for the bot token. apiURL replaces
@@ -299,6 +300,7 @@ func joinSlackErrors(errs ...error) error {
 }
 
 func slackFailure(method string, err error) error {
+	metrics.SlackFailure(method)
 	var se slack.SlackErrorResponse
 	if slackErrorIn(err, permanentSlackErrors) && errors.As(err, &se) {
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("slack %s: %s", method, se.Err), "SlackPermanentError", err)

@@ -14,6 +14,7 @@ import (
 	"dealflow/db"
 	"dealflow/db/dbq"
 	"dealflow/deal"
+	"dealflow/metrics"
 	"dealflow/workflows"
 )
 
@@ -108,6 +109,7 @@ func (a *JobActivities) ApplyDeal(ctx context.Context, jobID, dealID string) err
 				unknown++
 				continue
 			}
+			metrics.IntakeRow(o.Status)
 			p.RowNos, p.Statuses, p.Reasons = append(p.RowNos, int32(o.Row)), append(p.Statuses, o.Status), append(p.Reasons, o.Reason)
 		}
 		if len(p.RowNos) > 0 {

@@ -14,6 +14,7 @@ import (
 
 	"dealflow/deal"
 	"dealflow/intake"
+	"dealflow/metrics"
 	"dealflow/workflows"
 )
 
@@ -131,6 +132,7 @@ func (s *Server) intake(parse func([]byte) ([]deal.InvoiceRow, error)) http.Hand
 		out := intake.Submit(r.Context(), s.Store, s.Client, rows, "")
 		ans := IntakeAnswer{Rows: out}
 		for _, o := range out {
+			metrics.IntakeRow(o.Status)
 			switch o.Status {
 			case deal.Accepted:
 				ans.Accepted++

@@ -16,6 +16,7 @@ import (
 
 	"dealflow/activities"
 	"dealflow/deal"
+	"dealflow/metrics"
 	"dealflow/workflows/legacy"
 )
 
@@ -299,7 +300,7 @@ func (w *dealWorkflow) handle(ctx workflow.Context, signal string, payload []byt
 	res, eff := w.s.Apply(now, signal, payload)
 	w.absorb(eff)
 	if res.Status == deal.Refused {
-		workflow.GetLogger(ctx).Warn("signal refused", "signal", signal, "reason", res.Reason)
+		w.refused(ctx, signal, res.Reason)
 	}
 	return res
 }
@@ -307,8 +308,17 @@ func (w *dealWorkflow) handle(ctx workflow.Context, signal string, payload []byt
 func (w *dealWorkflow) refuse(ctx workflow.Context, signal, reason string, payload []byte) deal.Result {
 	res, eff := w.s.Refuse(workflow.Now(ctx), signal, reason, payload)
 	w.absorb(eff)
-	workflow.GetLogger(ctx).Warn("signal refused", "signal", signal, "reason", res.Reason)
+	w.refused(ctx, signal, res.Reason)
 	return res
+}
+
+// refused logs a refusal and counts it for ops, once: not again when the
+// workflow's history is replayed.
+func (w *dealWorkflow) refused(ctx workflow.Context, signal, reason string) {
+	workflow.GetLogger(ctx).Warn("signal refused", "signal", signal, "reason", reason)
+	if !workflow.IsReplaying(ctx) {
+		metrics.Refusal(signal)
+	}
 }
 
 // takeInvoices checks a batch of invoices and waits for the ledger to
