@@ -67,7 +67,10 @@ func (s *State) Apply(now time.Time, signal string, payload []byte) (Result, Eff
 	case errors.Is(err, errDuplicate):
 		return Result{Status: Duplicate}, Effects{}
 	case err != nil:
-		return s.Refuse(now, signal, reason(err), payload)
+		// A refused sign-off also leaves its row on the ticket.
+		res, eff := s.Refuse(now, signal, reason(err), payload)
+		eff.Rows.Merge(a.effects.Rows)
+		return res, eff
 	}
 	s.refreshMargin(now)
 	s.Version++

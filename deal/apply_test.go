@@ -176,3 +176,22 @@ func TestTermsAreCheckedAtOpen(t *testing.T) {
 		t.Errorf("default planned cost %s, want 70000 (100000 at a 30%% target margin)", got)
 	}
 }
+
+// A refused sign-off is kept on its ticket (its row in PostgreSQL) with the
+// reason, but not its deliverable: a flood of refused bodies costs little.
+func TestRefusedSignoffIsKeptOnItsTicket(t *testing.T) {
+	d := at(t)
+	body := strings.Repeat("b", 20000)
+	res := d.Send(t0.Add(time.Hour), deal.SigSignoff, dealtest.JSON(map[string]any{"ticket": "discovery", "by": dealtest.AE,
+		"side": "internal", "decision": "approve", "deliverable": map[string]string{"kind": "discovery_notes", "body": body}}))
+	if res.Status != deal.Refused {
+		t.Fatalf("%+v", res)
+	}
+	sos := d.Record.Tickets[0].Signoffs
+	if len(sos) != 1 || !sos[0].Refused || !strings.Contains(sos[0].Reason, "only the ticket owner") || sos[0].Deliverable != nil {
+		t.Fatalf("the ticket's sign-offs %+v", sos)
+	}
+	if d.State.Tickets[0].Signoffs != 1 || d.State.Tickets[0].Last != nil {
+		t.Fatalf("the ticket's state %+v", d.State.Tickets[0])
+	}
+}
