@@ -250,7 +250,7 @@ func (s *Store) LoadRecord(ctx context.Context, dealID string) (*deal.Record, er
 	l := ledgerOf(dbq.LockLedgerRow{InvoiceCount: d.InvoiceCount, FeeCount: d.FeeCount, CostSubcontractor: d.CostSubcontractor,
 		CostLicense: d.CostLicense, CostTravel: d.CostTravel, CostInternal: d.CostInternal, FeesInvoiced: d.FeesInvoiced,
 		FeesCollected: d.FeesCollected, LedgerBatches: d.LedgerBatches})
-	r.InvoicesTotal = l.Invoices
+	r.InvoicesTotal, r.RefusalsTotal, r.Health = l.Invoices, d.RefusalCount, d.Health
 	r.Margin = deal.ComputeMargin(deal.MarginInputs{Terms: r.Terms, Ledger: l, ChangeOrders: r.ChangeOrders, Progress: r.Progress,
 		Now: d.MarginAsOf})
 	return r, nil

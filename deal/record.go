@@ -74,7 +74,12 @@ type Record struct {
 	// MarginChecks counts margin snapshots, so each has a stable key.
 	MarginChecks int64     `json:"margin_checks"`
 	Alerts       []Alert   `json:"alerts"`
-	Refusals     []Refusal `json:"refusals"`
+	// Refusals read back are the newest MaxRefusals; RefusalsTotal counts
+	// them all.
+	Refusals      []Refusal `json:"refusals"`
+	RefusalsTotal int64     `json:"refusals_total"`
+	// Health says what keeps failing for the deal (a write, a notice), or "".
+	Health string `json:"health,omitempty"`
 	// Version grows with every change; writes to PostgreSQL carry it so an
 	// older record never overwrites a newer one.
 	Version int64 `json:"version"`
