@@ -72,8 +72,8 @@ type Record struct {
 	Progress      *Progress     `json:"progress,omitempty"`
 	Margin        Margin        `json:"margin"`
 	// MarginChecks counts margin snapshots, so each has a stable key.
-	MarginChecks int64     `json:"margin_checks"`
-	Alerts       []Alert   `json:"alerts"`
+	MarginChecks int64   `json:"margin_checks"`
+	Alerts       []Alert `json:"alerts"`
 	// Refusals read back are the newest MaxRefusals; RefusalsTotal counts
 	// them all.
 	Refusals      []Refusal `json:"refusals"`
