@@ -60,11 +60,13 @@ type Input struct {
 type Carry struct {
 	Deal deal.State `json:"deal"`
 	// Unsaved are rows not yet in PostgreSQL (normally none).
-	Unsaved   deal.Rows  `json:"unsaved"`
-	Outbox    []outgoing `json:"outbox"`
-	NoticeSeq int64      `json:"notice_seq"`
-	NextCheck time.Time  `json:"next_check"`
-	Health    Health     `json:"health"`
+	Unsaved deal.Rows `json:"unsaved"`
+	// Entries are ledger entries from plain signals not yet answered.
+	Entries   []CarriedEntry `json:"entries,omitempty"`
+	Outbox    []outgoing     `json:"outbox"`
+	NoticeSeq int64          `json:"notice_seq"`
+	NextCheck time.Time      `json:"next_check"`
+	Health    Health         `json:"health"`
 }
 
 // Status is the answer of the `record` query: the process and what is
@@ -112,8 +114,13 @@ const minEventsPerRun = 60
 // maxUpdatesPerRun stays below Temporal's 2,000 updates per run.
 const maxUpdatesPerRun = 1500
 
-// maxCarriedRows bounds the unwritten rows a run hands to the next.
-const maxCarriedRows = 32 << 10
+// What a run hands to the next besides the state (under 192 KiB) is
+// bounded too, so the carry stays under 256 KiB: unwritten rows, unsent
+// notices (maxOutboxBytes) and unanswered ledger entries.
+const (
+	maxCarriedRows    = 16 << 10
+	maxCarriedEntries = 32 << 10
+)
 
 type dealWorkflow struct {
 	Carry
@@ -178,6 +185,8 @@ func (w *dealWorkflow) start(ctx workflow.Context) error {
 		w.s = &w.Carry.Deal
 		w.writes.queue(w.Unsaved)
 		w.Unsaved = deal.Rows{}
+		w.ledger.resume(w.Entries)
+		w.Entries = nil
 	case in.Carry != nil:
 		if err := w.upgrade(ctx, in.Carry); err != nil {
 			return err
@@ -450,8 +459,10 @@ func (w *dealWorkflow) run(ctx workflow.Context) (*Outcome, error) {
 		}
 	}
 	// The late-cost window is over: finish what is on its way, then end.
-	w.draining = true
 	if err := w.drain(ctx, 0); err != nil {
+		return w.cancelled(ctx, err)
+	}
+	if err := w.handOver(ctx, func() bool { return w.writes.settled(w.s.Version) && len(w.Outbox) == 0 && w.ledger.idle() }); err != nil {
 		return w.cancelled(ctx, err)
 	}
 	return &Outcome{DealID: w.s.Terms.DealID, Stage: w.s.Stage, Margin: w.s.Margin}, nil
@@ -472,25 +483,40 @@ func (w *dealWorkflow) nextWake(now time.Time) (time.Time, bool) {
 	return w.NextCheck, true
 }
 
-// drain waits until every signal is taken, every ledger entry answered and
-// every handler finished, and (for up to wait, or for good when wait is 0)
-// until PostgreSQL and Slack caught up.
+// drain readies the run to end: new updates are turned away, running
+// handlers finish, and PostgreSQL and Slack get up to wait to catch up (or
+// for good, when wait is 0). Signals keep arriving meanwhile; they are
+// taken by handOver, the last step before the run ends.
 func (w *dealWorkflow) drain(ctx workflow.Context, wait time.Duration) error {
-	for {
-		taken := w.drainSignals(ctx)
-		if err := workflow.Await(ctx, func() bool { return w.ledger.idle() && workflow.AllHandlersFinished(ctx) }); err != nil {
-			return err
-		}
-		if taken == 0 && w.drainSignals(ctx) == 0 && w.ledger.idle() {
-			break
-		}
+	w.draining = true
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return err
 	}
-	settled := func() bool { return w.writes.settled(w.s.Version) && len(w.Outbox) == 0 }
+	settled := func() bool { return w.writes.settled(w.s.Version) && len(w.Outbox) == 0 && w.ledger.idle() }
 	if wait == 0 {
 		return workflow.Await(ctx, settled)
 	}
 	_, err := workflow.AwaitWithTimeout(ctx, wait, settled)
 	return err
+}
+
+// handOver takes every waiting signal and returns only when what is still
+// on its way fits the carry (fits), with no signal left behind: it takes
+// the signals once more after each wait, and returns right after taking
+// them, so none can arrive unread before the run ends. (A signal that lands
+// while the run's last workflow task is being completed makes Temporal run
+// that task again with it.)
+func (w *dealWorkflow) handOver(ctx workflow.Context, fits func() bool) error {
+	for {
+		w.drainSignals(ctx)
+		if fits() {
+			return nil
+		}
+		// Let the ledger and the writer make progress, then look again.
+		if _, err := workflow.AwaitWithTimeout(ctx, time.Second, fits); err != nil {
+			return err
+		}
+	}
 }
 
 // cancelled ends a run someone cancelled (in the Temporal UI, say): what
@@ -524,22 +550,23 @@ func (w *dealWorkflow) shouldContinueAsNew(ctx workflow.Context) bool {
 
 // continueAsNew hands the state to a fresh run. New updates are turned
 // away first (their senders retry on the next run), so a steady stream of
-// them cannot hold the hand-over off; waiting signals are taken and every
-// ledger entry answered. Writes still pending travel in the carry; a short
-// wait lets most of them finish here first.
+// them cannot hold the hand-over off; plain signals are taken to the last,
+// and what is still on its way travels in the carry within its bounds:
+// ledger entries not yet answered (from plain signals: no one waits for
+// them), rows not yet written, notices not yet sent. A short wait lets most
+// of the writes finish here first; beyond the bounds (PostgreSQL down for
+// long) the run waits for PostgreSQL instead.
 func (w *dealWorkflow) continueAsNew(ctx workflow.Context) error {
-	w.draining = true
 	if err := w.drain(ctx, time.Minute); err != nil {
 		_, err = w.cancelled(ctx, err)
 		return err
 	}
-	// Rows still waiting travel in the carry, within a bound: beyond it
-	// (PostgreSQL down for long) the run waits for PostgreSQL instead.
-	if w.writes.bytes() > maxCarriedRows {
-		if err := workflow.Await(ctx, func() bool { return w.writes.bytes() <= maxCarriedRows }); err != nil {
-			_, err = w.cancelled(ctx, err)
-			return err
-		}
+	fits := func() bool {
+		return !w.ledger.busy && w.ledger.bytes() <= maxCarriedEntries && w.writes.bytes() <= maxCarriedRows
+	}
+	if err := w.handOver(ctx, fits); err != nil {
+		_, err = w.cancelled(ctx, err)
+		return err
 	}
 	// The carried rows are written first in the next run, as its entry 1.
 	for i := range w.Outbox {
@@ -550,6 +577,7 @@ func (w *dealWorkflow) continueAsNew(ctx workflow.Context) error {
 		}
 	}
 	w.Unsaved = w.writes.all()
+	w.Entries = w.ledger.carry()
 	next := w.in
 	next.Terms = w.s.Terms
 	next.Carry = nil

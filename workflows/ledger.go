@@ -39,6 +39,40 @@ func (q *ledgerQueue) add(signal string, e deal.LedgerEntry, source string) *led
 
 func (q *ledgerQueue) idle() bool { return len(q.items) == 0 && !q.busy }
 
+// bytes is the size of the entries waiting.
+func (q *ledgerQueue) bytes() int {
+	n := 0
+	for _, it := range q.items {
+		n += it.size
+	}
+	return n
+}
+
+// CarriedEntry is a ledger entry from a plain signal that one run hands the
+// next, unanswered.
+type CarriedEntry struct {
+	Signal string           `json:"signal"`
+	Entry  deal.LedgerEntry `json:"entry"`
+	Source string           `json:"source,omitempty"`
+}
+
+// carry is what is waiting, for the next run. Entries from updates are
+// never among them: the run ends only once every update is answered.
+func (q *ledgerQueue) carry() []CarriedEntry {
+	out := make([]CarriedEntry, 0, len(q.items))
+	for _, it := range q.items {
+		out = append(out, CarriedEntry{Signal: it.signal, Entry: it.entry, Source: it.source})
+	}
+	return out
+}
+
+// resume queues what the previous run handed over.
+func (q *ledgerQueue) resume(entries []CarriedEntry) {
+	for _, e := range entries {
+		q.add(e.Signal, e.Entry, e.Source)
+	}
+}
+
 // A ledger batch holds at most this many entries and bytes.
 const (
 	maxLedgerBatch = 500

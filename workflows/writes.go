@@ -171,7 +171,7 @@ type outgoing struct {
 
 // maxOutboxBytes bounds the notices waiting while Slack (or PostgreSQL)
 // is down, so the carry stays bounded; the oldest go first.
-const maxOutboxBytes = 32 << 10
+const maxOutboxBytes = 16 << 10
 
 func (w *dealWorkflow) trimOutbox() {
 	total := 0

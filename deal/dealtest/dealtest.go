@@ -150,7 +150,7 @@ func Eventually(t testing.TB, what string, cond func() bool) {
 // refusals are the one thing a refused signal may add.
 func WithoutRefusals(r *deal.Record) string {
 	c := *r
-	c.Refusals, c.Version = nil, 0
+	c.Refusals, c.RefusalsTotal, c.Version = nil, 0, 0
 	c.Tickets = nil
 	for _, tk := range r.Tickets {
 		var kept []deal.Signoff
