@@ -301,3 +301,45 @@ func TestTakeLedgerTotalsToTheCent(t *testing.T) {
 			len(rec.Invoices), rec.InvoicesTotal, rec.Margin.ActualCost, deal.MaxInvoicesShown, invoices, total)
 	}
 }
+
+// TestSaveRowsLeavesTheLedgerAlone: the workflow writes its state
+// (SaveRows) and takes ledger batches (TakeLedger) from two loops, so a
+// state written before a batch was answered can commit after the batch.
+// The ledger's totals are PostgreSQL's own: such a write must not change
+// them, or the next batch counts on from the wrong totals.
+func TestSaveRowsLeavesTheLedgerAlone(t *testing.T) {
+	ctx := context.Background()
+	store := dbtest.Store(t)
+	start := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	d := claimed(t, store, "d1", start)
+	// The state as it was before the fee was answered, written after it.
+	before := d.State.Summary()
+	before.Version++
+	fee := func(id, kind, amount string) db.LedgerEntry {
+		return db.LedgerEntry{LedgerEntry: deal.LedgerEntry{Fee: &deal.Fee{FeeID: id, Kind: kind,
+			Amount: decimal.RequireFromString(amount), Currency: "EUR", Date: deal.NewDate(2026, 2, 1)}}}
+	}
+	inv := invoice(t, "I1", "travel", "120.00")
+	if _, _, err := store.TakeLedger(ctx, "d1", 1, []db.LedgerEntry{fee("F1", "invoiced", "40000"), inv}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SaveRows(ctx, &before, "", deal.Rows{}); err != nil {
+		t.Fatal(err)
+	}
+	_, totals, err := store.TakeLedger(ctx, "d1", 2, []db.LedgerEntry{fee("F2", "collected", "25000")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !totals.FeesInvoiced.Equal(decimal.RequireFromString("40000")) || !totals.FeesCollected.Equal(decimal.RequireFromString("25000")) ||
+		totals.Fees != 2 || totals.Invoices != 1 || !totals.ActualCost().Equal(decimal.RequireFromString("120")) {
+		t.Fatalf("after a stale state write: fees %d, invoiced %s, collected %s, %d invoices costing %s; want 2, 40000, 25000, 1 costing 120",
+			totals.Fees, totals.FeesInvoiced, totals.FeesCollected, totals.Invoices, totals.ActualCost())
+	}
+	rec, err := store.LoadRecord(ctx, "d1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rec.Margin.FeesPending.Equal(decimal.RequireFromString("15000")) {
+		t.Fatalf("the deal read back has %s fees pending, want 15000", rec.Margin.FeesPending)
+	}
+}

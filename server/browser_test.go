@@ -85,7 +85,7 @@ func TestDealPageInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := rec.Margin.ForecastMarginPct.StringFixed(2)
+	want := rec.Deal.Margin.ForecastMarginPct.StringFixed(2)
 
 	// Basic auth in the URL is how a headless browser logs in without a
 	// prompt; the password is the dashboard token.
@@ -128,7 +128,8 @@ func TestDealPageInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 		r.Terms.Client = "Initech"
-		if err := s.Store.SaveRecord(ctx, r); err != nil {
+		// Seeded whole, as a deal upgrading from version 1 is.
+		if err := s.Store.ImportRecord(ctx, r, nil, "seed-"+r.Terms.DealID); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -12,9 +12,11 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"dealflow/db/dbtest"
 	"dealflow/deal"
 	"dealflow/deal/dealtest"
 	"dealflow/devstack"
+	"dealflow/server/servertest"
 	"dealflow/workflows"
 )
 
@@ -39,7 +41,7 @@ func TestMain(m *testing.M) {
 func startServer(t *testing.T, mutate func(*Config)) *Server {
 	t.Helper()
 	ctx := context.Background()
-	dbURL, drop, err := devstack.CreateDatabase(ctx, os.Getenv("DATABASE_URL"))
+	dbURL, drop, err := dbtest.CreateDatabase(ctx, os.Getenv("DATABASE_URL"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,4 +86,12 @@ func send(t *testing.T, s *Server, dealID string, steps ...dealtest.Step) {
 			t.Fatalf("%s %s: %s %s", st.Signal, st.Payload, res.Status, res.Reason)
 		}
 	}
+}
+
+// stored waits until PostgreSQL holds everything the deal's workflow has
+// done and returns the deal read back from there with the workflow's
+// status (see servertest.Stored).
+func stored(t *testing.T, s *Server, dealID string) (*deal.Record, *workflows.Status) {
+	t.Helper()
+	return servertest.Stored(t, s.Client, s.Store, dealID)
 }

@@ -45,12 +45,12 @@ func waitForRecord(t *testing.T, s *Server, dealID string) {
 	}
 	dealtest.Eventually(t, "deal "+dealID+" to be written to PostgreSQL", func() bool {
 		r, err := s.Store.LoadRecord(ctx, dealID)
-		if err != nil || r.Version < want.Version {
+		if err != nil || r.Version < want.Deal.Version {
 			return false
 		}
 		var snaps int64
 		err = s.Pool.QueryRow(ctx, "SELECT count(*) FROM margin_snapshots WHERE deal_id = $1", dealID).Scan(&snaps)
-		return err == nil && snaps >= want.MarginChecks
+		return err == nil && snaps >= want.Deal.MarginChecks
 	})
 }
 

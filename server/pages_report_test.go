@@ -35,7 +35,7 @@ func TestHandoverReport(t *testing.T) {
 	add(reporttest.Healthy("ok-1", "U_AE_FINE", "U_PM_TWO", now.AddDate(0, 0, -50)))
 	add(reporttest.Healthy("ok-2", "U_AE_FINE", "U_PM_TWO", now.AddDate(0, 0, -10)))
 	for _, r := range recs {
-		if err := s.Store.SaveRecord(ctx, r); err != nil {
+		if err := s.Store.ImportRecord(ctx, r, nil, "seed-"+r.Terms.DealID); err != nil {
 			t.Fatal(err)
 		}
 	}

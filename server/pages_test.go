@@ -92,8 +92,8 @@ func TestDealPages(t *testing.T) {
 			t.Fatalf("GET /deals/pg-a: %d %s", code, body)
 		}
 		m := forecastRe.FindStringSubmatch(body)
-		if m == nil || m[1] != rec.Margin.ForecastMarginPct.StringFixed(2) {
-			t.Fatalf("forecast margin on the page %v, record says %s", m, rec.Margin.ForecastMarginPct.StringFixed(2))
+		if m == nil || m[1] != rec.Deal.Margin.ForecastMarginPct.StringFixed(2) {
+			t.Fatalf("forecast margin on the page %v, record says %s", m, rec.Deal.Margin.ForecastMarginPct.StringFixed(2))
 		}
 		for _, want := range []string{
 			`id="stage" class="pill bad">mitigation<`, "Data loss in staging", "10% off phase 2", "go-live before March",

@@ -109,7 +109,7 @@ func TestSearchAttributesFindDeals(t *testing.T) {
 		t.Fatal(err)
 	}
 	meta := temporalCLI(t, bin, "workflow", "metadata", "--workflow-id", wid, "-o", "json")
-	for _, want := range []string{"**Stage:** mitigation", "**Forecast margin:** " + rec.Margin.ForecastMarginPct.StringFixed(2) + "% against target 30.00% (off_track)", "**Open incidents:** 0"} {
+	for _, want := range []string{"**Stage:** mitigation", "**Forecast margin:** " + rec.Deal.Margin.ForecastMarginPct.StringFixed(2) + "% against target 30.00% (off_track)", "**Open incidents:** 0"} {
 		if !strings.Contains(meta, want) {
 			t.Errorf("workflow metadata lacks %q:\n%s", want, meta)
 		}

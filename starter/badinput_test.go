@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"dealflow/db"
 	"dealflow/workflows"
 )
 
@@ -26,7 +27,8 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"unknown deal", []string{"signoff", "--deal", "nope-9", "--ticket", "discovery", "--by", "U_PRESALES", "--side", "internal", "--decision", "approve", "--url", "https://x"},
 			1, "starter signoff: unknown deal nope-9: no workflow deal-nope-9"},
-		{"unknown deal record", []string{"record", "--deal", "nope-9"}, 1, "starter record: unknown deal nope-9: no workflow deal-nope-9"},
+		// record reads PostgreSQL, so it is PostgreSQL that does not know it.
+		{"unknown deal record", []string{"record", "--deal", "nope-9"}, 1, "starter record: unknown deal nope-9: the database has no such deal"},
 		{"malformed decimal", []string{"invoice", "--deal", id, "--invoice-id", "I1", "--category", "travel", "--amount", "12.x", "--currency", "EUR", "--date", "2026-01-02"},
 			2, `starter invoice: invalid value "12.x" for flag -amount: not a decimal number`},
 		{"malformed date", []string{"fee", "--deal", id, "--fee-id", "F1", "--kind", "invoiced", "--amount", "10", "--currency", "EUR", "--date", "02/01/2026"},
@@ -64,31 +66,40 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("refused close: stdout %q, stderr %q", got, stderr.String())
 	}
 
-	// The in-process form of unknown deal keeps the sentinel for callers.
-	_, err := cmd(t, runRecord, "--deal", "nope-9")
-	if !errors.Is(err, workflows.ErrUnknownDeal) {
-		t.Errorf("record of an unknown deal: %v, want ErrUnknownDeal", err)
+	// The in-process form of unknown deal keeps a sentinel for callers:
+	// record reads PostgreSQL now, whose sentinel is db.ErrNotFound.
+	_, err := cmd(t, record, "--deal", "nope-9")
+	if !errors.Is(err, db.ErrNotFound) && !errors.Is(err, workflows.ErrUnknownDeal) {
+		t.Errorf("record of an unknown deal: %v, want db.ErrNotFound (or workflows.ErrUnknownDeal)", err)
 	}
 
 	// Nothing that failed locally reached the deal: only the two refused
-	// closes are on its record.
-	rec, err := workflows.Record(context.Background(), worker.Client, id)
-	if err != nil {
-		t.Fatal(err)
+	// closes are on it, in the workflow and in PostgreSQL.
+	rec, st := stored(t, id)
+	if st.Deal.Refusals != 2 || st.Deal.Ledger.Invoices != 0 || st.Deal.Ledger.Fees != 0 {
+		t.Errorf("workflow: refusals %d, invoices %d, fees %d; want 2, 0, 0", st.Deal.Refusals, st.Deal.Ledger.Invoices, st.Deal.Ledger.Fees)
 	}
 	if len(rec.Refusals) != 2 || len(rec.Invoices) != 0 || len(rec.Fees) != 0 {
-		t.Errorf("refusals %d, invoices %d, fees %d; want 2, 0, 0", len(rec.Refusals), len(rec.Invoices), len(rec.Fees))
+		t.Errorf("PostgreSQL: refusals %d, invoices %d, fees %d; want 2, 0, 0", len(rec.Refusals), len(rec.Invoices), len(rec.Fees))
 	}
 }
 
-// TestTemporalUnreachable: one line naming the address tried and `make dev`.
+// TestTemporalUnreachable: a command that needs Temporal says in one line
+// which address it tried and `make dev`; record, which reads PostgreSQL,
+// still answers.
 func TestTemporalUnreachable(t *testing.T) {
 	t.Setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"record", "--deal", "d1"}, &stdout, &stderr)
+	code := run(context.Background(), []string{"progress", "--deal", "d1", "--pct-complete", "20", "--by", "U_PM"}, &stdout, &stderr)
 	msg := stderr.String()
 	if code != 1 || strings.Count(msg, "\n") != 1 || !strings.Contains(msg, "cannot reach Temporal at 127.0.0.1:1") || !strings.Contains(msg, "make dev") {
 		t.Fatalf("exit %d, stderr %q", code, msg)
+	}
+	stdout.Reset()
+	stderr.Reset()
+	code = run(context.Background(), []string{"record", "--deal", "d1"}, &stdout, &stderr)
+	if msg := stderr.String(); code != 1 || msg != "starter record: unknown deal d1: the database has no such deal\n" {
+		t.Fatalf("record with Temporal down: exit %d, stderr %q; want PostgreSQL's answer", code, msg)
 	}
 }
 

@@ -16,8 +16,12 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"dealflow/db/dbtest"
+	"dealflow/deal"
 	"dealflow/devstack"
 	"dealflow/server"
+	"dealflow/server/servertest"
+	"dealflow/workflows"
 )
 
 // The tests run starter's commands in-process against the real thing: the
@@ -42,12 +46,18 @@ func runTests(m *testing.M) int {
 	defer func() { _ = dev.Stop() }()
 	temporalHostPort = dev.FrontendHostPort()
 
-	dbURL, drop, err := devstack.CreateDatabase(ctx, os.Getenv("DATABASE_URL"))
+	dbURL, drop, err := dbtest.CreateDatabase(ctx, os.Getenv("DATABASE_URL"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer drop()
+	// `starter record` reads the worker's database, as it does in
+	// production: here the worker's own test database.
+	if err := os.Setenv("DATABASE_URL", dbURL); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	worker, err = server.Start(ctx, server.Config{
 		DatabaseURL: dbURL,
 		HTTPAddr:    "127.0.0.1:0",
@@ -79,6 +89,19 @@ func testTarget() *target {
 }
 
 type cmdFunc func(ctx context.Context, t *target, args []string, stdout io.Writer) error
+
+// record runs `starter record`, which reads PostgreSQL, not Temporal.
+func record(ctx context.Context, _ *target, args []string, stdout io.Writer) error {
+	return runRecord(ctx, args, stdout)
+}
+
+// stored waits until PostgreSQL holds everything the deal's workflow has
+// done (what `starter record` reads) and returns the deal read back from
+// there with the workflow's status (see servertest.Stored).
+func stored(t *testing.T, dealID string) (*deal.Record, *workflows.Status) {
+	t.Helper()
+	return servertest.Stored(t, worker.Client, worker.Store, dealID)
+}
 
 // cmd runs one command in-process and returns what it printed and its error.
 func cmd(t *testing.T, fn cmdFunc, args ...string) (string, error) {

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
-
-	"dealflow/workflows"
 )
 
 // TestInvoiceCSV sends an accounting export: the good row is taken, its
@@ -42,12 +40,16 @@ func TestInvoiceCSV(t *testing.T) {
 			t.Errorf("line %d: %q, want it to start %q", i+1, lines[i], w)
 		}
 	}
-	rec, err := workflows.Record(context.Background(), worker.Client, id)
-	if err != nil {
-		t.Fatal(err)
+	rec, st := stored(t, id)
+	if st.Deal.Ledger.Invoices != 2 || st.Deal.Margin.ActualCost.StringFixed(2) != "12800.50" {
+		t.Fatalf("the workflow counts %d invoices costing %s; want INV-1 and INV-3, 12800.50", st.Deal.Ledger.Invoices, st.Deal.Margin.ActualCost)
 	}
-	if len(rec.Invoices) != 2 || rec.Margin.ActualCost.StringFixed(2) != "12800.50" {
-		t.Fatalf("deal has %d invoices costing %s; want INV-1 and INV-3, 12800.50", len(rec.Invoices), rec.Margin.ActualCost)
+	var ids []string
+	for _, inv := range rec.Invoices {
+		ids = append(ids, inv.InvoiceID)
+	}
+	if want := []string{"INV-1", "INV-3"}; !reflect.DeepEqual(ids, want) || rec.Margin.ActualCost.StringFixed(2) != "12800.50" {
+		t.Fatalf("PostgreSQL holds invoices %v costing %s; want %v, 12800.50", ids, rec.Margin.ActualCost, want)
 	}
 
 	// The same through a JSON finance file: all repeats, so it succeeds.

@@ -18,10 +18,15 @@ func TestOpen(t *testing.T) {
 	if err != nil || strings.TrimSpace(out) != "opened deal "+id+": workflow deal-"+id {
 		t.Fatalf("open: printed %q, error %v", out, err)
 	}
-	rec, err := workflows.Record(context.Background(), worker.Client, id)
+	st, err := workflows.Record(context.Background(), worker.Client, id)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if s := st.Deal; s.Stage != deal.Discovery || s.Terms.Client != "Acme" || s.Terms.ContractValue.String() != "100000" || len(s.Tickets) != 1 {
+		t.Fatalf("opened deal: stage %s, client %s, contract %s, %d tickets", s.Stage, s.Terms.Client, s.Terms.ContractValue, len(s.Tickets))
+	}
+	// PostgreSQL holds the opened deal too: its row and its first ticket.
+	rec, _ := stored(t, id)
 	if rec.Stage != deal.Discovery || rec.Terms.Client != "Acme" || rec.Terms.ContractValue.String() != "100000" || len(rec.Tickets) != 1 {
 		t.Fatalf("opened record: stage %s, client %s, contract %s, %d tickets", rec.Stage, rec.Terms.Client, rec.Terms.ContractValue, len(rec.Tickets))
 	}

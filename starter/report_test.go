@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"dealflow/db"
+	"dealflow/db/dbtest"
 	"dealflow/deal"
-	"dealflow/devstack"
 	"dealflow/report"
 	"dealflow/report/reporttest"
 	"dealflow/server"
@@ -23,7 +23,7 @@ import (
 // as JSON.
 func TestReport(t *testing.T) {
 	ctx := context.Background()
-	dbURL, drop, err := devstack.CreateDatabase(ctx, os.Getenv("DATABASE_URL"))
+	dbURL, drop, err := dbtest.CreateDatabase(ctx, os.Getenv("DATABASE_URL"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,8 @@ func TestReport(t *testing.T) {
 	seed := func(r *deal.Record, err error) {
 		t.Helper()
 		if err == nil {
-			err = store.SaveRecord(ctx, r)
+			// Written whole, as a deal upgrading from version 1 is.
+			err = store.ImportRecord(ctx, r, nil, "seed-"+r.Terms.DealID)
 		}
 		if err != nil {
 			t.Fatal(err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -11,7 +10,7 @@ import (
 
 	"dealflow/deal"
 	"dealflow/deal/dealtest"
-	"dealflow/workflows"
+	"dealflow/server/servertest"
 )
 
 // TestWalkWithFlags opens a deal from a JSON file and walks it from
@@ -47,11 +46,8 @@ func TestWalkWithFlags(t *testing.T) {
 	mustAnswer(t, "accepted", runHandover, arg("--by", "U_PM", "--deliverables-reviewed", "--ack", "c1,c2",
 		"--ambiguity", "data retention period", "--ambiguity", "SSO provider", "--resources-confirmed", "--signed-off")...)
 
-	ctx := context.Background()
-	rec, err := workflows.Record(ctx, worker.Client, id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The deal as PostgreSQL holds it once it caught up with the workflow.
+	rec, _ := stored(t, id)
 	if rec.Stage != deal.InProgress {
 		t.Fatalf("stage after the handover = %s, want in_progress", rec.Stage)
 	}
@@ -75,12 +71,14 @@ func TestWalkWithFlags(t *testing.T) {
 	mustAnswer(t, "accepted", runIncident, arg("--incident-id", "I1", "--severity", "critical", "--status", "open", "--title", "Data loss in staging")...)
 
 	// The readable record shows where the deal stands and its margin.
-	out, err = cmd(t, runRecord, arg()...)
+	// It reads PostgreSQL: wait until that caught up with the workflow,
+	// whose margin the summary must show.
+	rec, st := stored(t, id)
+	out, err = cmd(t, record, arg()...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, _ = workflows.Record(ctx, worker.Client, id)
-	m := rec.Margin
+	m := st.Deal.Margin
 	for _, want := range []string{
 		"Deal " + id + ": Globex / Data platform",
 		"Stage:     mitigation (over in_progress)",
@@ -105,7 +103,7 @@ func TestWalkWithFlags(t *testing.T) {
 	}
 
 	// --json prints the record itself.
-	out, err = cmd(t, runRecord, arg("--json")...)
+	out, err = cmd(t, record, arg("--json")...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,15 +112,20 @@ func TestWalkWithFlags(t *testing.T) {
 		t.Fatalf("record --json is not a deal record: %v\n%s", err, out)
 	}
 	if got, want := dealtest.Comparable(&fromJSON), dealtest.Comparable(rec); !reflect.DeepEqual(got, want) {
-		t.Fatalf("record --json differs from the workflow's record\n%s", out)
+		t.Fatalf("record --json differs from the deal PostgreSQL holds\n%s", out)
+	}
+	if why := servertest.Disagreement(&fromJSON, &st.Deal); why != "" {
+		t.Fatalf("record --json differs from the workflow's state: %s", why)
 	}
 
 	mustAnswer(t, "accepted", runIncident, arg("--incident-id", "I1", "--severity", "critical", "--status", "resolved")...)
 	mustAnswer(t, "accepted", runStage, arg("--to", "maintenance", "--by", "U_PM")...)
 	mustAnswer(t, "accepted", runStage, arg("--to", "closed_won", "--by", "U_GM")...)
-	var final deal.Record
-	if err := worker.Client.GetWorkflow(ctx, workflows.WorkflowID(id), "").Get(ctx, &final); err != nil {
-		t.Fatalf("workflow did not complete: %v", err)
+	// The deal ended; its workflow stays for late costs (deal.LateCostWindow),
+	// so the history is read where it lives, in PostgreSQL.
+	final, st := stored(t, id)
+	if st.Deal.Stage != deal.ClosedWon || st.Deal.EndedAt == nil {
+		t.Fatalf("workflow at %s (ended %v), want closed_won", st.Deal.Stage, st.Deal.EndedAt)
 	}
 	var stages []deal.Stage
 	for _, c := range final.History {
@@ -161,11 +164,8 @@ func TestSignalsFromFiles(t *testing.T) {
 		})
 	}
 	// Nothing refused locally reached the deal.
-	rec, err := workflows.Record(context.Background(), worker.Client, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rec.Refusals) != 0 || rec.Stage != deal.Scoping {
-		t.Fatalf("stage %s, refusals %v; want scoping and none", rec.Stage, rec.Refusals)
+	rec, st := stored(t, id)
+	if st.Deal.Refusals != 0 || st.Deal.Stage != deal.Scoping || len(rec.Refusals) != 0 || rec.Stage != deal.Scoping {
+		t.Fatalf("workflow at %s with %d refusals, PostgreSQL at %s with %v; want scoping and none", st.Deal.Stage, st.Deal.Refusals, rec.Stage, rec.Refusals)
 	}
 }
