@@ -409,7 +409,8 @@ func (s *Store) LoadTicket(ctx context.Context, dealID, ticketID string, newest 
 }
 
 // LoadHandover reads what the PM reviews at handover: the presale tickets
-// with their deliverables, and every commitment.
+// with their deliverables and newest sign-offs (the client's approval among
+// them), and every commitment.
 func (s *Store) LoadHandover(ctx context.Context, dealID string) ([]deal.Ticket, []deal.Commitment, error) {
 	q := dbq.New(s.Pool)
 	ts, err := q.ListTickets(ctx, dealID)
@@ -418,7 +419,11 @@ func (s *Store) LoadHandover(ctx context.Context, dealID string) ([]deal.Ticket,
 	}
 	tickets := make([]deal.Ticket, 0, len(ts))
 	for _, t := range ts {
-		tickets = append(tickets, ticketOf(t))
+		tk, err := s.LoadTicket(ctx, dealID, t.TicketID, handoverSignoffs)
+		if err != nil {
+			return nil, nil, err
+		}
+		tickets = append(tickets, tk)
 	}
 	cms, err := q.ListCommitments(ctx, dealID)
 	if err != nil {
@@ -430,6 +435,10 @@ func (s *Store) LoadHandover(ctx context.Context, dealID string) ([]deal.Ticket,
 	}
 	return tickets, out, nil
 }
+
+// handoverSignoffs is how many of each ticket's newest sign-offs the
+// handover reads: enough to find the client's approval.
+const handoverSignoffs = 10
 
 func ticketOf(t dbq.Ticket) deal.Ticket {
 	tk := deal.Ticket{ID: t.TicketID, Owner: t.Owner, DeliverableKind: t.DeliverableKind, ClientSignoffRequired: t.ClientSignoffRequired,

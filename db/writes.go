@@ -73,7 +73,6 @@ func stateParams(st *deal.Summary, health string) dbq.SaveDealStateParams {
 		MarginAsOf: m.AsOf, Revenue: m.Revenue, ActualCost: m.ActualCost, Eac: m.EAC, CurrentMargin: m.CurrentMargin,
 		CurrentMarginPct: m.CurrentMarginPct, ForecastMarginPct: m.ForecastMarginPct, DriftPts: m.DriftPts,
 		MarginStatus: m.Status, AlertedStatus: st.Alerted, PendingChangeOrders: m.PendingChangeOrders,
-		FeesInvoiced: m.FeesInvoiced, FeesCollected: m.FeesCollected, FeesPending: m.FeesPending,
 		OpenIncidents: int32(st.OpenIncidents), MarginChecks: st.MarginChecks, EndedAt: st.EndedAt,
 		RefusalCount: st.Refusals, Health: health, Version: st.Version,
 	}

@@ -22,9 +22,43 @@ import (
 // Submit sends rows to their deals and answers each, in file order. source
 // names the file for a sender that may send it again (a job), or is "".
 func Submit(ctx context.Context, store *db.Store, c client.Client, rows []deal.InvoiceRow, source string) []workflows.InvoiceOutcome {
+	precheck(ctx, store, rows)
 	return workflows.SubmitInvoices(ctx, c, rows, source, func(ctx context.Context, r deal.InvoiceRow) (string, string) {
 		return ended(ctx, store, r)
 	})
+}
+
+// precheck refuses, before anything is sent, the rows the deal would refuse
+// anyway (a zero amount, a missing fx_rate...): that needs only the deal's
+// currency, read from PostgreSQL in one query. Such a row is finance's
+// mistake, not an event of the deal, so it is not recorded on the deal.
+// What depends on the deal's state (an invoice id already taken) is left
+// to the deal. When the currencies cannot be read, the deal answers all.
+func precheck(ctx context.Context, store *db.Store, rows []deal.InvoiceRow) {
+	var ids []string
+	seen := map[string]bool{}
+	for _, r := range rows {
+		if r.Err == nil && !seen[r.DealID] {
+			seen[r.DealID] = true
+			ids = append(ids, r.DealID)
+		}
+	}
+	found, err := store.Queries().DealCurrencies(ctx, ids)
+	if err != nil {
+		return
+	}
+	currency := map[string]string{}
+	for _, f := range found {
+		currency[f.DealID] = f.Currency
+	}
+	for i := range rows {
+		r := &rows[i]
+		if cur, ok := currency[r.DealID]; ok && r.Err == nil {
+			if _, err := deal.NewInvoice(r.Invoice, cur); err != nil {
+				r.Err = err
+			}
+		}
+	}
 }
 
 // ended answers a row whose deal has no workflow: the deal never existed,

@@ -100,6 +100,35 @@ func (q *Queries) ClaimDeal(ctx context.Context, arg ClaimDealParams) (string, e
 	return first_run_id, err
 }
 
+const dealCurrencies = `-- name: DealCurrencies :many
+SELECT deal_id, currency FROM deals WHERE deal_id = ANY($1::text[])
+`
+
+type DealCurrenciesRow struct {
+	DealID   string
+	Currency string
+}
+
+func (q *Queries) DealCurrencies(ctx context.Context, ids []string) ([]DealCurrenciesRow, error) {
+	rows, err := q.db.Query(ctx, dealCurrencies, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []DealCurrenciesRow
+	for rows.Next() {
+		var i DealCurrenciesRow
+		if err := rows.Scan(&i.DealID, &i.Currency); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const getDeal = `-- name: GetDeal :one
 SELECT deal_id, client, workstream, currency, contract_value, target_margin_pct, planned_cost, start_date, end_date, ae, presales, pricing_approver, pm, gm, slack_channel, client_signoff, margin_warn_pts, margin_critical_pts, margin_check_every, stage, base_stage, opened_at, close_outcome, close_by, close_reason, closed_at, pct_complete, progress_by, progress_at, margin_as_of, revenue, actual_cost, eac, current_margin, current_margin_pct, forecast_margin_pct, drift_pts, margin_status, alerted_status, pending_change_orders, fees_invoiced, fees_collected, fees_pending, open_incidents, margin_checks, version, updated_at, first_run_id, ended_at, late_cost_days, refusal_count, health, ledger_batches, invoice_count, fee_count, cost_subcontractor, cost_license, cost_travel, cost_internal FROM deals WHERE deal_id = $1
 `
@@ -713,9 +742,11 @@ UPDATE deals SET
     pct_complete = $8, progress_by = $9, progress_at = $10,
     margin_as_of = $11, revenue = $12, actual_cost = $13, eac = $14, current_margin = $15, current_margin_pct = $16,
     forecast_margin_pct = $17, drift_pts = $18, margin_status = $19, alerted_status = $20, pending_change_orders = $21,
-    fees_invoiced = $22, fees_collected = $23, fees_pending = $24, open_incidents = $25, margin_checks = $26,
-    ended_at = $27, refusal_count = $28, health = $29, version = $30, updated_at = now()
-WHERE deal_id = $1 AND version <= $30
+    -- the fee totals are the ledger's (TakeLedger writes them); a state
+    -- written before a ledger batch must not take them back
+    fees_pending = fees_invoiced - fees_collected, open_incidents = $22, margin_checks = $23,
+    ended_at = $24, refusal_count = $25, health = $26, version = $27, updated_at = now()
+WHERE deal_id = $1 AND version <= $27
 `
 
 type SaveDealStateParams struct {
@@ -740,9 +771,6 @@ type SaveDealStateParams struct {
 	MarginStatus        string
 	AlertedStatus       string
 	PendingChangeOrders decimal.Decimal
-	FeesInvoiced        decimal.Decimal
-	FeesCollected       decimal.Decimal
-	FeesPending         decimal.Decimal
 	OpenIncidents       int32
 	MarginChecks        int64
 	EndedAt             *time.Time
@@ -776,9 +804,6 @@ func (q *Queries) SaveDealState(ctx context.Context, arg SaveDealStateParams) (i
 		arg.MarginStatus,
 		arg.AlertedStatus,
 		arg.PendingChangeOrders,
-		arg.FeesInvoiced,
-		arg.FeesCollected,
-		arg.FeesPending,
 		arg.OpenIncidents,
 		arg.MarginChecks,
 		arg.EndedAt,

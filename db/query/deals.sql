@@ -170,6 +170,9 @@ INSERT INTO deals (
 ON CONFLICT (deal_id) DO UPDATE SET first_run_id = EXCLUDED.first_run_id WHERE deals.first_run_id = ''
 RETURNING first_run_id;
 
+-- name: DealCurrencies :many
+SELECT deal_id, currency FROM deals WHERE deal_id = ANY(sqlc.arg(ids)::text[]);
+
 -- name: GetDealOwner :one
 SELECT first_run_id, opened_at FROM deals WHERE deal_id = $1;
 
@@ -181,9 +184,11 @@ UPDATE deals SET
     pct_complete = $8, progress_by = $9, progress_at = $10,
     margin_as_of = $11, revenue = $12, actual_cost = $13, eac = $14, current_margin = $15, current_margin_pct = $16,
     forecast_margin_pct = $17, drift_pts = $18, margin_status = $19, alerted_status = $20, pending_change_orders = $21,
-    fees_invoiced = $22, fees_collected = $23, fees_pending = $24, open_incidents = $25, margin_checks = $26,
-    ended_at = $27, refusal_count = $28, health = $29, version = $30, updated_at = now()
-WHERE deal_id = $1 AND version <= $30;
+    -- the fee totals are the ledger's (TakeLedger writes them); a state
+    -- written before a ledger batch must not take them back
+    fees_pending = fees_invoiced - fees_collected, open_incidents = $22, margin_checks = $23,
+    ended_at = $24, refusal_count = $25, health = $26, version = $27, updated_at = now()
+WHERE deal_id = $1 AND version <= $27;
 
 -- name: GetTicket :one
 SELECT * FROM tickets WHERE deal_id = $1 AND ticket_id = $2;

@@ -146,4 +146,5 @@ func (d *Deal) take(eff deal.Effects) {
 	r.Alerts = append(r.Alerts, rows.Alerts...)
 	r.Stage, r.BaseStage, r.Close, r.Progress, r.Margin = s.Stage, s.BaseStage, s.Close, s.Progress, s.Margin
 	r.MarginChecks, r.Version = s.MarginChecks, s.Version
+	r.InvoicesTotal, r.RefusalsTotal = s.Ledger.Invoices, s.Refusals
 }
