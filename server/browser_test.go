@@ -105,7 +105,7 @@ func TestDealPageInBrowser(t *testing.T) {
 		}
 	}
 
-	checkChartAxes(t, dom, rec.Terms.TargetMarginPct.String())
+	checkChartAxes(t, dom, rec.Deal.Terms.TargetMarginPct.String())
 
 	// A screenshot for people to look at: kept in DEALFLOW_SCREENSHOTS when
 	// set, otherwise only checked to be a real picture.
