@@ -15,13 +15,14 @@ DEMO ?= true
 #   SLACK_BOT_TOKEN    posts to Slack instead of the log
 # e.g. FINANCE_API_TOKEN=dev-secret make dev. Ctrl-C stops it and exits 0.
 dev:
-	go run ./worker -dev -demo=$(DEMO)
+	go run -tags dev ./worker -dev -demo=$(DEMO)
 
 # The whole check: generated code up to date, gofmt, go vet, every test.
 test:
 	$(SQLC) diff || (echo "db/dbq is stale: run 'make generate' and commit the result" >&2; exit 1)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt would change: $$(gofmt -l $$(git ls-files '*.go'))" >&2; exit 1)
 	go vet ./...
+	go vet -tags dev ./worker
 	go test -count=1 -timeout 30m ./...
 
 # Regenerates db/dbq from db/query and db/migrations.

@@ -37,7 +37,7 @@ func runRecord(ctx context.Context, args []string, stdout io.Writer) error {
 	defer closeStore()
 	rec, err := store.LoadRecord(ctx, *dealID)
 	if errors.Is(err, db.ErrNotFound) {
-		return fmt.Errorf("unknown deal %s: %w", *dealID, err)
+		return fmt.Errorf("unknown deal %s: the database has no such deal (%w)", *dealID, err)
 	}
 	if err != nil {
 		return notOurDatabase(err)

@@ -146,7 +146,7 @@ func TestKilledWorkerFinishesTheFile(t *testing.T) {
 	}
 }
 
-var healthLine = regexp.MustCompile(`Worker health: http://([^/]+)/healthz`)
+var healthLine = regexp.MustCompile(`http://([^/\s]+)/healthz`)
 
 // startWorker runs the worker binary and waits for it to say where it
 // listens. The process is killed when the test ends.

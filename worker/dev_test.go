@@ -96,7 +96,7 @@ func freePort(t *testing.T) string {
 // asked for, and exits 0.
 func TestDevModeStopsCleanly(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "worker")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-tags", "dev", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	// Warm the pinned CLI first, so the worker's own start is quick.

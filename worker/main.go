@@ -1,6 +1,8 @@
 // Command worker runs dealflow: the Temporal worker for the deal workflows
 // and the HTTP server. With -dev it first starts everything it needs on this
-// machine (the pinned Temporal dev server with its UI) and drives a demo deal.
+// machine (the pinned Temporal dev server with its UI) and drives a demo
+// deal; the dev mode is built in only with the build tag dev (make dev), so
+// the production worker never links the dev stack or the SDK's test suite.
 package main
 
 import (
@@ -13,12 +15,10 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
-	"dealflow/devstack"
 	"dealflow/server"
 )
 
@@ -80,7 +80,7 @@ func run(ctx context.Context, dev, demo bool) error {
 	fmt.Print(banner(cfg, srv.Addr, srv.TaskQueue(), uiURL))
 	if dev && demo {
 		go func() {
-			if err := devstack.RunDemo(ctx, srv.Client, os.Stdout); err != nil && ctx.Err() == nil {
+			if err := runDemo(ctx, srv.Client, os.Stdout); err != nil && ctx.Err() == nil {
 				cfg.Log.Error("demo deal stopped", "error", err)
 			}
 		}()
@@ -157,44 +157,4 @@ func healthcheck(addr string) error {
 		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(body)))
 	}
 	return nil
-}
-
-// startDevStack makes this machine self-sufficient: the database is created
-// when missing and the pinned Temporal dev server keeps its state in
-// .dev/temporal.db (DEALFLOW_DEV_DIR moves it), so deals survive a restart
-// of the dev mode.
-func startDevStack(ctx context.Context, cfg *server.Config, uiPort string) (func(), error) {
-	if err := devstack.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
-		return nil, fmt.Errorf("%v; start PostgreSQL with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` or set DATABASE_URL", err)
-	}
-	dir := os.Getenv("DEALFLOW_DEV_DIR")
-	if dir == "" {
-		root, err := devstack.ModuleRoot()
-		if err != nil {
-			return nil, err
-		}
-		dir = filepath.Join(root, ".dev")
-	}
-	logPath := filepath.Join(dir, "temporal.log")
-	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
-		return nil, err
-	}
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	fmt.Println("starting the Temporal dev server (the first run builds the pinned CLI, about 2.5 minutes)...")
-	hostPort := cfg.Temporal.HostPort
-	if hostPort == "" {
-		hostPort = "127.0.0.1:7233"
-	}
-	srv, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{
-		HostPort: hostPort, UIPort: uiPort, DBFile: filepath.Join(dir, "temporal.db"), Output: logFile,
-	})
-	if err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("%v (its log: %s)", err, logPath)
-	}
-	cfg.Temporal.HostPort = srv.FrontendHostPort()
-	return func() { _ = srv.Stop(); logFile.Close() }, nil
 }

@@ -135,6 +135,9 @@ type dealWorkflow struct {
 	// run is about to continue as new. Updates are turned away (and sent
 	// again by the sender) while not ready or draining.
 	ready, draining bool
+	// handingOver is set once the run waits only for what is on its way to
+	// fit the carry.
+	handingOver bool
 }
 
 // DealWorkflow runs one deal from discovery to closed_won or closed_lost,
@@ -553,14 +556,16 @@ func (w *dealWorkflow) shouldContinueAsNew(ctx workflow.Context) bool {
 // them cannot hold the hand-over off; plain signals are taken to the last,
 // and what is still on its way travels in the carry within its bounds:
 // ledger entries not yet answered (from plain signals: no one waits for
-// them), rows not yet written, notices not yet sent. A short wait lets most
-// of the writes finish here first; beyond the bounds (PostgreSQL down for
-// long) the run waits for PostgreSQL instead.
+// them), rows not yet written, notices not yet sent. Beyond the bounds
+// (PostgreSQL down for long) the run waits for PostgreSQL instead.
 func (w *dealWorkflow) continueAsNew(ctx workflow.Context) error {
-	if err := w.drain(ctx, time.Minute); err != nil {
+	// Handlers finish first; then a short wait lets most writes land, but
+	// not under a steady stream, which would never let them settle.
+	if err := w.drain(ctx, 5*time.Second); err != nil {
 		_, err = w.cancelled(ctx, err)
 		return err
 	}
+	w.handingOver = true
 	fits := func() bool {
 		return !w.ledger.busy && w.ledger.bytes() <= maxCarriedEntries && w.writes.bytes() <= maxCarriedRows
 	}

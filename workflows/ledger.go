@@ -95,7 +95,12 @@ func (q *ledgerQueue) next() []*ledgerItem {
 func (w *dealWorkflow) ledgerLoop(ctx workflow.Context) {
 	ctx = withRetries(ctx, time.Minute)
 	for {
-		if workflow.Await(ctx, func() bool { return len(w.ledger.items) > 0 }) != nil {
+		// While the run hands over, what fits the carry waits for the next
+		// run: a steady stream of signals must not keep this run busy.
+		ready := func() bool {
+			return len(w.ledger.items) > 0 && !(w.handingOver && w.ledger.bytes() <= maxCarriedEntries)
+		}
+		if workflow.Await(ctx, ready) != nil {
 			return
 		}
 		batch := w.ledger.next()

@@ -375,7 +375,7 @@ func parallel(k, n int, fn func(i int) error) error {
 	return <-errs
 }
 
-var healthLine = regexp.MustCompile(`Worker health: http://([^/]+)/healthz`)
+var healthLine = regexp.MustCompile(`http://([^/\s]+)/healthz`)
 
 func startWorker(bin string, env []string) (*exec.Cmd, string, error) {
 	cmd := exec.Command(bin)
