@@ -40,6 +40,9 @@ func TestADealOfAnySize(t *testing.T) {
 	ctx := context.Background()
 	id := "big-1"
 	openDeal(t, s, dealtest.Terms(id, time.Now()))
+	// The runs are checked however the test ends: a run that held off its
+	// continue-as-new is the likeliest cause of anything else failing.
+	defer checkHistories(t, s, id)
 
 	long := func(n int, c string) string { return strings.Repeat(c, n) }
 	var acks []string
@@ -147,7 +150,6 @@ func TestADealOfAnySize(t *testing.T) {
 	if err := q.Get(&raw); err != nil || len(raw) > maxTemporalPayload {
 		t.Fatalf("the query answer is %d bytes (%v)", len(raw), err)
 	}
-	checkHistories(t, s, id)
 }
 
 // checkHistories reads every run of a deal's workflow and checks what
@@ -167,7 +169,7 @@ func checkHistories(t *testing.T, s *Server, dealID string) {
 	}
 	biggest, biggestWhat := 0, ""
 	for _, e := range resp.Executions {
-		var events, updates int
+		var events, updates, signals, activities, tasks, failed int
 		it := s.Client.GetWorkflowHistory(ctx, workflows.WorkflowID(dealID), e.Execution.RunId, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		for it.HasNext() {
 			ev, err := it.Next()
@@ -175,8 +177,21 @@ func checkHistories(t *testing.T, s *Server, dealID string) {
 				t.Fatal(err)
 			}
 			events++
-			if ev.GetWorkflowExecutionUpdateAcceptedEventAttributes() != nil {
+			switch {
+			case ev.GetWorkflowExecutionUpdateAcceptedEventAttributes() != nil:
 				updates++
+			case ev.GetWorkflowExecutionSignaledEventAttributes() != nil:
+				signals++
+			case ev.GetActivityTaskScheduledEventAttributes() != nil:
+				activities++
+			case ev.GetWorkflowTaskCompletedEventAttributes() != nil:
+				tasks++
+			case ev.GetWorkflowTaskFailedEventAttributes() != nil:
+				failed++
+				if failed <= 3 {
+					t.Logf("run %s: workflow task failed: %s %s", e.Execution.RunId, ev.GetWorkflowTaskFailedEventAttributes().GetCause(),
+						ev.GetWorkflowTaskFailedEventAttributes().GetFailure().GetMessage())
+				}
 			}
 			for what, size := range payloadSizes(ev) {
 				if size > biggest {
@@ -184,6 +199,7 @@ func checkHistories(t *testing.T, s *Server, dealID string) {
 				}
 			}
 		}
+		t.Logf("run %s: %d events: %d updates, %d signals, %d activities, %d workflow tasks (%d failed)", e.Execution.RunId, events, updates, signals, activities, tasks, failed)
 		if events > 4096+1000 {
 			t.Errorf("run %s has %d events: continue-as-new was held off", e.Execution.RunId, events)
 		}

@@ -37,7 +37,7 @@ func runRecord(ctx context.Context, args []string, stdout io.Writer) error {
 	defer closeStore()
 	rec, err := store.LoadRecord(ctx, *dealID)
 	if errors.Is(err, db.ErrNotFound) {
-		return fmt.Errorf("unknown deal %s: the database has no such deal (%w)", *dealID, err)
+		return noSuchDeal{id: *dealID, err: err}
 	}
 	if err != nil {
 		return notOurDatabase(err)
@@ -260,3 +260,13 @@ func allAcked(cs []deal.Commitment, acked []string) bool {
 	}
 	return true
 }
+
+// noSuchDeal is a deal the database does not know; it still answers
+// errors.Is(err, db.ErrNotFound).
+type noSuchDeal struct {
+	id  string
+	err error
+}
+
+func (e noSuchDeal) Error() string { return "unknown deal " + e.id + ": the database has no such deal" }
+func (e noSuchDeal) Unwrap() error { return e.err }

@@ -462,7 +462,7 @@ func (w *dealWorkflow) run(ctx workflow.Context) (*Outcome, error) {
 		}
 	}
 	// The late-cost window is over: finish what is on its way, then end.
-	if err := w.drain(ctx, 0); err != nil {
+	if err := w.drain(ctx); err != nil {
 		return w.cancelled(ctx, err)
 	}
 	if err := w.handOver(ctx, func() bool { return w.writes.settled(w.s.Version) && len(w.Outbox) == 0 && w.ledger.idle() }); err != nil {
@@ -486,21 +486,12 @@ func (w *dealWorkflow) nextWake(now time.Time) (time.Time, bool) {
 	return w.NextCheck, true
 }
 
-// drain readies the run to end: new updates are turned away, running
-// handlers finish, and PostgreSQL and Slack get up to wait to catch up (or
-// for good, when wait is 0). Signals keep arriving meanwhile; they are
-// taken by handOver, the last step before the run ends.
-func (w *dealWorkflow) drain(ctx workflow.Context, wait time.Duration) error {
+// drain readies the run to end: new updates are turned away and running
+// handlers finish. Signals keep arriving meanwhile; handOver, the last step
+// before the run ends, takes them.
+func (w *dealWorkflow) drain(ctx workflow.Context) error {
 	w.draining = true
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-		return err
-	}
-	settled := func() bool { return w.writes.settled(w.s.Version) && len(w.Outbox) == 0 && w.ledger.idle() }
-	if wait == 0 {
-		return workflow.Await(ctx, settled)
-	}
-	_, err := workflow.AwaitWithTimeout(ctx, wait, settled)
-	return err
+	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 }
 
 // handOver takes every waiting signal and returns only when what is still
@@ -559,9 +550,9 @@ func (w *dealWorkflow) shouldContinueAsNew(ctx workflow.Context) bool {
 // them), rows not yet written, notices not yet sent. Beyond the bounds
 // (PostgreSQL down for long) the run waits for PostgreSQL instead.
 func (w *dealWorkflow) continueAsNew(ctx workflow.Context) error {
-	// Handlers finish first; then a short wait lets most writes land, but
-	// not under a steady stream, which would never let them settle.
-	if err := w.drain(ctx, 5*time.Second); err != nil {
+	// No waiting for PostgreSQL or Slack to settle: under a steady stream
+	// they never would, and what is on their way travels in the carry.
+	if err := w.drain(ctx); err != nil {
 		_, err = w.cancelled(ctx, err)
 		return err
 	}

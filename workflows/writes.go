@@ -73,8 +73,9 @@ func (wr *writer) all() deal.Rows {
 	return r
 }
 
-// maxWriteBytes bounds one SaveRows input, far below Temporal's 2 MiB.
-const maxWriteBytes = 256 << 10
+// maxWriteBytes bounds the rows of one SaveRows input (one row may be
+// larger: a sign-off with a full deliverable is about 22 KiB).
+const maxWriteBytes = 96 << 10
 
 // Health says what keeps failing for this deal: shown on the deal page,
 // in the Temporal UI (search attribute DealHealth) and in the log.
