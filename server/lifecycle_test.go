@@ -113,3 +113,42 @@ func TestADealIDIsOneDeal(t *testing.T) {
 		t.Fatalf("invoices for an ended deal: %+v", ans)
 	}
 }
+
+// TestAMillionDigitAmount: an invoice whose amount has 1,000,000 digits,
+// sent as a plain signal and through the update, is refused by its length
+// before any arithmetic; the deal goes on answering, its ledger untouched.
+func TestAMillionDigitAmount(t *testing.T) {
+	s := startServer(t, nil)
+	ctx := context.Background()
+	id := "digits-1"
+	openDeal(t, s, dealtest.Terms(id, time.Now()))
+	send(t, s, id, dealtest.ToDelivery()...)
+	huge := strings.Repeat("9", 1000000)
+	for _, amount := range []string{`"` + huge + `"`, huge} {
+		payload := []byte(`{"invoice_id":"BIG","category":"travel","amount":` + amount + `,"currency":"EUR","date":"2026-12-01"}`)
+		if err := s.Client.SignalWorkflow(ctx, workflows.WorkflowID(id), "", deal.SigInvoice, json.RawMessage(payload)); err != nil {
+			t.Fatal(err)
+		}
+		res, err := workflows.Send(ctx, s.Client, id, deal.SigInvoice, payload)
+		if err != nil || res.Status != deal.Refused {
+			t.Fatalf("a million-digit amount through the update: %+v %v", res, err)
+		}
+	}
+	send(t, s, id, dealtest.Invoice("INV-1", "travel", "100", "2026-12-01"))
+	rec, st := stored(t, s, id)
+	if st.Deal.Ledger.Invoices != 1 || !rec.Margin.ActualCost.Equal(decimal.RequireFromString("100")) {
+		t.Fatalf("after the million-digit amounts: %d invoices, actual cost %s; want 1 and 100", st.Deal.Ledger.Invoices, rec.Margin.ActualCost)
+	}
+	var refused int
+	for _, r := range rec.Refusals {
+		if r.Signal == deal.SigInvoice {
+			refused++
+			if len(r.Payload) > 2100 {
+				t.Errorf("a refusal keeps %d bytes of the payload", len(r.Payload))
+			}
+		}
+	}
+	if refused != 4 {
+		t.Fatalf("%d invoice refusals recorded, want the 4 sent", refused)
+	}
+}

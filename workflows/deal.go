@@ -300,7 +300,7 @@ func (w *dealWorkflow) handle(ctx workflow.Context, signal string, payload []byt
 		if err != nil {
 			return w.refuse(ctx, signal, err.Error(), payload)
 		}
-		item := w.ledger.add(signal, e, source)
+		item := w.ledger.add(signal, e, source, wait)
 		if !wait {
 			return deal.Result{Status: deal.Accepted}
 		}
@@ -349,7 +349,7 @@ func (w *dealWorkflow) takeInvoices(ctx workflow.Context, b InvoiceBatch) ([]dea
 		if len(b.Sources) > 0 {
 			src = b.Sources[i]
 		}
-		items[i] = w.ledger.add(deal.SigInvoice, e, src)
+		items[i] = w.ledger.add(deal.SigInvoice, e, src, true)
 	}
 	if err := workflow.Await(ctx, func() bool {
 		for _, it := range items {

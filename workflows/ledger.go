@@ -18,6 +18,8 @@ type ledgerItem struct {
 	entry  deal.LedgerEntry
 	source string
 	size   int
+	// waited is true when an update waits for the answer.
+	waited bool
 	done   bool
 	result deal.Result
 }
@@ -30,9 +32,9 @@ type ledgerQueue struct {
 	busy  bool
 }
 
-func (q *ledgerQueue) add(signal string, e deal.LedgerEntry, source string) *ledgerItem {
+func (q *ledgerQueue) add(signal string, e deal.LedgerEntry, source string, waited bool) *ledgerItem {
 	b, _ := json.Marshal(e)
-	it := &ledgerItem{signal: signal, entry: e, source: source, size: len(b) + len(source)}
+	it := &ledgerItem{signal: signal, entry: e, source: source, size: len(b) + len(source), waited: waited}
 	q.items = append(q.items, it)
 	return it
 }
@@ -69,7 +71,7 @@ func (q *ledgerQueue) carry() []CarriedEntry {
 // resume queues what the previous run handed over.
 func (q *ledgerQueue) resume(entries []CarriedEntry) {
 	for _, e := range entries {
-		q.add(e.Signal, e.Entry, e.Source)
+		q.add(e.Signal, e.Entry, e.Source, false)
 	}
 }
 
@@ -79,13 +81,48 @@ const (
 	maxLedgerBytes = 512 << 10
 )
 
-func (q *ledgerQueue) next() []*ledgerItem {
-	n, size := 0, 0
-	for n < len(q.items) && n < maxLedgerBatch && (n == 0 || size+q.items[n].size <= maxLedgerBytes) {
-		size += q.items[n].size
-		n++
+// next is the next batch, in arrival order. With waitedFirst (the run is
+// handing over), the entries updates wait for go first: the hand-over
+// waits for those updates, not for the plain signals, which can travel in
+// the carry.
+func (q *ledgerQueue) next(waitedFirst bool) []*ledgerItem {
+	var batch []*ledgerItem
+	size := 0
+	take := func(waited bool) {
+		for _, it := range q.items {
+			if len(batch) == maxLedgerBatch || (len(batch) > 0 && size+it.size > maxLedgerBytes) {
+				return
+			}
+			if it.waited == waited {
+				batch = append(batch, it)
+				size += it.size
+			}
+		}
 	}
-	return q.items[:n]
+	if waitedFirst {
+		take(true)
+	}
+	if len(batch) == 0 {
+		for _, it := range q.items {
+			if len(batch) == maxLedgerBatch || (len(batch) > 0 && size+it.size > maxLedgerBytes) {
+				break
+			}
+			batch = append(batch, it)
+			size += it.size
+		}
+	}
+	return batch
+}
+
+// removeDone takes the answered entries out of the queue.
+func (q *ledgerQueue) removeDone() {
+	kept := q.items[:0]
+	for _, it := range q.items {
+		if !it.done {
+			kept = append(kept, it)
+		}
+	}
+	q.items = kept
 }
 
 // ledgerLoop takes the waiting entries to PostgreSQL a batch at a time and
@@ -103,7 +140,7 @@ func (w *dealWorkflow) ledgerLoop(ctx workflow.Context) {
 		if workflow.Await(ctx, ready) != nil {
 			return
 		}
-		batch := w.ledger.next()
+		batch := w.ledger.next(w.draining)
 		w.ledger.busy = true
 		req := activities.LedgerBatch{DealID: w.s.Terms.DealID, Batch: w.s.Ledger.Batches + 1}
 		for _, it := range batch {
@@ -132,7 +169,7 @@ func (w *dealWorkflow) ledgerLoop(ctx workflow.Context) {
 			}
 			continue
 		}
-		w.ledger.items = w.ledger.items[len(batch):]
+		w.ledger.removeDone()
 		w.ledger.busy = false
 	}
 }
