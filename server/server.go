@@ -96,7 +96,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.worker = worker.New(c, cfg.TaskQueue, worker.Options{})
 	s.worker.RegisterWorkflow(workflows.DealWorkflow)
 	s.worker.RegisterWorkflow(intake.JobWorkflow)
-	s.worker.RegisterActivity(&activities.Activities{Store: s.Store, Notifier: s.notifier()})
+	s.worker.RegisterActivity(&activities.Activities{Store: s.Store, Notifier: s.notifier(), Log: s.log})
 	s.worker.RegisterActivity(&intake.JobActivities{Store: s.Store, Temporal: c})
 	if err := s.worker.Start(); err != nil {
 		return nil, fmt.Errorf("starting the Temporal worker: %w", err)
