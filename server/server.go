@@ -156,7 +156,7 @@ func (c countingNotifier) Notify(ctx context.Context, n activities.Notification)
 
 // peopleEvery is how often the refresher looks for people to name: a deal
 // just opened shows names within about this long.
-const peopleEvery = time.Minute
+var peopleEvery = time.Minute
 
 // startPeople keeps the people cache filled from Slack while a bot token is
 // set; without one, pages show user ids.
@@ -166,8 +166,8 @@ func (s *Server) startPeople() {
 	}
 	r := &activities.PeopleRefresher{API: s.slackApp().api, Store: s.Store, Log: s.log}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); r.Run(ctx, peopleEvery) }()
+	done, every := make(chan struct{}), peopleEvery
+	go func() { defer close(done); r.Run(ctx, every) }()
 	s.stopPeople = func() { cancel(); <-done }
 }
 
