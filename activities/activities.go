@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -26,6 +27,8 @@ import (
 type Activities struct {
 	Store    *db.Store
 	Notifier Notifier
+	// Log says what the activities drop on purpose; nil logs nothing.
+	Log *slog.Logger
 }
 
 // ClaimRequest opens a deal's row for the workflow chain that owns it.
@@ -64,8 +67,15 @@ type SaveRequest struct {
 // The workflow schedules it right after a change, so the time since then,
 // retries included, is how far the deal pages lag behind the workflow.
 func (a *Activities) SaveRows(ctx context.Context, req SaveRequest) error {
-	if err := a.Store.SaveRows(ctx, &req.State, req.Health, req.Rows); err != nil {
+	stale, err := a.Store.SaveRows(ctx, &req.State, req.Health, req.Rows)
+	if err != nil {
 		return permanentIfData(err)
+	}
+	if stale != nil && a.Log != nil {
+		// Harmless (a newer state is already stored), but a state that keeps
+		// arriving stale would mean the workflow's writes are out of order.
+		a.Log.Info("stale deal state dropped: PostgreSQL holds a newer version", "deal_id", req.State.DealID,
+			"stored_version", stale.Stored, "dropped_version", stale.Given)
 	}
 	metrics.WriteLag(time.Since(activity.GetInfo(ctx).ScheduledTime))
 	return nil

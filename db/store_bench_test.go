@@ -57,7 +57,7 @@ func BenchmarkSaveRows(b *testing.B) {
 				rows.Merge(d.Effects.Rows)
 			}
 			sum := d.State.Summary()
-			if err := store.SaveRows(ctx, &sum, "", rows); err != nil {
+			if _, err := store.SaveRows(ctx, &sum, "", rows); err != nil {
 				b.Fatal(err)
 			}
 			deltas[name](d, at.Add(time.Minute))
@@ -72,7 +72,7 @@ func BenchmarkSaveRows(b *testing.B) {
 				// retried activity does; the version grows so the state
 				// columns are written too.
 				sum.Version++
-				if err := store.SaveRows(ctx, &sum, "", delta); err != nil {
+				if _, err := store.SaveRows(ctx, &sum, "", delta); err != nil {
 					b.Fatal(err)
 				}
 			}

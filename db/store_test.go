@@ -30,7 +30,7 @@ func claimed(t testing.TB, store *db.Store, id string, at time.Time) *dealtest.D
 		t.Fatal(err)
 	}
 	sum := d.State.Summary()
-	if err := store.SaveRows(ctx, &sum, "", d.Effects.Rows); err != nil {
+	if _, err := store.SaveRows(ctx, &sum, "", d.Effects.Rows); err != nil {
 		t.Fatal(err)
 	}
 	return d
@@ -56,7 +56,7 @@ func TestLoadRecordKeepsTheRecordsRefusals(t *testing.T) {
 			rows.Merge(d.Effects.Rows)
 		}
 		sum := d.State.Summary()
-		if err := store.SaveRows(ctx, &sum, "", rows); err != nil {
+		if _, err := store.SaveRows(ctx, &sum, "", rows); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -323,7 +323,7 @@ func TestSaveRowsLeavesTheLedgerAlone(t *testing.T) {
 	if _, _, err := store.TakeLedger(ctx, "d1", 1, []db.LedgerEntry{fee("F1", "invoiced", "40000"), inv}); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.SaveRows(ctx, &before, "", deal.Rows{}); err != nil {
+	if _, err := store.SaveRows(ctx, &before, "", deal.Rows{}); err != nil {
 		t.Fatal(err)
 	}
 	_, totals, err := store.TakeLedger(ctx, "d1", 2, []db.LedgerEntry{fee("F2", "collected", "25000")})

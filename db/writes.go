@@ -50,13 +50,33 @@ func (s *Store) ClaimDeal(ctx context.Context, st *deal.State, firstRunID string
 	return st.OpenedAt, nil
 }
 
+// StaleState is a state write SaveRows dropped: PostgreSQL already holds a
+// newer version of the deal. Its rows were still written (they are keyed by
+// the ids the workflow gave them), only the state columns were not.
+type StaleState struct {
+	Stored, Given int64
+}
+
 // SaveRows writes one batch of a deal's changed rows and its state columns
 // in one transaction. The state carries the version: an older one than the
-// stored never moves the deal back.
-func (s *Store) SaveRows(ctx context.Context, st *deal.Summary, health string, rows deal.Rows) error {
-	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		if _, err := dbq.New(tx).SaveDealState(ctx, stateParams(st, health)); err != nil {
+// stored never moves the deal back, and is answered as a StaleState so the
+// caller can say so.
+func (s *Store) SaveRows(ctx context.Context, st *deal.Summary, health string, rows deal.Rows) (*StaleState, error) {
+	var stale *StaleState
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		q := dbq.New(tx)
+		n, err := q.SaveDealState(ctx, stateParams(st, health))
+		if err != nil {
 			return err
+		}
+		if n == 0 {
+			// No row at all is not a stale write; the rows below fail on
+			// their own then.
+			if stored, err := q.DealVersion(ctx, st.DealID); err == nil {
+				stale = &StaleState{Stored: stored, Given: st.Version}
+			} else if !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
 		}
 		var b batcher
 		if err := queueRows(ctx, dbq.New(&b), st.DealID, rows, false); err != nil {
@@ -64,6 +84,10 @@ func (s *Store) SaveRows(ctx context.Context, st *deal.Summary, health string, r
 		}
 		return b.send(ctx, tx)
 	})
+	if err != nil {
+		return nil, err
+	}
+	return stale, nil
 }
 
 func stateParams(st *deal.Summary, health string) dbq.SaveDealStateParams {

@@ -23,5 +23,13 @@ func Load(ctx context.Context, store *db.Store, o Options) (Report, error) {
 		}
 		records = append(records, r)
 	}
-	return Build(records, o), nil
+	rep := Build(records, o)
+	var people []string
+	for _, d := range rep.Deals {
+		people = append(people, d.AE, d.PM)
+	}
+	if rep.Names, err = store.Names(ctx, people); err != nil {
+		return Report{}, fmt.Errorf("reading people's names: %w", err)
+	}
+	return rep, nil
 }

@@ -52,6 +52,9 @@ type Report struct {
 	ByAE  []Person    `json:"by_ae"`
 	ByPM  []Person    `json:"by_pm"`
 	Deals []DealSigns `json:"deals"`
+	// Names are the people's names Slack gave (the worker's cache), by user
+	// id; the figures keep the ids. Empty when nothing is cached.
+	Names deal.Names `json:"names,omitempty"`
 }
 
 // DealSigns are the warning signs of one won deal.

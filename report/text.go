@@ -7,6 +7,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/shopspring/decimal"
+
+	"dealflow/deal"
 )
 
 // WriteText prints the report for a terminal: the flags first, then one
@@ -19,15 +21,15 @@ func WriteText(w io.Writer, r Report) error {
 		fmt.Fprintf(&b, "No AE flagged: no one's last %d deals past handover all drifted the same way.\n\n", PatternDeals)
 	}
 	for _, f := range r.Flags {
-		fmt.Fprintf(&b, "FLAGGED %s: the last %d deals all came in under target, %s taking the most cost:\n", f.AE, len(f.Deals), f.Category)
+		fmt.Fprintf(&b, "FLAGGED %s: the last %d deals all came in under target, %s taking the most cost:\n", r.Names.Show(f.AE), len(f.Deals), f.Category)
 		for _, d := range f.Deals {
 			fmt.Fprintf(&b, "  %s  %s / %s  closed %s  forecast %s%% against target %s%% (%s pts under)\n", d.DealID, d.Client, d.Workstream,
 				d.ClosedAt.UTC().Format("2006-01-02"), fixed(d.ForecastMarginPct, 2), fixed(d.TargetMarginPct, 2), fixed(d.PtsBelowTarget, 2))
 		}
 		b.WriteString("\n")
 	}
-	writeTable(&b, "By AE", "AE", r.ByAE, true)
-	writeTable(&b, "By PM", "PM", r.ByPM, false)
+	writeTable(&b, "By AE", "AE", r.ByAE, r.Names, true)
+	writeTable(&b, "By PM", "PM", r.ByPM, r.Names, false)
 	b.WriteString("What the figures mean\n")
 	for _, d := range Definitions {
 		fmt.Fprintf(&b, "  %s: %s\n", d.Name, d.Text)
@@ -36,7 +38,7 @@ func WriteText(w io.Writer, r Report) error {
 	return err
 }
 
-func writeTable(b *strings.Builder, title, who string, people []Person, flags bool) {
+func writeTable(b *strings.Builder, title, who string, people []Person, names deal.Names, flags bool) {
 	fmt.Fprintf(b, "%s\n", title)
 	if len(people) == 0 {
 		b.WriteString("  (no deals)\n\n")
@@ -49,7 +51,7 @@ func writeTable(b *strings.Builder, title, who string, people []Person, flags bo
 	}
 	fmt.Fprintln(tw, head)
 	for _, p := range people {
-		line := fmt.Sprintf("  %s\t%d\t%d\t%d\t%d\t%s\t%s\t%d", p.Person, len(p.Deals), p.ScopeAmbiguities,
+		line := fmt.Sprintf("  %s\t%d\t%d\t%d\t%d\t%s\t%s\t%d", names.Show(p.Person), len(p.Deals), p.ScopeAmbiguities,
 			p.CommitmentsOutsideDeliverables, p.ChangeOrdersAfterHandover, fixed(p.AvgPtsBelowTarget, 2), fixed(p.AvgDaysToSignoff, 1), p.HandoversOpen)
 		if flags {
 			line += "\t" + flagMark(p.Flagged)

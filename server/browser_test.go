@@ -59,12 +59,21 @@ func headless(t *testing.T, args ...string) []byte {
 
 // TestDealPageInBrowser loads a deal page from a running worker in a real
 // headless Chromium, logged in with the dashboard token, and checks that
-// the browser shows the forecast margin the record query answers.
+// the browser shows the forecast margin the record query answers, people
+// by the names cached from Slack, and the margin chart's axes.
 func TestDealPageInBrowser(t *testing.T) {
 	chromiumBin(t)
 	const token = "browser-token"
 	s := startServer(t, func(c *Config) { c.DashboardToken = token })
 	ctx := context.Background()
+	// The people cache as the refresher leaves it: names for some ids, an
+	// empty entry for one Slack did not know (shown as its id).
+	for _, p := range []struct{ id, name, realName string }{{dealtest.AE, "ana", "Ana Alvarez"}, {dealtest.PM, "maria", "Maria Okafor"},
+		{dealtest.GM, "", ""}, {"U_AE_DRIFT", "dana", "Dana Drift"}} {
+		if err := s.Store.SavePerson(ctx, p.id, p.name, p.realName, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
 	id := "br-1"
 	today := time.Now().UTC().Format("2006-01-02")
 	openDeal(t, s, dealtest.Terms(id, time.Now()))
@@ -99,7 +108,11 @@ func TestDealPageInBrowser(t *testing.T) {
 		t.Fatalf("the browser shows a forecast margin of %s%%, the record query says %s%%", m[1], want)
 	}
 	for _, text := range []string{"Globex / Data platform br-1", ">in progress<", "Handover checklist", "data retention period", `id="margin-chart"`,
-		`id="fees-collected">25,000.00<`, `id="fees-pending">15,000.00<`, "Slow nightly export", "10% off phase 2"} {
+		`id="fees-collected">25,000.00<`, `id="fees-pending">15,000.00<`, "Slow nightly export", "10% off phase 2",
+		// Names with their ids: the header, who signed the handover off,
+		// who moved the stages; a person without a name stays an id.
+		`id="person-ae">Ana Alvarez (` + dealtest.AE + `)<`, `id="person-pm">Maria Okafor (` + dealtest.PM + `)<`,
+		"signed off by Maria Okafor (" + dealtest.PM + ")", "<td>Ana Alvarez (" + dealtest.AE + ")</td>", "GM " + dealtest.GM + " ·"} {
 		if !strings.Contains(dom, text) {
 			t.Errorf("the browser's page lacks %q", text)
 		}
@@ -135,14 +148,17 @@ func TestDealPageInBrowser(t *testing.T) {
 	}
 	list := page
 	list.Path = "/deals"
-	if dom := string(headless(t, "--dump-dom", list.String())); !strings.Contains(dom, `data-deal="br-1"`) || !strings.Contains(dom, `data-deal="br-drift-2"`) {
-		t.Errorf("the browser's deal list lacks the deals:\n%s", dom)
+	if dom := string(headless(t, "--dump-dom", list.String())); !strings.Contains(dom, `data-deal="br-1"`) || !strings.Contains(dom, `data-deal="br-drift-2"`) ||
+		!strings.Contains(dom, "<td>Dana Drift (U_AE_DRIFT)</td>") || !strings.Contains(dom, `<option value="U_AE_DRIFT">Dana Drift (U_AE_DRIFT)</option>`) {
+		t.Errorf("the browser's deal list lacks the deals or their AE's name:\n%s", dom)
 	}
 	headless(t, "--hide-scrollbars", "--window-size=1280,900", "--screenshot="+filepath.Join(dir, "deals.png"), list.String())
 	rep := page
 	rep.Path = "/reports/handover"
-	if dom := string(headless(t, "--dump-dom", rep.String())); !strings.Contains(dom, `data-flagged-ae="U_AE_DRIFT"`) {
-		t.Errorf("the browser's report does not flag U_AE_DRIFT:\n%s", dom)
+	if dom := string(headless(t, "--dump-dom", rep.String())); !strings.Contains(dom, `data-flagged-ae="U_AE_DRIFT"`) ||
+		!strings.Contains(dom, "<h3>Dana Drift (U_AE_DRIFT): the last 3 deals") || !strings.Contains(dom, `<tr data-person="U_AE_DRIFT"><td>Dana Drift (U_AE_DRIFT)</td>`) ||
+		!strings.Contains(dom, `<tr data-person="U_PM_ONE"><td>U_PM_ONE</td>`) {
+		t.Errorf("the browser's report does not flag U_AE_DRIFT by name, or names U_PM_ONE, who has none:\n%s", dom)
 	}
 	headless(t, "--hide-scrollbars", "--window-size=1280,1800", "--screenshot="+filepath.Join(dir, "report.png"), rep.String())
 

@@ -106,7 +106,9 @@ func (s *Server) dealsPage(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, "listing filter values", err)
 		return
 	}
-	s.render(w, "deals", dealsView{Filter: f, Options: opts, Stages: deal.Stages, Clients: groupByClient(rows), Count: len(rows)})
+	// The options hold every AE and PM, so those of the rows too.
+	names := s.names(r, append(slices.Clone(opts.Aes), opts.Pms...))
+	s.render(w, "deals", names, dealsView{Filter: f, Options: opts, Stages: deal.Stages, Clients: groupByClient(rows), Count: len(rows)})
 }
 
 // dealPage is one deal on one screen: what the AE, PM and GM all need.
@@ -126,7 +128,7 @@ func (s *Server) dealPage(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, "reading margin snapshots of "+id, err)
 		return
 	}
-	s.render(w, "deal", newDealView(rec, snaps))
+	s.render(w, "deal", s.names(r, recordPeople(rec)), newDealView(rec, snaps))
 }
 
 // reportPage is the early-warning report; ?days= sets its window and
@@ -151,14 +153,31 @@ func (s *Server) reportPage(w http.ResponseWriter, r *http.Request) {
 		_ = writeJSON(w, rep)
 		return
 	}
-	s.render(w, "report", reportView{Report: rep, Definitions: report.Definitions, PatternDeals: report.PatternDeals})
+	s.render(w, "report", rep.Names, reportView{Report: rep, Definitions: report.Definitions, PatternDeals: report.PatternDeals})
+}
+
+// names reads the cached names of people on a page. The page is worth more
+// than the names: if the cache cannot be read it shows ids, and says why in
+// the log.
+func (s *Server) names(r *http.Request, ids []string) deal.Names {
+	names, err := s.Store.Names(r.Context(), ids)
+	if err != nil {
+		s.log.Warn("deal pages: people's names not read, showing user ids", "error", err)
+	}
+	return names
 }
 
 // render executes a page into a buffer first, so a template error is a
-// clean 500 and never half a page.
-func (s *Server) render(w http.ResponseWriter, page string, data any) {
+// clean 500 and never half a page. People appear by the names given.
+func (s *Server) render(w http.ResponseWriter, page string, names deal.Names, data any) {
+	t, err := pageTemplates[page].Clone()
+	if err != nil {
+		s.serverError(w, "rendering "+page, err)
+		return
+	}
+	t.Funcs(template.FuncMap{"person": names.Show})
 	var buf bytes.Buffer
-	if err := pageTemplates[page].Execute(&buf, data); err != nil {
+	if err := t.Execute(&buf, data); err != nil {
 		s.serverError(w, "rendering "+page, err)
 		return
 	}

@@ -160,6 +160,9 @@ var pageFuncs = template.FuncMap{
 	"isNeg":  func(d decimal.Decimal) bool { return d.IsNegative() },
 	"deref":  func(d *decimal.Decimal) decimal.Decimal { return *d },
 	"minus":  func(a, b int) int { return a - b },
+	// person shows a Slack user id with its cached name; render replaces
+	// it with the request's names, and without them it is the id.
+	"person": func(id string) string { return id },
 	"peopleTable": func(title, who, id string, people []report.Person, flags bool) peopleTable {
 		return peopleTable{Title: title, Who: who, ID: id, People: people, Flags: flags}
 	},
@@ -246,4 +249,29 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// recordPeople lists the user ids a deal page shows, for their names.
+func recordPeople(r *deal.Record) []string {
+	p := r.Terms.People
+	ids := []string{p.AE, p.Presales, p.PricingApprover, p.PM, p.GM}
+	for _, h := range r.History {
+		ids = append(ids, h.By)
+	}
+	for _, t := range r.Tickets {
+		ids = append(ids, t.Owner)
+		for _, so := range t.Signoffs {
+			ids = append(ids, so.By)
+		}
+	}
+	for _, c := range r.Commitments {
+		ids = append(ids, c.By)
+	}
+	if h := r.Handover; h != nil {
+		ids = append(ids, h.PM, h.SignedOffBy)
+	}
+	for _, co := range r.ChangeOrders {
+		ids = append(ids, co.By)
+	}
+	return ids
 }

@@ -40,6 +40,8 @@ type Server struct {
 	log  *slog.Logger
 	// slack is the Slack app (slack.go), created on first use.
 	slack *slackApp
+	// stopPeople ends the people refresher and waits for it.
+	stopPeople func()
 }
 
 // Start connects to PostgreSQL and Temporal, migrates the schema, starts the
@@ -96,7 +98,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.worker = worker.New(c, cfg.TaskQueue, worker.Options{})
 	s.worker.RegisterWorkflow(workflows.DealWorkflow)
 	s.worker.RegisterWorkflow(intake.JobWorkflow)
-	s.worker.RegisterActivity(&activities.Activities{Store: s.Store, Notifier: s.notifier()})
+	s.worker.RegisterActivity(&activities.Activities{Store: s.Store, Notifier: s.notifier(), Log: s.log})
 	s.worker.RegisterActivity(&intake.JobActivities{Store: s.Store, Temporal: c})
 	if err := s.worker.Start(); err != nil {
 		return nil, fmt.Errorf("starting the Temporal worker: %w", err)
@@ -120,6 +122,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 	}()
 	s.startSocketMode()
+	s.startPeople()
 	ok = true
 	return s, nil
 }
@@ -151,12 +154,32 @@ func (c countingNotifier) Notify(ctx context.Context, n activities.Notification)
 	return err
 }
 
+// peopleEvery is how often the refresher looks for people to name: a deal
+// just opened shows names within about this long.
+var peopleEvery = time.Minute
+
+// startPeople keeps the people cache filled from Slack while a bot token is
+// set; without one, pages show user ids.
+func (s *Server) startPeople() {
+	if s.cfg.Slack.BotToken == "" {
+		return
+	}
+	r := &activities.PeopleRefresher{API: s.slackApp().api, Store: s.Store, Log: s.log}
+	ctx, cancel := context.WithCancel(context.Background())
+	done, every := make(chan struct{}), peopleEvery
+	go func() { defer close(done); r.Run(ctx, every) }()
+	s.stopPeople = func() { cancel(); <-done }
+}
+
 // Stop shuts everything down in the reverse order of Start.
 func (s *Server) Stop() {
 	if s.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = s.http.Shutdown(ctx)
 		cancel()
+	}
+	if s.stopPeople != nil {
+		s.stopPeople()
 	}
 	s.stopSlack()
 	if s.worker != nil {

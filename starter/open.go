@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"go.temporal.io/api/serviceerror"
 
@@ -39,7 +40,7 @@ func runOpen(ctx context.Context, t *target, args []string, stdout io.Writer) er
 	if err != nil {
 		return err
 	}
-	run, err := workflows.OpenDeal(ctx, c, t.taskQueue, workflows.Input{Terms: terms})
+	run, err := workflows.OpenDealNamed(ctx, c, t.taskQueue, workflows.Input{Terms: terms}, cachedNames(ctx, terms.People))
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
 		return fmt.Errorf("deal %s already exists (workflow %s); a deal id is used once, pick another deal_id", terms.DealID, workflows.WorkflowID(terms.DealID))
@@ -49,4 +50,22 @@ func runOpen(ctx context.Context, t *target, args []string, stdout io.Writer) er
 	}
 	fmt.Fprintf(stdout, "opened deal %s: workflow %s\n", terms.DealID, run.GetID())
 	return nil
+}
+
+// cachedNames reads the people's names the worker has cached, for the
+// Temporal UI's summary. Opening a deal never waits on them: without the
+// database (briefly) or a cached name, the UI shows the ids.
+func cachedNames(ctx context.Context, p deal.People) deal.Names {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	store, closeStore, err := openStore(ctx, "open")
+	if err != nil {
+		return nil
+	}
+	defer closeStore()
+	names, err := store.Names(ctx, []string{p.AE, p.Presales, p.PricingApprover, p.PM, p.GM})
+	if err != nil {
+		return nil
+	}
+	return names
 }

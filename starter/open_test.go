@@ -4,6 +4,9 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
+
+	"go.temporal.io/sdk/converter"
 
 	"dealflow/deal"
 	"dealflow/workflows"
@@ -46,5 +49,39 @@ func TestOpen(t *testing.T) {
 				t.Fatalf("error %v, want one saying %s", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestOpenShowsCachedNames: the Temporal UI's summary and details name the
+// people whose names the worker had cached when the deal opened, beside
+// their ids; the others stay ids.
+func TestOpenShowsCachedNames(t *testing.T) {
+	ctx := context.Background()
+	if err := worker.Store.SavePerson(ctx, "U_AE_NAMED", "ana", "Ana Alvarez", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	id := newDealID("named")
+	terms := strings.Replace(termsJSON(id, "Acme"), `"ae": "U_AE"`, `"ae": "U_AE_NAMED"`, 1)
+	if _, err := cmd(t, runOpen, writeFile(t, "terms.json", terms)); err != nil {
+		t.Fatal(err)
+	}
+	desc, err := worker.Client.DescribeWorkflowExecution(ctx, workflows.WorkflowID(id), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := desc.GetExecutionConfig().GetUserMetadata()
+	var summary, details string
+	dc := converter.GetDefaultDataConverter()
+	if err := dc.FromPayload(meta.GetSummary(), &summary); err != nil {
+		t.Fatal(err)
+	}
+	if err := dc.FromPayload(meta.GetDetails(), &details); err != nil {
+		t.Fatal(err)
+	}
+	if want := "Acme / Data platform (AE Ana Alvarez (U_AE_NAMED), PM U_PM)"; summary != want {
+		t.Errorf("summary %q, want %q", summary, want)
+	}
+	if !strings.Contains(details, "AE: Ana Alvarez (U_AE_NAMED)") || !strings.Contains(details, "PM: U_PM") {
+		t.Errorf("details lack the AE's name or the PM's id:\n%s", details)
 	}
 }

@@ -53,6 +53,13 @@ func TestReport(t *testing.T) {
 	seed(reporttest.Drifting("d3", "U_AE_DRIFT", "U_PM_TWO", now.AddDate(0, 0, -5)))
 	seed(reporttest.Healthy("h1", "U_AE_FINE", "U_PM_TWO", now.AddDate(0, 0, -30)))
 	seed(reporttest.Healthy("h2", "U_AE_FINE", "U_PM_TWO", now.AddDate(0, 0, -3)))
+	// Names as the worker caches them from Slack; U_AE_FINE has none.
+	if err := store.SavePerson(ctx, "U_AE_DRIFT", "dana", "Dana Drift", now); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SavePerson(ctx, "U_PM_TWO", "tomas", "", now); err != nil {
+		t.Fatal(err)
+	}
 	t.Setenv("DATABASE_URL", dbURL)
 
 	var out bytes.Buffer
@@ -66,16 +73,20 @@ func TestReport(t *testing.T) {
 	if len(rep.Flags) != 1 || rep.Flags[0].AE != "U_AE_DRIFT" || len(rep.Deals) != 5 {
 		t.Fatalf("flags %+v over %d deals; want U_AE_DRIFT alone over 5", rep.Flags, len(rep.Deals))
 	}
+	// The JSON keeps ids in the figures and gives the names beside them.
+	if want := (deal.Names{"U_AE_DRIFT": "Dana Drift", "U_PM_TWO": "tomas"}); len(rep.Names) != 2 || rep.Names["U_AE_DRIFT"] != want["U_AE_DRIFT"] || rep.Names["U_PM_TWO"] != want["U_PM_TWO"] {
+		t.Errorf("--json names %v, want %v", rep.Names, want)
+	}
 
 	out.Reset()
 	if err := runReport(ctx, nil, &out); err != nil {
 		t.Fatal(err)
 	}
 	text := out.String()
-	if strings.Count(text, "FLAGGED") != 2 || !strings.Contains(text, "FLAGGED U_AE_DRIFT: the last 3 deals") {
-		t.Errorf("text report should flag U_AE_DRIFT alone (once above, once in its table row):\n%s", text)
+	if strings.Count(text, "FLAGGED") != 2 || !strings.Contains(text, "FLAGGED Dana Drift (U_AE_DRIFT): the last 3 deals") {
+		t.Errorf("text report should flag Dana Drift (U_AE_DRIFT) alone (once above, once in its table row):\n%s", text)
 	}
-	for _, want := range []string{"d3  Globex / Data platform d3", "U_AE_FINE", "U_PM_TWO", "What the figures mean"} {
+	for _, want := range []string{"d3  Globex / Data platform d3", "  U_AE_FINE  ", "  tomas (U_PM_TWO)  ", "  Dana Drift (U_AE_DRIFT)  ", "What the figures mean"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("text report lacks %q:\n%s", want, text)
 		}

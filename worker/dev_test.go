@@ -90,11 +90,22 @@ func freePort(t *testing.T) string {
 	return p
 }
 
-// TestDevModeStopsCleanly runs `worker -dev` as `make dev` does, with the
-// ports and the finance token from the environment, and interrupts it the
-// way Ctrl-C does: it says finance intake is on, serves the UI on the port
-// asked for, and exits 0.
-func TestDevModeStopsCleanly(t *testing.T) {
+// devWorker is `worker -dev -demo=false` started as `make dev` starts it,
+// on free ports and a database of its own.
+type devWorker struct {
+	cmd      *exec.Cmd
+	env      []string // what the worker was given, for clients of it
+	banner   string
+	stderr   *strings.Builder
+	lines    chan string
+	ui, http string // ports
+	frontend string
+}
+
+// startDevWorker builds the worker with the dev tag and waits for its banner;
+// extra is added to its environment. The worker is killed when the test ends.
+func startDevWorker(t *testing.T, extra ...string) *devWorker {
+	t.Helper()
 	bin := filepath.Join(t.TempDir(), "worker")
 	if out, err := exec.Command("go", "build", "-tags", "dev", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
@@ -107,68 +118,77 @@ func TestDevModeStopsCleanly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer drop()
-	ui, frontend, httpPort := freePort(t), freePort(t), freePort(t)
-	cmd := exec.Command(bin, "-dev", "-demo=false")
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "DEALFLOW_DEV_DIR="+t.TempDir(), "TEMPORAL_UI_PORT="+ui,
-		"TEMPORAL_ADDRESS=127.0.0.1:"+frontend, "HTTP_ADDR=127.0.0.1:"+httpPort, "FINANCE_API_TOKEN=dev-finance-s3cret", "DASHBOARD_TOKEN=")
-	stdout, err := cmd.StdoutPipe()
+	t.Cleanup(drop)
+	w := &devWorker{ui: freePort(t), frontend: freePort(t), http: freePort(t), stderr: &strings.Builder{}, lines: make(chan string)}
+	w.env = append([]string{"DATABASE_URL=" + dbURL, "DEALFLOW_DEV_DIR=" + t.TempDir(), "TEMPORAL_UI_PORT=" + w.ui,
+		"TEMPORAL_ADDRESS=127.0.0.1:" + w.frontend, "HTTP_ADDR=127.0.0.1:" + w.http, "DASHBOARD_TOKEN="}, extra...)
+	w.cmd = exec.Command(bin, "-dev", "-demo=false")
+	w.cmd.Env = append(os.Environ(), w.env...)
+	stdout, err := w.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
+	w.cmd.Stderr = w.stderr
+	if err := w.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
-
-	lines := make(chan string)
+	t.Cleanup(func() { _ = w.cmd.Process.Kill() })
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			lines <- sc.Text()
+			w.lines <- sc.Text()
 		}
-		close(lines)
+		close(w.lines)
 	}()
 	var banner strings.Builder
 	// The deadline only stops a hung start; it asserts nothing on speed.
 	deadline := time.After(3 * time.Minute)
 	for !strings.Contains(banner.String(), "Ctrl-C stops it.") {
 		select {
-		case l, ok := <-lines:
+		case l, ok := <-w.lines:
 			if !ok {
-				t.Fatalf("the worker stopped before its banner:\n%s\n%s", banner.String(), stderr.String())
+				t.Fatalf("the worker stopped before its banner:\n%s\n%s", banner.String(), w.stderr.String())
 			}
 			banner.WriteString(l + "\n")
 		case <-deadline:
-			t.Fatalf("no banner:\n%s\n%s", banner.String(), stderr.String())
+			t.Fatalf("no banner:\n%s\n%s", banner.String(), w.stderr.String())
 		}
 	}
-	for _, want := range []string{"Finance intake:  on", "Temporal UI:     http://127.0.0.1:" + ui, "127.0.0.1:" + frontend, "http://127.0.0.1:" + httpPort + "/deals"} {
-		if !strings.Contains(banner.String(), want) {
-			t.Errorf("banner lacks %q:\n%s", want, banner.String())
+	w.banner = banner.String()
+	// The worker's later output is read, so it never blocks on a full pipe.
+	go func() {
+		for range w.lines {
+		}
+	}()
+	return w
+}
+
+// TestDevModeStopsCleanly runs `worker -dev` as `make dev` does, with the
+// ports and the finance token from the environment, and interrupts it the
+// way Ctrl-C does: it says finance intake is on, serves the UI on the port
+// asked for, and exits 0.
+func TestDevModeStopsCleanly(t *testing.T) {
+	w := startDevWorker(t, "FINANCE_API_TOKEN=dev-finance-s3cret")
+	for _, want := range []string{"Finance intake:  on", "Temporal UI:     http://127.0.0.1:" + w.ui, "127.0.0.1:" + w.frontend, "http://127.0.0.1:" + w.http + "/deals"} {
+		if !strings.Contains(w.banner, want) {
+			t.Errorf("banner lacks %q:\n%s", want, w.banner)
 		}
 	}
-	if strings.Contains(banner.String()+stderr.String(), "dev-finance-s3cret") {
+	if strings.Contains(w.banner+w.stderr.String(), "dev-finance-s3cret") {
 		t.Error("the worker printed the finance token")
 	}
-	if resp, err := http.Get("http://127.0.0.1:" + ui + "/"); err != nil {
-		t.Errorf("no Temporal UI on port %s: %v", ui, err)
+	if resp, err := http.Get("http://127.0.0.1:" + w.ui + "/"); err != nil {
+		t.Errorf("no Temporal UI on port %s: %v", w.ui, err)
 	} else {
 		resp.Body.Close()
 	}
 
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+	if err := w.cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		for range lines {
-		}
-	}()
-	err = cmd.Wait()
+	err := w.cmd.Wait()
 	var exit *exec.ExitError
 	if errors.As(err, &exit) || err != nil {
-		t.Fatalf("after Ctrl-C the worker exited with %v, want 0\n%s", err, stderr.String())
+		t.Fatalf("after Ctrl-C the worker exited with %v, want 0\n%s", err, w.stderr.String())
 	}
 }

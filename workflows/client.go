@@ -25,6 +25,14 @@ var ErrUnknownDeal = errors.New("unknown deal")
 // queue (TaskQueue in production). Opening the same deal twice is refused by
 // Temporal's workflow-id uniqueness.
 func OpenDeal(ctx context.Context, c client.Client, taskQueue string, in Input) (client.WorkflowRun, error) {
+	return OpenDealNamed(ctx, c, taskQueue, in, nil)
+}
+
+// OpenDealNamed is OpenDeal showing people by the names given in the
+// Temporal UI's summary and details. Those are fixed when the workflow
+// starts, so a person whose name is not known then shows as the id for the
+// deal's life; the search attributes hold ids whatever the names.
+func OpenDealNamed(ctx context.Context, c client.Client, taskQueue string, in Input, names deal.Names) (client.WorkflowRun, error) {
 	if err := in.Normalize(); err != nil {
 		return nil, err
 	}
@@ -35,9 +43,10 @@ func OpenDeal(ctx context.Context, c client.Client, taskQueue string, in Input) 
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		// Without this the SDK hands back the existing run as if it were new.
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		StaticSummary:                            Summary(in.Terms),
+		StaticSummary:                            Summary(in.Terms, names),
 		StaticDetails: fmt.Sprintf("Client: %s  \nWorkstream: %s  \nAE: %s  \nPM: %s  \nGM: %s  \nContract: %s %s, target margin %s%%",
-			in.Client, in.Workstream, in.People.AE, in.People.PM, in.People.GM, in.ContractValue.StringFixed(2), in.Currency, in.TargetMarginPct),
+			in.Client, in.Workstream, names.Show(in.People.AE), names.Show(in.People.PM), names.Show(in.People.GM),
+			in.ContractValue.StringFixed(2), in.Currency, in.TargetMarginPct),
 		TypedSearchAttributes: initialSearchAttributes(in.Terms),
 	}, DealWorkflow, in)
 }

@@ -65,8 +65,8 @@ func (w *dealWorkflow) publish(ctx workflow.Context) {
 }
 
 // Summary is the static one-line summary shown in the Temporal UI.
-func Summary(t deal.Terms) string {
-	return fmt.Sprintf("%s / %s (AE %s, PM %s)", t.Client, t.Workstream, t.People.AE, t.People.PM)
+func Summary(t deal.Terms, names deal.Names) string {
+	return fmt.Sprintf("%s / %s (AE %s, PM %s)", t.Client, t.Workstream, names.Show(t.People.AE), names.Show(t.People.PM))
 }
 
 func initialSearchAttributes(t deal.Terms) temporal.SearchAttributes {

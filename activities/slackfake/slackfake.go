@@ -64,13 +64,25 @@ type Server struct {
 	// channelFailures are per channel (as posted to, before a user id
 	// becomes a DM), for chat.postMessage.
 	channelFailures map[string]string
+	// users are what users.info answers, by user id.
+	users map[string]user
 }
+
+type user struct{ name, realName string }
 
 // New starts a fake Web API that accepts token.
 func New(token string) *Server {
-	s := &Server{Token: token, Limits: SlackLimits, limited: map[string]int{}, failures: map[string]string{}, channelFailures: map[string]string{}}
+	s := &Server{Token: token, Limits: SlackLimits, limited: map[string]int{}, failures: map[string]string{}, channelFailures: map[string]string{}, users: map[string]user{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
+}
+
+// SetUser makes users.info know a user: name is the user name (handle),
+// realName the full name. Others are answered user_not_found, as Slack does.
+func (s *Server) SetUser(id, name, realName string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.users[id] = user{name, realName}
 }
 
 // APIURL is the base URL to give the Slack client.
@@ -263,6 +275,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		view["id"] = c.ViewID
 		s.calls = append(s.calls, c)
 		answer(w, map[string]any{"ok": true, "view": view})
+	case "users.info":
+		s.calls = append(s.calls, c)
+		u, ok := s.users[c.User]
+		if !ok {
+			answer(w, map[string]any{"ok": false, "error": "user_not_found"})
+			return
+		}
+		answer(w, map[string]any{"ok": true, "user": map[string]any{"id": c.User, "name": u.name, "real_name": u.realName,
+			"profile": map[string]any{"real_name": u.realName, "display_name": u.name}}})
 	case "apps.connections.open":
 		s.calls = append(s.calls, c)
 		answer(w, map[string]any{"ok": true, "url": s.SocketURL})

@@ -129,6 +129,18 @@ func (q *Queries) DealCurrencies(ctx context.Context, ids []string) ([]DealCurre
 	return items, nil
 }
 
+const dealVersion = `-- name: DealVersion :one
+SELECT version FROM deals WHERE deal_id = $1
+`
+
+// The stored version, to say which write a stale one lost to.
+func (q *Queries) DealVersion(ctx context.Context, dealID string) (int64, error) {
+	row := q.db.QueryRow(ctx, dealVersion, dealID)
+	var version int64
+	err := row.Scan(&version)
+	return version, err
+}
+
 const getDeal = `-- name: GetDeal :one
 SELECT deal_id, client, workstream, currency, contract_value, target_margin_pct, planned_cost, start_date, end_date, ae, presales, pricing_approver, pm, gm, slack_channel, client_signoff, margin_warn_pts, margin_critical_pts, margin_check_every, stage, base_stage, opened_at, close_outcome, close_by, close_reason, closed_at, pct_complete, progress_by, progress_at, margin_as_of, revenue, actual_cost, eac, current_margin, current_margin_pct, forecast_margin_pct, drift_pts, margin_status, alerted_status, pending_change_orders, fees_invoiced, fees_collected, fees_pending, open_incidents, margin_checks, version, updated_at, first_run_id, ended_at, late_cost_days, refusal_count, health, ledger_batches, invoice_count, fee_count, cost_subcontractor, cost_license, cost_travel, cost_internal FROM deals WHERE deal_id = $1
 `

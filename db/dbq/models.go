@@ -198,6 +198,13 @@ type MarginSnapshot struct {
 	Status            string
 }
 
+type Person struct {
+	UserID    string
+	Name      string
+	RealName  string
+	FetchedAt time.Time
+}
+
 type Refusal struct {
 	DealID  string
 	Seq     int32

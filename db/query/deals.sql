@@ -197,3 +197,7 @@ SELECT * FROM tickets WHERE deal_id = $1 AND ticket_id = $2;
 -- A ticket's newest sign-offs, oldest of them first.
 SELECT * FROM (SELECT * FROM signoffs s WHERE s.deal_id = $1 AND s.ticket_id = $2 ORDER BY seq DESC LIMIT sqlc.arg(newest)) newest
 ORDER BY seq;
+
+-- name: DealVersion :one
+-- The stored version, to say which write a stale one lost to.
+SELECT version FROM deals WHERE deal_id = $1;
