@@ -138,6 +138,8 @@ type dealWorkflow struct {
 	// handingOver is set once the run waits only for what is on its way to
 	// fit the carry.
 	handingOver bool
+	// signalsTaken counts the plain signals this run took.
+	signalsTaken int
 }
 
 // DealWorkflow runs one deal from discovery to closed_won or closed_lost,
@@ -399,6 +401,7 @@ func (w *dealWorkflow) listen(ctx workflow.Context) {
 			// name, holding up every other signal.
 			var raw json.RawMessage
 			c.ReceiveAsync(&raw)
+			w.signalsTaken++
 			w.handle(ctx, name, raw, "", false)
 		})
 	}
@@ -410,9 +413,8 @@ func (w *dealWorkflow) listen(ctx workflow.Context) {
 }
 
 // drainSignals takes the signals that arrived but were not yet handled, so
-// none is lost when this run ends. It answers how many it took.
-func (w *dealWorkflow) drainSignals(ctx workflow.Context) int {
-	n := 0
+// none is lost when this run ends.
+func (w *dealWorkflow) drainSignals(ctx workflow.Context) {
 	for _, name := range deal.SignalNames {
 		ch := workflow.GetSignalChannel(ctx, name)
 		for {
@@ -420,11 +422,10 @@ func (w *dealWorkflow) drainSignals(ctx workflow.Context) int {
 			if !ch.ReceiveAsync(&raw) {
 				break
 			}
+			w.signalsTaken++
 			w.handle(ctx, name, raw, "", false)
-			n++
 		}
 	}
-	return n
 }
 
 func (w *dealWorkflow) run(ctx workflow.Context) (*Outcome, error) {
@@ -495,23 +496,35 @@ func (w *dealWorkflow) drain(ctx workflow.Context) error {
 }
 
 // handOver takes every waiting signal and returns only when what is still
-// on its way fits the carry (fits), with no signal left behind: it takes
-// the signals once more after each wait, and returns right after taking
-// them, so none can arrive unread before the run ends. (A signal that lands
-// while the run's last workflow task is being completed makes Temporal run
-// that task again with it.)
+// on its way fits the carry (fits), right after taking the signals once
+// more, so none arrives unread before the run ends. It ends the run only
+// after a quiet moment with no new signal: Temporal refuses to end a run
+// while signals land during its last workflow task, and every refusal
+// costs a replay of the whole run, so trying in the middle of a burst only
+// makes the burst longer.
 func (w *dealWorkflow) handOver(ctx workflow.Context, fits func() bool) error {
 	for {
 		w.drainSignals(ctx)
-		if fits() {
-			return nil
+		if !fits() {
+			// Let the ledger and the writer make progress, then look again.
+			if _, err := workflow.AwaitWithTimeout(ctx, time.Second, fits); err != nil {
+				return err
+			}
+			continue
 		}
-		// Let the ledger and the writer make progress, then look again.
-		if _, err := workflow.AwaitWithTimeout(ctx, time.Second, fits); err != nil {
+		seen := w.signalsTaken
+		if err := workflow.Sleep(ctx, quietMoment); err != nil {
 			return err
+		}
+		w.drainSignals(ctx)
+		if w.signalsTaken == seen && fits() {
+			return nil
 		}
 	}
 }
+
+// quietMoment is how long no signal must arrive before a run ends.
+const quietMoment = 200 * time.Millisecond
 
 // cancelled ends a run someone cancelled (in the Temporal UI, say): what
 // is queued is written as it stands, and the workflow ends as canceled.
