@@ -87,37 +87,35 @@ func TestADealOfAnySize(t *testing.T) {
 	}
 
 	// 10,000 invoices as plain signals from 8 senders at once, while the
-	// file is being taken. Each sender pauses for a moment every 200
-	// signals, as an accounting system posting in bursts does: Temporal
-	// cannot end a run while signals land during its last workflow task
-	// (temporalio/temporal#1289), so a flood with no pause at all would hold
-	// the hand-over off until it pauses. The README says so and points
-	// senders at the updates, which the hand-over turns away and which are
-	// sent again.
-	var wg sync.WaitGroup
+	// file is being taken: 25 bursts of 400 with a pause between them, as
+	// systems posting their batches do. Temporal cannot end a run while
+	// signals land during its last workflow task (temporalio/temporal#1289),
+	// so a flood with no pause at all would hold the hand-over off until it
+	// pauses; the README says so and points bulk senders at the updates.
 	var mu sync.Mutex
-	for w := 0; w < 8; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for i := w; i < 10000; i += 8 {
-				if (i/8)%200 == 199 {
-					time.Sleep(200 * time.Millisecond)
+	for burst := 0; burst < 25; burst++ {
+		var wg sync.WaitGroup
+		for w := 0; w < 8; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				for i := burst*400 + w; i < (burst+1)*400; i += 8 {
+					amount := decimal.New(int64(2000+i%991), -2)
+					p := dealtest.JSON(map[string]any{"invoice_id": fmt.Sprintf("S-%05d", i), "category": "travel", "amount": amount.String(),
+						"currency": "EUR", "date": "2026-12-01", "supplier": "Globex"})
+					if err := s.Client.SignalWorkflow(ctx, workflows.WorkflowID(id), "", deal.SigInvoice, json.RawMessage(p)); err != nil {
+						t.Error(err)
+						return
+					}
+					mu.Lock()
+					want = want.Add(amount)
+					mu.Unlock()
 				}
-				amount := decimal.New(int64(2000+i%991), -2)
-				p := dealtest.JSON(map[string]any{"invoice_id": fmt.Sprintf("S-%05d", i), "category": "travel", "amount": amount.String(),
-					"currency": "EUR", "date": "2026-12-01", "supplier": "Globex"})
-				if err := s.Client.SignalWorkflow(ctx, workflows.WorkflowID(id), "", deal.SigInvoice, json.RawMessage(p)); err != nil {
-					t.Error(err)
-					return
-				}
-				mu.Lock()
-				want = want.Add(amount)
-				mu.Unlock()
-			}
-		}(w)
+			}(w)
+		}
+		wg.Wait()
+		time.Sleep(500 * time.Millisecond)
 	}
-	wg.Wait()
 
 	var done *intake.Job
 	dealtest.Eventually(t, "the finance job to finish", func() bool {

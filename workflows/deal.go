@@ -503,7 +503,7 @@ func (w *dealWorkflow) drain(ctx workflow.Context) error {
 // costs a replay of the whole run, so trying in the middle of a burst only
 // makes the burst longer.
 func (w *dealWorkflow) handOver(ctx workflow.Context, fits func() bool) error {
-	for {
+	for waits := 0; ; {
 		w.drainSignals(ctx)
 		if !fits() {
 			// Let the ledger and the writer make progress, then look again.
@@ -512,10 +512,15 @@ func (w *dealWorkflow) handOver(ctx workflow.Context, fits func() bool) error {
 			}
 			continue
 		}
+		// Under a flood with no quiet moment at all, try anyway.
+		if waits == maxQuietWaits {
+			return nil
+		}
 		seen := w.signalsTaken
 		if err := workflow.Sleep(ctx, quietMoment); err != nil {
 			return err
 		}
+		waits++
 		w.drainSignals(ctx)
 		if w.signalsTaken == seen && fits() {
 			return nil
@@ -523,8 +528,12 @@ func (w *dealWorkflow) handOver(ctx workflow.Context, fits func() bool) error {
 	}
 }
 
-// quietMoment is how long no signal must arrive before a run ends.
-const quietMoment = 200 * time.Millisecond
+// quietMoment is how long no signal must arrive before a run ends, and
+// maxQuietWaits how many times the hand-over waits for one.
+const (
+	quietMoment   = 200 * time.Millisecond
+	maxQuietWaits = 25
+)
 
 // cancelled ends a run someone cancelled (in the Temporal UI, say): what
 // is queued is written as it stands, and the workflow ends as canceled.
