@@ -68,8 +68,33 @@ func TestADealOfAnySize(t *testing.T) {
 		"checklist": map[string]any{"deliverables_reviewed": true, "commitments_acknowledged": append(acks, "c1", "c2"),
 			"scope_ambiguities": []string{}, "resources_confirmed": true}})})
 
-	// 10,000 invoices as one finance file, taken as a job.
+	// 10,000 invoices as plain signals from 8 senders at once, without a
+	// pause: a flood.
 	want := decimal.Zero
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < 10000; i += 8 {
+				amount := decimal.New(int64(2000+i%991), -2)
+				p := dealtest.JSON(map[string]any{"invoice_id": fmt.Sprintf("S-%05d", i), "category": "travel", "amount": amount.String(),
+					"currency": "EUR", "date": "2026-12-01", "supplier": "Globex"})
+				if err := s.Client.SignalWorkflow(ctx, workflows.WorkflowID(id), "", deal.SigInvoice, json.RawMessage(p)); err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				want = want.Add(amount)
+				mu.Unlock()
+			}
+		}(w)
+	}
+	wg.Wait()
+
+	// Then 10,000 invoices as one finance file, taken as a job: a steady
+	// stream of updates, which must never hold a hand-over off.
 	var csv strings.Builder
 	csv.WriteString("deal_id,invoice_id,category,amount,currency,date,supplier,memo\n")
 	for i := 0; i < 10000; i++ {
@@ -84,37 +109,6 @@ func TestADealOfAnySize(t *testing.T) {
 	var job JobAccepted
 	if err := json.Unmarshal(b, &job); err != nil {
 		t.Fatal(err)
-	}
-
-	// 10,000 invoices as plain signals from 8 senders at once, while the
-	// file is being taken: 25 bursts of 400 with a pause between them, as
-	// systems posting their batches do. Temporal cannot end a run while
-	// signals land during its last workflow task (temporalio/temporal#1289),
-	// so a flood with no pause at all would hold the hand-over off until it
-	// pauses; the README says so and points bulk senders at the updates.
-	var mu sync.Mutex
-	for burst := 0; burst < 25; burst++ {
-		var wg sync.WaitGroup
-		for w := 0; w < 8; w++ {
-			wg.Add(1)
-			go func(w int) {
-				defer wg.Done()
-				for i := burst*400 + w; i < (burst+1)*400; i += 8 {
-					amount := decimal.New(int64(2000+i%991), -2)
-					p := dealtest.JSON(map[string]any{"invoice_id": fmt.Sprintf("S-%05d", i), "category": "travel", "amount": amount.String(),
-						"currency": "EUR", "date": "2026-12-01", "supplier": "Globex"})
-					if err := s.Client.SignalWorkflow(ctx, workflows.WorkflowID(id), "", deal.SigInvoice, json.RawMessage(p)); err != nil {
-						t.Error(err)
-						return
-					}
-					mu.Lock()
-					want = want.Add(amount)
-					mu.Unlock()
-				}
-			}(w)
-		}
-		wg.Wait()
-		time.Sleep(500 * time.Millisecond)
 	}
 
 	var done *intake.Job
@@ -161,8 +155,9 @@ func TestADealOfAnySize(t *testing.T) {
 
 // checkHistories reads every run of a deal's workflow and checks what
 // Temporal carried: no payload above the bound, each run's events within
-// Temporal's continue-as-new suggestion plus a margin, and its updates
-// under the 2,000-per-run limit.
+// Temporal's continue-as-new suggestion plus a margin (far below its hard
+// limit for a run flooded with plain signals), and its updates under the
+// 2,000-per-run limit.
 func checkHistories(t *testing.T, s *Server, dealID string) {
 	t.Helper()
 	ctx := context.Background()
@@ -207,8 +202,17 @@ func checkHistories(t *testing.T, s *Server, dealID string) {
 			}
 		}
 		t.Logf("run %s: %d events: %d updates, %d signals, %d activities, %d workflow tasks (%d failed)", e.Execution.RunId, events, updates, signals, activities, tasks, failed)
-		if events > 4096+1000 {
-			t.Errorf("run %s has %d events: continue-as-new was held off", e.Execution.RunId, events)
+		// A run that took a flood of plain signals may go past the
+		// suggestion: Temporal cannot end a run while signals land during
+		// its last workflow task (temporalio/temporal#1289). It must still
+		// stay far below Temporal's hard limit of 51,200 events. Any other
+		// run, updates included, stays within the suggestion and a margin.
+		limit := 4096 + 1000
+		if signals > 100 {
+			limit = 25000
+		}
+		if events > limit {
+			t.Errorf("run %s has %d events (%d plain signals): continue-as-new was held off", e.Execution.RunId, events, signals)
 		}
 		if updates >= 2000 {
 			t.Errorf("run %s took %d updates", e.Execution.RunId, updates)

@@ -532,7 +532,7 @@ func (w *dealWorkflow) handOver(ctx workflow.Context, fits func() bool) error {
 // maxQuietWaits how many times the hand-over waits for one.
 const (
 	quietMoment   = 200 * time.Millisecond
-	maxQuietWaits = 25
+	maxQuietWaits = 5
 )
 
 // cancelled ends a run someone cancelled (in the Temporal UI, say): what
