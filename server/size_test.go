@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"log/slog"
+	"os"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -36,7 +38,11 @@ func TestADealOfAnySize(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the deal of any size takes a few minutes")
 	}
-	s := startServer(t, func(c *Config) { c.FinanceToken = financeToken })
+	s := startServer(t, func(c *Config) {
+		c.FinanceToken = financeToken
+		// A workflow task that fails shows in the test's output.
+		c.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	})
 	ctx := context.Background()
 	id := "big-1"
 	openDeal(t, s, dealtest.Terms(id, time.Now()))

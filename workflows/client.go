@@ -68,8 +68,9 @@ func SendInvoices(ctx context.Context, c client.Client, dealID string, b Invoice
 }
 
 // update runs one update to its answer. While the deal hands over to a new
-// run it turns updates away (ErrContinuing) for a moment: those are sent
-// again, so callers never see it.
+// run it turns updates away (ErrContinuing) for a moment, and while one of
+// its workflow tasks failed and is being retried Temporal does (workflow
+// not ready): those are sent again, so callers never see them.
 func update(ctx context.Context, c client.Client, dealID, name string, arg, out any) error {
 	pause := 20 * time.Millisecond
 	for {
@@ -80,8 +81,7 @@ func update(ctx context.Context, c client.Client, dealID, name string, arg, out 
 		if err == nil {
 			err = h.Get(ctx, out)
 		}
-		var app *temporal.ApplicationError
-		if !errors.As(err, &app) || app.Type() != ErrContinuing {
+		if !retryable(err) {
 			return describe(dealID, err)
 		}
 		select {
@@ -91,6 +91,12 @@ func update(ctx context.Context, c client.Client, dealID, name string, arg, out 
 		}
 		pause = min(2*pause, time.Second)
 	}
+}
+
+func retryable(err error) bool {
+	var app *temporal.ApplicationError
+	var notReady *serviceerror.WorkflowNotReady
+	return (errors.As(err, &app) && app.Type() == ErrContinuing) || errors.As(err, &notReady)
 }
 
 // Record asks the running workflow for the deal's process state. The
