@@ -126,6 +126,9 @@ type Signoff struct {
 	At          time.Time    `json:"at"`
 	Refused     bool         `json:"refused"`
 	Reason      string       `json:"reason,omitempty"`
+	// Client is who signed in person through a link; nil when the owner
+	// recorded the client's decision on their behalf.
+	Client *ClientSigner `json:"client,omitempty"`
 }
 
 type Commitment struct {
