@@ -131,6 +131,20 @@ type Signoff struct {
 	Client *ClientSigner `json:"client,omitempty"`
 }
 
+// ClientLine says what the client decided through a link, in plain text
+// ("approved by Jane Doe (jane@client.com) via link"); "" for a sign-off
+// the owner recorded. Slack and the deal page escape it their own way.
+func (s Signoff) ClientLine() string {
+	if s.Client == nil {
+		return ""
+	}
+	did := "approved"
+	if s.Decision != "approve" {
+		did = "asked for changes"
+	}
+	return did + " by " + s.Client.Name + " (" + s.Client.Email + ") via link"
+}
+
 type Commitment struct {
 	ID    string    `json:"id"`
 	Kind  string    `json:"kind"`
