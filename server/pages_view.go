@@ -58,6 +58,10 @@ type dealView struct {
 	Acked    map[string]bool
 	Chart    *marginChart
 	Refusals []deal.Refusal
+	// ClientLinks is true when client links are on; Links are the deal's
+	// by ticket.
+	ClientLinks bool
+	Links       map[string][]linkView
 }
 
 // pathStep is one stage on the deal's road, as done, current or to come.
