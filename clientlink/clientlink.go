@@ -19,7 +19,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -78,6 +80,19 @@ type Link struct {
 // Path is where the link opens on the worker; prefix it with
 // DEALFLOW_BASE_URL for the client.
 func (k Link) Path() string { return "/client/" + k.Token }
+
+// URL is the link's address for the client: under base
+// (DEALFLOW_BASE_URL) when set, else under the host a page was reached at,
+// else only its path.
+func (k Link) URL(base, host string) string {
+	if base != "" {
+		return strings.TrimRight(base, "/") + k.Path()
+	}
+	if host == "" {
+		return k.Path()
+	}
+	return (&url.URL{Scheme: "http", Host: host, Path: k.Path()}).String()
+}
 
 // Digest names a deliverable exactly (the full SHA-256 of its JSON): the
 // link is bound to it, so any edit ends the link.

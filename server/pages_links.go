@@ -72,18 +72,7 @@ func (s *Server) issueLinkPage(w http.ResponseWriter, r *http.Request) {
 // linkURL is where the client opens the link: DEALFLOW_BASE_URL when set,
 // else the host this page was reached at.
 func (s *Server) linkURL(r *http.Request, l clientlink.Link) string {
-	return LinkURL(s.cfg.BaseURL, r.Host, l)
-}
-
-// LinkURL is a link's address for the client, under base when known.
-func LinkURL(base, host string, l clientlink.Link) string {
-	if base != "" {
-		return strings.TrimRight(base, "/") + l.Path()
-	}
-	if host == "" {
-		return l.Path()
-	}
-	return (&url.URL{Scheme: "http", Host: host, Path: l.Path()}).String()
+	return l.URL(s.cfg.BaseURL, r.Host)
 }
 
 func (s *Server) revokeLinkPage(w http.ResponseWriter, r *http.Request) {
