@@ -181,8 +181,18 @@ func (l *Links) Issue(ctx context.Context, dealID, ticketID, by string) (Link, e
 		DeliverableDigest: row.DeliverableDigest, CreatedBy: row.CreatedBy, CreatedAt: row.CreatedAt, ExpiresAt: row.ExpiresAt}); err != nil {
 		return Link{}, err
 	}
+	return l.Link(row)
+}
+
+// Link is the link of a stored row, with its token: whoever holds the
+// secret can give a row's token again (the row alone cannot).
+func (l *Links) Link(row dbq.ClientLink) (Link, error) {
+	id, err := hex.DecodeString(row.LinkID)
+	if err != nil || len(id) != idLen {
+		return Link{}, fmt.Errorf("link id %q is not %d bytes of hex", row.LinkID, idLen)
+	}
 	token := base64.RawURLEncoding.EncodeToString(append(id, l.sign(id, row)...))
-	return Link{ID: row.LinkID, DealID: dealID, TicketID: ticketID, ExpiresAt: row.ExpiresAt, Token: token}, nil
+	return Link{ID: row.LinkID, DealID: row.DealID, TicketID: row.TicketID, ExpiresAt: row.ExpiresAt, Token: token}, nil
 }
 
 func deliverableOf(t dbq.Ticket) deal.Deliverable {

@@ -152,7 +152,7 @@ func problemOf(err error) (int, *clientProblem) {
 	case errors.Is(err, clientlink.ErrChanged):
 		return http.StatusGone, &clientProblem{"The document changed", "What this link showed has been changed or is no longer waiting for your sign-off, so the link no longer works." + ask}
 	case errors.Is(err, clientlink.ErrNotNeeded):
-		return http.StatusGone, &clientProblem{"No sign-off needed", "This step does not need your sign-off. If you think it does, ask the person who sent you the link."}
+		return http.StatusGone, &clientProblem{"No sign-off needed", "This step does not need your sign-off, so this link cannot record one. If you think it should, ask the person who sent it to you for a new link."}
 	}
 	return http.StatusNotFound, &clientProblem{"This link is not valid", "The link is incomplete or was changed. Copy the whole link from the message you received; if it still does not work, ask the person who sent it to you for a new link."}
 }
