@@ -24,6 +24,7 @@ func TestClientLink(t *testing.T) {
 		return arg("--ticket", ticket, "--by", "U_PRESALES", "--side", "internal", "--decision", "approve", "--body", ticket+" deliverable")
 	}
 	mustAnswer(t, "accepted", runSignoff, approve("discovery")...)
+	stored(t, id)
 	// Before the internal approval there is nothing for the client to sign.
 	if out, err := cmd(t, runClientLink, arg("--ticket", "scoping")...); err == nil || !strings.Contains(err.Error(), "internal approval first") {
 		t.Fatalf("a link before the internal approval: printed %q, error %v", out, err)
