@@ -1,0 +1,72 @@
+package server
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestDealPageIssuesClientLinks: who holds the dashboard token issues a
+// link from the deal page and sees it listed with a Revoke button; without
+// the token, or from another site, nothing is issued.
+func TestDealPageIssuesClientLinks(t *testing.T) {
+	const token = "dash-token"
+	s, _ := linkServer(t, func(c *Config) { c.DashboardToken = token })
+	id := "cl-3"
+	atClientSignoff(t, s, id)
+	issueURL := "http://" + s.Addr + "/deals/" + id + "/tickets/scoping/client-links"
+	post := func(auth bool, site string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, issueURL, nil)
+		if auth {
+			req.SetBasicAuth("ops", token)
+		}
+		if site != "" {
+			req.Header.Set("Sec-Fetch-Site", site)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := post(false, ""); code != http.StatusUnauthorized {
+		t.Errorf("issuing without the dashboard token answered %d", code)
+	}
+	if code, _ := post(true, "cross-site"); code != http.StatusForbidden {
+		t.Errorf("issuing from another site answered %d", code)
+	}
+	count := func() (n int) {
+		if err := s.Pool.QueryRow(context.Background(), `SELECT count(*) FROM client_links WHERE deal_id = $1`, id).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if got := count(); got != 0 {
+		t.Fatalf("%d links issued by refused requests", got)
+	}
+	code, body := post(true, "same-origin")
+	path := linkPathRe.FindString(body)
+	if code != http.StatusOK || path == "" || !strings.Contains(body, `id="client-link"`) {
+		t.Fatalf("issuing answered %d without a link:\n%s", code, body)
+	}
+	if resp, page := fetch(t, http.DefaultClient, "http://"+s.Addr+path); resp.StatusCode != http.StatusOK || !strings.Contains(page, `id="signoff"`) {
+		t.Errorf("the issued link opens with %d", resp.StatusCode)
+	}
+	req, _ := http.NewRequest(http.MethodGet, "http://"+s.Addr+"/deals/"+id, nil)
+	req.SetBasicAuth("ops", token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	page, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{`id="issue-scoping"`, "<td>live</td>", "/revoke", "by dashboard"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("the deal page lacks %q", want)
+		}
+	}
+}
