@@ -152,7 +152,7 @@ func (a *slackApp) clientLink(ctx context.Context, user string, meta modalMeta) 
 		return
 	}
 	a.log.Info("client link issued", "deal", meta.Deal, "ticket", meta.Ticket, "link", l.ID, "by", user)
-	a.tell(ctx, user, meta, fmt.Sprintf(":link: The link for the client's sign-off of the %s ticket (only you see this): %s\n"+
+	a.tellSecret(ctx, user, meta, fmt.Sprintf(":link: The link for the client's sign-off of the %s ticket (only you see this): %s\n"+
 		"Send it to the client yourself. It works until %s for one decision, and stops if the deliverable changes. "+
 		"Revoke it on the deal page or with `starter client-link --deal %s --ticket %s --revoke`.",
 		t.ID, l.URL(a.baseURL, ""), l.ExpiresAt.Format("2006-01-02 15:04 MST"), meta.Deal, meta.Ticket))
@@ -257,7 +257,22 @@ func (a *slackApp) openView(ctx context.Context, triggerID, user string, meta mo
 
 // tell shows the clicker an ephemeral message where they clicked.
 func (a *slackApp) tell(ctx context.Context, user string, meta modalMeta, text string) {
-	err := activities.SlackCall(ctx, func() error {
+	if err := a.post(ctx, user, meta, text); err != nil {
+		a.log.Warn("slack: could not tell the clicker", "deal", meta.Deal, "user", user, "text", text, "error", err)
+	}
+}
+
+// tellSecret is tell for a text holding a credential (a client link): a
+// failure is logged without the text, since whoever reads the log must
+// not get the link.
+func (a *slackApp) tellSecret(ctx context.Context, user string, meta modalMeta, text string) {
+	if err := a.post(ctx, user, meta, text); err != nil {
+		a.log.Warn("slack: could not give the owner the client link; they can click again", "deal", meta.Deal, "user", user, "error", err)
+	}
+}
+
+func (a *slackApp) post(ctx context.Context, user string, meta modalMeta, text string) error {
+	return activities.SlackCall(ctx, func() error {
 		var err error
 		if meta.Channel == "" {
 			_, _, err = a.api.PostMessageContext(ctx, user, slack.MsgOptionText(text, false))
@@ -266,9 +281,6 @@ func (a *slackApp) tell(ctx context.Context, user string, meta modalMeta, text s
 		}
 		return err
 	})
-	if err != nil {
-		a.log.Warn("slack: could not tell the clicker", "deal", meta.Deal, "user", user, "text", text, "error", err)
-	}
 }
 
 // dealName is safe in mrkdwn and short enough for a modal's section.
