@@ -43,6 +43,7 @@ var (
 	ErrRevoked   = errors.New("this link was revoked")
 	ErrChanged   = errors.New("the deliverable changed since this link was issued")
 	ErrNotNeeded = errors.New("this ticket takes no client sign-off")
+	ErrNoTicket  = errors.New("no such ticket")
 	ErrNotReady  = errors.New("the ticket is not waiting for the client's sign-off: it needs the internal approval first, and must be open")
 )
 
@@ -158,7 +159,7 @@ func (l *Links) Issue(ctx context.Context, dealID, ticketID, by string) (Link, e
 	}
 	t, err := q.GetTicket(ctx, dbq.GetTicketParams{DealID: dealID, TicketID: ticketID})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Link{}, fmt.Errorf("deal %s has no %s ticket yet", dealID, ticketID)
+		return Link{}, fmt.Errorf("%w: deal %s has no %s ticket yet", ErrNoTicket, dealID, ticketID)
 	}
 	if err != nil {
 		return Link{}, err

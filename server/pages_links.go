@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"dealflow/clientlink"
@@ -58,7 +57,7 @@ func (s *Server) issueLinkPage(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, clientlink.ErrNotNeeded), errors.Is(err, clientlink.ErrNotReady):
 		s.errorPage(w, http.StatusConflict, fmt.Sprintf("no link issued for %s: %s", ticket, err))
 		return
-	case err != nil && strings.Contains(err.Error(), "has no"):
+	case errors.Is(err, clientlink.ErrNoTicket):
 		s.errorPage(w, http.StatusNotFound, err.Error())
 		return
 	case err != nil:
