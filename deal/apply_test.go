@@ -221,3 +221,24 @@ func TestValidEmail(t *testing.T) {
 		}
 	}
 }
+
+func TestClientLinkDays(t *testing.T) {
+	for _, c := range []struct {
+		days *int
+		want int
+		bad  bool
+	}{{nil, deal.DefaultClientLinkDays, false}, {ptr(1), 1, false}, {ptr(90), 90, false}, {ptr(0), 0, true}, {ptr(91), 0, true}} {
+		terms := dealtest.Terms("d1", t0)
+		terms.ClientLinkDays = c.days
+		err := terms.Normalize()
+		if c.bad {
+			if err == nil || !strings.Contains(err.Error(), "client_link_days must be from 1 to 90") {
+				t.Errorf("client_link_days %d: %v, want refused", *c.days, err)
+			}
+			continue
+		}
+		if err != nil || terms.ClientLinkTTL() != time.Duration(c.want)*24*time.Hour {
+			t.Errorf("client_link_days %v: %v, lives %s", c.days, err, terms.ClientLinkTTL())
+		}
+	}
+}

@@ -6,16 +6,21 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"dealflow/deal"
 )
 
 // TestDealPageIssuesClientLinks: who holds the dashboard token issues a
 // link from the deal page and sees it listed with a Revoke button; without
-// the token, or from another site, nothing is issued.
+// the token, or from another site, nothing is issued. The link lives as
+// long as the deal's terms say.
 func TestDealPageIssuesClientLinks(t *testing.T) {
 	const token = "dash-token"
 	s, _ := linkServer(t, func(c *Config) { c.DashboardToken = token })
 	id := "cl-3"
-	atClientSignoff(t, s, id)
+	days := 3
+	atClientSignoff(t, s, id, func(t *deal.Terms) { t.ClientLinkDays = &days })
 	issueURL := "http://" + s.Addr + "/deals/" + id + "/tickets/scoping/client-links"
 	post := func(auth bool, site string) (int, string) {
 		req, _ := http.NewRequest(http.MethodPost, issueURL, nil)
@@ -64,6 +69,13 @@ func TestDealPageIssuesClientLinks(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	page, _ := io.ReadAll(resp.Body)
+	var lives time.Duration
+	if err := s.Pool.QueryRow(context.Background(), `SELECT (extract(epoch FROM expires_at - created_at) * 1e9)::bigint FROM client_links WHERE deal_id = $1`, id).Scan(&lives); err != nil {
+		t.Fatal(err)
+	}
+	if lives != 72*time.Hour {
+		t.Errorf("the link lives %s, want the deal's 3 days", lives)
+	}
 	for _, want := range []string{`id="issue-scoping"`, "<td>live</td>", "/revoke", "by dashboard"} {
 		if !strings.Contains(string(page), want) {
 			t.Errorf("the deal page lacks %q", want)

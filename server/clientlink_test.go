@@ -41,9 +41,13 @@ func linkServer(t *testing.T, mutate func(*Config)) (*Server, *slackfake.Server)
 
 // atClientSignoff opens a deal and walks it to the scoping ticket approved
 // internally, waiting for the client; PostgreSQL has caught up.
-func atClientSignoff(t *testing.T, s *Server, id string) {
+func atClientSignoff(t *testing.T, s *Server, id string, mutate ...func(*deal.Terms)) {
 	t.Helper()
-	openDeal(t, s, dealtest.Terms(id, time.Now()))
+	terms := dealtest.Terms(id, time.Now())
+	for _, m := range mutate {
+		m(&terms)
+	}
+	openDeal(t, s, terms)
 	send(t, s, id, dealtest.ToClosing()[:3]...)
 	stored(t, s, id)
 }
