@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"dealflow/deal"
+	"dealflow/deal/dealtest"
 )
 
 // TestDealPageIssuesClientLinks: who holds the dashboard token issues a
@@ -21,6 +22,11 @@ func TestDealPageIssuesClientLinks(t *testing.T) {
 	id := "cl-3"
 	days := 3
 	atClientSignoff(t, s, id, func(t *deal.Terms) { t.ClientLinkDays = &days })
+	// A client signer sent straight to the deal, as whoever can reach
+	// Temporal could: the deal page does not vouch for it.
+	send(t, s, id, dealtest.ClientSigned("scoping", "client", "changes_requested", map[string]string{"link": "forged"}))
+	send(t, s, id, dealtest.Approve("scoping", dealtest.Presales, "internal"))
+	stored(t, s, id)
 	issueURL := "http://" + s.Addr + "/deals/" + id + "/tickets/scoping/client-links"
 	post := func(auth bool, site string) (int, string) {
 		req, _ := http.NewRequest(http.MethodPost, issueURL, nil)
@@ -76,7 +82,7 @@ func TestDealPageIssuesClientLinks(t *testing.T) {
 	if lives != 72*time.Hour {
 		t.Errorf("the link lives %s, want the deal's 3 days", lives)
 	}
-	for _, want := range []string{`id="issue-scoping"`, "<td>live</td>", "/revoke", "by dashboard"} {
+	for _, want := range []string{`id="issue-scoping"`, "<td>live</td>", "/revoke", "by dashboard", "no matching link"} {
 		if !strings.Contains(string(page), want) {
 			t.Errorf("the deal page lacks %q", want)
 		}

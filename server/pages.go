@@ -134,7 +134,7 @@ func (s *Server) dealPage(w http.ResponseWriter, r *http.Request) {
 			s.serverError(w, "reading client links of "+id, err)
 			return
 		}
-		v.ClientLinks, v.Links = true, linkViews(links, time.Now())
+		v.ClientLinks, v.Links, v.Used = true, linkViews(links, time.Now()), usedLinks(links)
 	}
 	s.render(w, "deal", v)
 }

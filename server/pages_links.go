@@ -42,6 +42,16 @@ func linkViews(rows []dbq.ClientLink, now time.Time) map[string][]linkView {
 	return out
 }
 
+func usedLinks(rows []dbq.ClientLink) map[string]bool {
+	used := map[string]bool{}
+	for _, r := range rows {
+		if r.UsedAt != nil {
+			used[r.LinkID] = true
+		}
+	}
+	return used
+}
+
 type issuedView struct {
 	DealID, Ticket, URL string
 	ExpiresAt           time.Time

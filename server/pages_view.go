@@ -62,6 +62,9 @@ type dealView struct {
 	// by ticket.
 	ClientLinks bool
 	Links       map[string][]linkView
+	// Used are the ids of links used for a decision: a client sign-off
+	// naming another link did not come through one, and the page says so.
+	Used map[string]bool
 }
 
 // pathStep is one stage on the deal's road, as done, current or to come.
