@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -37,12 +36,8 @@ func TestDealPageIssuesClientLinks(t *testing.T) {
 			req.Header.Set("Sec-Fetch-Site", site)
 		}
 		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		resp, body := readAll(t, resp, err)
+		return resp.StatusCode, body
 	}
 	if code, _ := post(false, ""); code != http.StatusUnauthorized {
 		t.Errorf("issuing without the dashboard token answered %d", code)
@@ -70,11 +65,7 @@ func TestDealPageIssuesClientLinks(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodGet, "http://"+s.Addr+"/deals/"+id, nil)
 	req.SetBasicAuth("ops", token)
 	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	page, _ := io.ReadAll(resp.Body)
+	_, page := readAll(t, resp, err)
 	var lives time.Duration
 	if err := s.Pool.QueryRow(context.Background(), `SELECT (extract(epoch FROM expires_at - created_at) * 1e9)::bigint FROM client_links WHERE deal_id = $1`, id).Scan(&lives); err != nil {
 		t.Fatal(err)
@@ -83,7 +74,7 @@ func TestDealPageIssuesClientLinks(t *testing.T) {
 		t.Errorf("the link lives %s, want the deal's 3 days", lives)
 	}
 	for _, want := range []string{`id="issue-scoping"`, "<td>live</td>", "/revoke", "by dashboard", "no matching link"} {
-		if !strings.Contains(string(page), want) {
+		if !strings.Contains(page, want) {
 			t.Errorf("the deal page lacks %q", want)
 		}
 	}
