@@ -26,6 +26,7 @@ const (
 	ActionRequestChanges  = "request_changes"
 	ActionClientApprove   = "client_approve"
 	ActionClientChanges   = "client_changes"
+	ActionClientLink      = "client_link"
 	ActionCommitment      = "record_commitment"
 	ActionHandoverSignoff = "handover_signoff"
 	ActionCloseWon        = "close_won"
@@ -82,7 +83,12 @@ type SlackMessage struct {
 // Renderer builds dealflow's messages. BaseURL is where the worker's deal
 // pages are reachable (DEALFLOW_BASE_URL); messages link there for what
 // they leave out, and without it they only name the deal page.
-type Renderer struct{ BaseURL string }
+type Renderer struct {
+	BaseURL string
+	// ClientLinks adds the owner's "Link for the client" button to a ticket
+	// waiting for the client (CLIENT_LINK_SECRET is set).
+	ClientLinks bool
+}
 
 // How much of a deal the messages show. Slack refuses a message of more
 // than 50 blocks, and one whose blocks hold more than about 12,000
@@ -168,11 +174,17 @@ func (r Renderer) TicketMessage(n Notification, t deal.Ticket) SlackMessage {
 		}
 	default:
 		status = fmt.Sprintf(":hourglass_flowing_sand: Approved internally; waiting for the client's sign-off, which <@%s> records.", t.Owner)
-		buttons = []slack.BlockElement{
-			button(ActionClientApprove, v, "Client approved", slack.StylePrimary),
-			button(ActionClientChanges, v, "Client asked for changes", ""),
-			button(ActionCommitment, v, "Record a commitment", ""),
+		// With client links on, the link is the way forward: the client's
+		// own word beats the owner's account of it.
+		onBehalf := slack.StylePrimary
+		if r.ClientLinks {
+			status += " Or send the client a link to sign off in person."
+			buttons, onBehalf = []slack.BlockElement{button(ActionClientLink, v, "Link for the client", slack.StylePrimary)}, ""
 		}
+		buttons = append(buttons,
+			button(ActionClientApprove, v, "Client approved", onBehalf),
+			button(ActionClientChanges, v, "Client asked for changes", ""),
+			button(ActionCommitment, v, "Record a commitment", ""))
 	}
 	blocks = append(blocks, section(status))
 	if len(buttons) > 0 {
@@ -225,6 +237,15 @@ func signoffLines(t deal.Ticket) []string {
 		side := ""
 		if s.Side == "client" {
 			side = " for the client"
+		}
+		if c := s.ClientLine(); c != "" {
+			// The client signed in person: their name, not the owner's.
+			line := fmt.Sprintf(":white_check_mark: %s %s", esc(c), when(s.At))
+			if s.Decision != "approve" {
+				line = fmt.Sprintf(":leftwards_arrow_with_hook: %s %s: %s", esc(c), when(s.At), quote(s.Note, 300))
+			}
+			lines = append(lines, cut(line, signoffLineMax))
+			continue
 		}
 		if s.Decision == "approve" {
 			line := fmt.Sprintf(":white_check_mark: <@%s> approved%s %s", s.By, side, when(s.At))
@@ -328,7 +349,9 @@ func (r Renderer) HandoverMessage(n Notification, interactive bool) SlackMessage
 		default:
 			line += deliverableText(d)
 		}
-		if c := clientApproval(t); c != nil {
+		if c := clientApproval(t); c != nil && c.Client != nil {
+			line += "; client " + esc(c.ClientLine())
+		} else if c != nil {
 			line += fmt.Sprintf("; client sign-off recorded by <@%s>", c.By)
 			if d := c.Deliverable; d != nil && d.URL != "" {
 				line += ": " + link(d.URL, "evidence")

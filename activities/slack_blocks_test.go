@@ -286,3 +286,33 @@ func slackWants(t *testing.T, text string, parts ...string) {
 		}
 	}
 }
+
+// TestTicketMessageWithClientLinks: with client links on, the owner's way
+// forward is the link; a decision the client gave through one names the
+// client (escaped), and the handover says the client signed in person.
+func TestTicketMessageWithClientLinks(t *testing.T) {
+	tk := scopingTicket()
+	tk.InternalApproved = true
+	n := note1(deal.NoticeSignoff)
+	b := render(t, Renderer{ClientLinks: true}.TicketMessage(n, tk))
+	if got, want := fmt.Sprint(actionIDs(b)), fmt.Sprint([]string{ActionClientLink, ActionClientApprove, ActionClientChanges, ActionCommitment}); got != want {
+		t.Fatalf("buttons %s, want %s", got, want)
+	}
+	wantText(t, b, "send the client a link")
+
+	signer := &deal.ClientSigner{Name: "Jane <Doe>", Email: "jane@client.com", Evidence: "ab", LinkID: "L1"}
+	tk.Signoffs = []deal.Signoff{
+		{Seq: 1, By: dealtest.Presales, Side: "client", Decision: "changes_requested", Note: "add retention", At: at, Client: signer},
+		{Seq: 2, By: dealtest.Presales, Side: "client", Decision: "approve", At: at.Add(time.Hour), Client: signer},
+	}
+	tk.ClientApproved = true
+	b = render(t, Renderer{ClientLinks: true}.TicketMessage(n, tk))
+	wantText(t, b, "asked for changes by Jane &lt;Doe&gt; (jane@client.com) via link", "add retention",
+		"approved by Jane &lt;Doe&gt; (jane@client.com) via link")
+	if strings.Contains(slackfake.Text(b), "Jane <Doe>") {
+		t.Error("the client's name reaches Slack unescaped")
+	}
+	h := note1(deal.NoticeHandoverOpened)
+	h.Notice.Tickets = []deal.Ticket{tk}
+	wantText(t, render(t, HandoverMessage(h, false)), "client approved by Jane &lt;Doe&gt; (jane@client.com) via link")
+}

@@ -117,9 +117,13 @@ func queueRows(ctx context.Context, q *dbq.Queries, id string, r deal.Rows, orde
 		if so.Deliverable != nil {
 			d = *so.Deliverable
 		}
-		if err := q.UpsertSignoff(ctx, dbq.UpsertSignoffParams{DealID: id, TicketID: ts.Ticket, Seq: int32(so.Seq), SignoffID: so.ID,
+		p := dbq.UpsertSignoffParams{DealID: id, TicketID: ts.Ticket, Seq: int32(so.Seq), SignoffID: so.ID,
 			ByUser: so.By, Side: so.Side, Decision: so.Decision, DeliverableKind: d.Kind, DeliverableBody: d.Body,
-			DeliverableUrl: d.URL, Note: so.Note, At: so.At, Refused: so.Refused, Reason: so.Reason}); err != nil {
+			DeliverableUrl: d.URL, Note: so.Note, At: so.At, Refused: so.Refused, Reason: so.Reason}
+		if c := so.Client; c != nil {
+			p.ClientName, p.ClientEmail, p.ClientEvidence, p.ClientLinkID = c.Name, c.Email, c.Evidence, c.LinkID
+		}
+		if err := q.UpsertSignoff(ctx, p); err != nil {
 			return err
 		}
 	}
@@ -196,6 +200,7 @@ func dealParams(r *deal.Record) dbq.UpsertDealParams {
 		MarginStatus: m.Status, AlertedStatus: r.AlertedMarginStatus(), PendingChangeOrders: m.PendingChangeOrders,
 		FeesInvoiced: m.FeesInvoiced, FeesCollected: m.FeesCollected, FeesPending: m.FeesPending,
 		OpenIncidents: int32(r.OpenIncidents()), MarginChecks: r.MarginChecks, Version: r.Version,
+		ClientLinkDays: clientLinkDays(t),
 	}
 	if c := r.Close; c != nil {
 		at := c.At
@@ -207,6 +212,8 @@ func dealParams(r *deal.Record) dbq.UpsertDealParams {
 	}
 	return p
 }
+
+func clientLinkDays(t deal.Terms) int32 { return int32(t.ClientLinkTTL().Hours() / 24) }
 
 func deref(d *decimal.Decimal) decimal.Decimal {
 	if d == nil {
@@ -257,13 +264,13 @@ func (s *Store) LoadRecord(ctx context.Context, dealID string) (*deal.Record, er
 }
 
 func termsOf(d dbq.Deal) deal.Terms {
-	pc, warn, crit, late := d.PlannedCost, d.MarginWarnPts, d.MarginCriticalPts, int(d.LateCostDays)
+	pc, warn, crit, late, linkDays := d.PlannedCost, d.MarginWarnPts, d.MarginCriticalPts, int(d.LateCostDays), int(d.ClientLinkDays)
 	return deal.Terms{DealID: d.DealID, Client: d.Client, Workstream: d.Workstream, Currency: d.Currency,
 		ContractValue: d.ContractValue, TargetMarginPct: d.TargetMarginPct, PlannedCost: &pc,
 		StartDate: deal.Date{Time: d.StartDate}, EndDate: deal.Date{Time: d.EndDate},
 		People:        deal.People{AE: d.Ae, Presales: d.Presales, PricingApprover: d.PricingApprover, PM: d.Pm, GM: d.Gm},
 		ClientSignoff: d.ClientSignoff, SlackChannel: d.SlackChannel, MarginWarnPts: &warn, MarginCriticalPts: &crit,
-		MarginCheckEvery: d.MarginCheckEvery, LateCostDays: &late}
+		MarginCheckEvery: d.MarginCheckEvery, LateCostDays: &late, ClientLinkDays: &linkDays}
 }
 
 func derefTime(t *time.Time) time.Time {
@@ -453,6 +460,9 @@ func ticketOf(t dbq.Ticket) deal.Ticket {
 func signoffOf(s dbq.Signoff) deal.Signoff {
 	so := deal.Signoff{Seq: int(s.Seq), ID: s.SignoffID, By: s.ByUser, Side: s.Side, Decision: s.Decision, Note: s.Note,
 		At: s.At, Refused: s.Refused, Reason: s.Reason}
+	if s.ClientLinkID != "" {
+		so.Client = &deal.ClientSigner{Name: s.ClientName, Email: s.ClientEmail, Evidence: s.ClientEvidence, LinkID: s.ClientLinkID}
+	}
 	if s.DeliverableKind != "" || s.DeliverableBody != "" || s.DeliverableUrl != "" {
 		so.Deliverable = &deal.Deliverable{Kind: s.DeliverableKind, Body: s.DeliverableBody, URL: s.DeliverableUrl}
 	}

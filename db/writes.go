@@ -29,6 +29,7 @@ func (s *Store) ClaimDeal(ctx context.Context, st *deal.State, firstRunID string
 		MarginCheckEvery: t.MarginCheckEvery, Stage: string(st.Stage), OpenedAt: st.OpenedAt, MarginAsOf: m.AsOf,
 		Revenue: m.Revenue, Eac: m.EAC, CurrentMarginPct: m.CurrentMarginPct, ForecastMarginPct: m.ForecastMarginPct,
 		DriftPts: m.DriftPts, FirstRunID: firstRunID, LateCostDays: int32(t.LateCostWindow().Hours() / 24),
+		ClientLinkDays: clientLinkDays(t),
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		// The row exists and another chain owns it.

@@ -195,3 +195,50 @@ func TestRefusedSignoffIsKeptOnItsTicket(t *testing.T) {
 		t.Fatalf("the ticket's state %+v", d.State.Tickets[0])
 	}
 }
+
+// TestClientSignsThroughLink: the client's own approval closes the ticket
+// like one recorded on their behalf, and the record says who signed.
+func TestClientSignsThroughLink(t *testing.T) {
+	d := at(t, dealtest.ToClosing()[:3]...)
+	if res := d.Send(t0.Add(time.Hour), deal.SigSignoff, dealtest.ClientSigned("scoping", "client", "approve", nil).Payload); res.Status != deal.Accepted {
+		t.Fatalf("client approval through a link: %+v", res)
+	}
+	if d.State.Stage != deal.Proposal {
+		t.Fatalf("the deal is at %s, want proposal", d.State.Stage)
+	}
+	sos := d.Record.Tickets[1].Signoffs
+	last := sos[len(sos)-1]
+	if c := last.Client; c == nil || c.Name != "Jane Doe" || c.Email != "jane@client.com" || c.LinkID != "L1" || last.By != dealtest.Presales || last.Side != "client" {
+		t.Fatalf("the record holds %+v (client %+v), want Jane Doe's approval sent by the owner", last, last.Client)
+	}
+}
+
+func TestValidEmail(t *testing.T) {
+	for in, want := range map[string]bool{"jane@client.com": true, "jane.doe+deal@client.co.uk": true, "": false, "jane": false,
+		"Jane <jane@client.com>": false, " jane@client.com": false, strings.Repeat("a", 250) + "@b.com": false} {
+		if got := deal.ValidEmail(in); got != want {
+			t.Errorf("ValidEmail(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+func TestClientLinkDays(t *testing.T) {
+	for _, c := range []struct {
+		days *int
+		want int
+		bad  bool
+	}{{nil, deal.DefaultClientLinkDays, false}, {ptr(1), 1, false}, {ptr(90), 90, false}, {ptr(0), 0, true}, {ptr(91), 0, true}} {
+		terms := dealtest.Terms("d1", t0)
+		terms.ClientLinkDays = c.days
+		err := terms.Normalize()
+		if c.bad {
+			if err == nil || !strings.Contains(err.Error(), "client_link_days must be from 1 to 90") {
+				t.Errorf("client_link_days %d: %v, want refused", *c.days, err)
+			}
+			continue
+		}
+		if err != nil || terms.ClientLinkTTL() != time.Duration(c.want)*24*time.Hour {
+			t.Errorf("client_link_days %v: %v, lives %s", c.days, err, terms.ClientLinkTTL())
+		}
+	}
+}

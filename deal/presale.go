@@ -1,6 +1,7 @@
 package deal
 
 import (
+	"net/mail"
 	"slices"
 	"strings"
 )
@@ -34,7 +35,7 @@ func (a *applier) signoff(s SignoffSignal) error {
 	if t.Status == "closed" && t.repeats(key, s.Deliverable) {
 		return errDuplicate
 	}
-	so := Signoff{ID: s.ID, By: s.By, Side: s.Side, Decision: s.Decision, Deliverable: s.Deliverable, Note: s.Note, At: a.now}
+	so := Signoff{ID: s.ID, By: s.By, Side: s.Side, Decision: s.Decision, Deliverable: s.Deliverable, Note: s.Note, At: a.now, Client: s.Client}
 	if err := checkSignoff(t, s); err != nil {
 		// The refused sign-off is kept on its ticket (and as a refusal), but
 		// not its deliverable: a refused body must not cost the full size.
@@ -120,6 +121,11 @@ func checkSignoff(t *TicketState, s SignoffSignal) error {
 	if s.Side == "client" && !t.ClientSignoffRequired {
 		return refuse("ticket %s takes no client sign-off", t.ID)
 	}
+	if s.Client != nil {
+		if err := checkClientSigner(t, s); err != nil {
+			return err
+		}
+	}
 	if s.Decision == "changes_requested" {
 		if strings.TrimSpace(s.Note) == "" {
 			return refuse("a change request needs a note saying what to change")
@@ -137,6 +143,41 @@ func checkSignoff(t *TicketState, s SignoffSignal) error {
 		return refuse("ticket %s delivers %s, not %q", t.ID, t.DeliverableKind, d.Kind)
 	}
 	return nil
+}
+
+// checkClientSigner holds a sign-off the client gave through a link to
+// what the link was issued for: the deliverable approved internally, as it
+// is now. PostgreSQL checks the link first; this check is the deal's own,
+// so a deliverable approved anew between that check and this signal still
+// turns the old link's decision away.
+func checkClientSigner(t *TicketState, s SignoffSignal) error {
+	c := s.Client
+	if s.Side != "client" {
+		return refuse("a client signer goes only with side client, not %q", s.Side)
+	}
+	if strings.TrimSpace(c.Name) == "" || strings.TrimSpace(c.LinkID) == "" || strings.TrimSpace(c.Evidence) == "" {
+		return refuse("a client sign-off through a link needs the signer's name, the link id and the evidence")
+	}
+	if !ValidEmail(c.Email) {
+		return refuse("the client signer's email %q is not an email address", c.Email)
+	}
+	if !t.InternalApproved {
+		return refuse("the client signs %s off after the internal approval", t.ID)
+	}
+	if s.Deliverable == nil || digest(s.Deliverable) != t.DeliverableSum {
+		return refuse("the deliverable of %s changed since the client's link was issued; ask the owner for a new link", t.ID)
+	}
+	return nil
+}
+
+// ValidEmail is true for a bare address (no display name) of at most 254
+// characters, what a mail system delivers to.
+func ValidEmail(s string) bool {
+	if len(s) > 254 {
+		return false
+	}
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s && a.Name == ""
 }
 
 func (a *applier) commitment(c CommitmentSignal) error {

@@ -126,6 +126,23 @@ type Signoff struct {
 	At          time.Time    `json:"at"`
 	Refused     bool         `json:"refused"`
 	Reason      string       `json:"reason,omitempty"`
+	// Client is who signed in person through a link; nil when the owner
+	// recorded the client's decision on their behalf.
+	Client *ClientSigner `json:"client,omitempty"`
+}
+
+// ClientLine says what the client decided through a link, in plain text
+// ("approved by Jane Doe (jane@client.com) via link"); "" for a sign-off
+// the owner recorded. Slack and the deal page escape it their own way.
+func (s Signoff) ClientLine() string {
+	if s.Client == nil {
+		return ""
+	}
+	did := "approved"
+	if s.Decision != "approve" {
+		did = "asked for changes"
+	}
+	return did + " by " + s.Client.Name + " (" + s.Client.Email + ") via link"
 }
 
 type Commitment struct {

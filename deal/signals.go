@@ -44,6 +44,20 @@ type SignoffSignal struct {
 	Decision    string       `json:"decision"`
 	Deliverable *Deliverable `json:"deliverable,omitempty"`
 	Note        string       `json:"note,omitempty"`
+	// Client is set when the client decided in person through a signed
+	// link (side client only). By stays the ticket's owner, who issued the
+	// link, so the owner rule holds; Client says who really signed.
+	Client *ClientSigner `json:"client,omitempty"`
+}
+
+// ClientSigner is the person at the client who signed through a link, and
+// the evidence kept of it: a keyed hash of their IP address and user agent
+// (never the address itself) and the link they used.
+type ClientSigner struct {
+	Name     string `json:"name"`
+	Email    string `json:"email"`
+	Evidence string `json:"evidence"`
+	LinkID   string `json:"link_id"`
 }
 
 type CommitmentSignal struct {

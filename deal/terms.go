@@ -45,6 +45,9 @@ type Terms struct {
 	// LateCostDays is how long after the deal ends its late supplier
 	// invoices and fees are still taken; default 90, 0 for none.
 	LateCostDays *int `json:"late_cost_days,omitempty"`
+	// ClientLinkDays is how long a link for the client's sign-off stays
+	// valid; default 14.
+	ClientLinkDays *int `json:"client_link_days,omitempty"`
 }
 
 const (
@@ -52,10 +55,14 @@ const (
 	DefaultCriticalPts  = 8
 	DefaultCheckEvery   = 24 * time.Hour
 	DefaultLateCostDays = 90
-	maxIntegerDigits    = 12
-	maxMoneyPlaces      = 6
-	maxFXPlaces         = 10
-	maxCommitmentTextSz = 4000
+	// DefaultClientLinkDays gives a client two working weeks to read and
+	// decide; MaxClientLinkDays keeps a forgotten link from living on.
+	DefaultClientLinkDays = 14
+	MaxClientLinkDays     = 90
+	maxIntegerDigits      = 12
+	maxMoneyPlaces        = 6
+	maxFXPlaces           = 10
+	maxCommitmentTextSz   = 4000
 )
 
 // Normalize fills defaults and checks the terms; the error names every
@@ -125,6 +132,12 @@ func (t *Terms) Normalize() error {
 	} else if *t.LateCostDays < 0 || *t.LateCostDays > 3650 {
 		bad = append(bad, "late_cost_days must be from 0 to 3650")
 	}
+	if t.ClientLinkDays == nil {
+		d := DefaultClientLinkDays
+		t.ClientLinkDays = &d
+	} else if *t.ClientLinkDays < 1 || *t.ClientLinkDays > MaxClientLinkDays {
+		bad = append(bad, fmt.Sprintf("client_link_days must be from 1 to %d", MaxClientLinkDays))
+	}
 	if len(bad) > 0 {
 		return fmt.Errorf("deal terms: %s", strings.Join(bad, "; "))
 	}
@@ -137,6 +150,15 @@ func (t Terms) LateCostWindow() time.Duration {
 	days := DefaultLateCostDays
 	if t.LateCostDays != nil {
 		days = *t.LateCostDays
+	}
+	return time.Duration(days) * 24 * time.Hour
+}
+
+// ClientLinkTTL is how long a link for the client's sign-off is valid.
+func (t Terms) ClientLinkTTL() time.Duration {
+	days := DefaultClientLinkDays
+	if t.ClientLinkDays != nil {
+		days = *t.ClientLinkDays
 	}
 	return time.Duration(days) * 24 * time.Hour
 }

@@ -21,5 +21,6 @@ var Definitions = []Definition{
 	{"Change orders after handover", "change orders recorded after the handover sign-off, pending, approved or rejected alike: each means the scope was disputed once delivery began."},
 	{"Points below target", "the mean over deals past handover of target margin minus forecast margin, in percentage points: positive when the forecast is below the margin the deal was sold at, negative when above it. A closed deal counts with the margin it closed on."},
 	{"Days to sign-off", "the mean time from the close (won) to the PM's handover sign-off; handovers still open are counted apart."},
+	{"Client sign-offs", "client approvals that counted, as given by the client themselves through a signed link / as recorded by the ticket's owner on the client's behalf (\"agreed by email\"). Only the first is the client's own word in the record."},
 	{"Flag", fmt.Sprintf("an AE is flagged when the last %d of their recent deals past handover (newest by close date) all forecast below target by more than the deal's warning threshold (%d points unless the deal sets margin_warn_pts) and the same cost category took the most actual cost on each. Planned cost has no categories, so the category that took the most money is the one the overrun is put on.", PatternDeals, deal.DefaultWarnPts)},
 }

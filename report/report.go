@@ -89,6 +89,10 @@ type DealSigns struct {
 	WarnPts        decimal.Decimal  `json:"warn_pts"`
 	// TopCostCategory is the category that took the most actual cost.
 	TopCostCategory string `json:"top_cost_category,omitempty"`
+	// Client approvals that counted: given by the client through a link,
+	// or recorded by the owner on the client's behalf.
+	ClientSignoffsByClient int `json:"client_signoffs_by_client"`
+	ClientSignoffsOnBehalf int `json:"client_signoffs_on_behalf"`
 }
 
 // InDelivery is true once the handover is signed off, when the margin
@@ -113,6 +117,8 @@ type Person struct {
 	HandoversSignedOff             int              `json:"handovers_signed_off"`
 	AvgDaysToSignoff               *decimal.Decimal `json:"avg_days_to_signoff,omitempty"`
 	HandoversOpen                  int              `json:"handovers_open"`
+	ClientSignoffsByClient         int              `json:"client_signoffs_by_client"`
+	ClientSignoffsOnBehalf         int              `json:"client_signoffs_on_behalf"`
 	Flagged                        bool             `json:"flagged"`
 }
 
@@ -167,6 +173,7 @@ func Signs(r *deal.Record) DealSigns {
 	if t.MarginWarnPts != nil {
 		d.WarnPts = *t.MarginWarnPts
 	}
+	d.ClientSignoffsByClient, d.ClientSignoffsOnBehalf = clientSignoffs(r)
 	h := r.Handover
 	if h == nil || h.Status != "signed_off" || h.SignedOffAt == nil {
 		return d
@@ -188,6 +195,24 @@ func Signs(r *deal.Record) DealSigns {
 	d.TargetMarginPct, d.ForecastMarginPct, d.PtsBelowTarget = &target, &forecast, &drift
 	d.TopCostCategory = topCategory(m.CostByCategory)
 	return d
+}
+
+// clientSignoffs counts the client approvals that counted, by who gave
+// them: the client in person (through a link) or the owner on their
+// behalf. An AE whose clients never sign themselves sells on word of mouth.
+func clientSignoffs(r *deal.Record) (byClient, onBehalf int) {
+	for _, t := range r.Tickets {
+		for _, s := range t.Signoffs {
+			switch {
+			case s.Refused || s.Side != "client" || s.Decision != "approve":
+			case s.Client != nil:
+				byClient++
+			default:
+				onBehalf++
+			}
+		}
+	}
+	return byClient, onBehalf
 }
 
 // outsideDeliverables lists the commitments that no approved presale
@@ -266,6 +291,8 @@ func summarize(who string, deals []DealSigns) Person {
 		p.ScopeAmbiguities += len(d.ScopeAmbiguities)
 		p.CommitmentsOutsideDeliverables += len(d.CommitmentsOutsideDeliverables)
 		p.ChangeOrdersAfterHandover += len(d.ChangeOrdersAfterHandover)
+		p.ClientSignoffsByClient += d.ClientSignoffsByClient
+		p.ClientSignoffsOnBehalf += d.ClientSignoffsOnBehalf
 		if d.PtsBelowTarget != nil {
 			p.InDelivery++
 			drift = drift.Add(*d.PtsBelowTarget)

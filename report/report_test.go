@@ -300,3 +300,40 @@ func TestFixtures(t *testing.T) {
 		t.Fatalf("U_DRIFT row %+v", got)
 	}
 }
+
+// TestClientSignoffsByWhoGaveThem counts, per AE, the client approvals the
+// client gave through a link apart from those the owner recorded; refused
+// ones and change requests count for neither.
+func TestClientSignoffsByWhoGaveThem(t *testing.T) {
+	signer := &deal.ClientSigner{Name: "Jane Doe", Email: "jane@client.com", Evidence: "ab", LinkID: "L1"}
+	withSignoffs := func(w won, sos ...deal.Signoff) *deal.Record {
+		r := w.record()
+		r.Tickets = []deal.Ticket{{ID: "scoping", ClientSignoffRequired: true, Signoffs: sos}}
+		return r
+	}
+	recs := []*deal.Record{
+		withSignoffs(won{id: "a1", ae: "U_A", daysAgo: 10},
+			deal.Signoff{Side: "internal", Decision: "approve"},
+			deal.Signoff{Side: "client", Decision: "changes_requested", Client: signer},
+			deal.Signoff{Side: "client", Decision: "approve", Client: signer}),
+		withSignoffs(won{id: "a2", ae: "U_A", daysAgo: 5},
+			deal.Signoff{Side: "client", Decision: "approve", Refused: true, Client: signer},
+			deal.Signoff{Side: "client", Decision: "approve"}),
+		withSignoffs(won{id: "b1", ae: "U_B", daysAgo: 5}, deal.Signoff{Side: "client", Decision: "approve"}),
+	}
+	rep := Build(recs, Options{Now: now})
+	got := map[string][2]int{}
+	for _, p := range rep.ByAE {
+		got[p.Person] = [2]int{p.ClientSignoffsByClient, p.ClientSignoffsOnBehalf}
+	}
+	if want := map[string][2]int{"U_A": {1, 1}, "U_B": {0, 1}}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("client sign-offs by client / on behalf per AE = %v, want %v", got, want)
+	}
+	var text bytes.Buffer
+	if err := WriteText(&text, rep); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "client sign-offs by client / on behalf") || !strings.Contains(text.String(), "1 / 1") {
+		t.Errorf("the text report lacks the client sign-offs:\n%s", text.String())
+	}
+}

@@ -45,14 +45,15 @@ func writeTable(b *strings.Builder, title, who string, people []Person, names de
 		return
 	}
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
-	head := "  " + who + "\tdeals\tscope ambiguities\tcommitments outside deliverables\tchange orders after handover\tavg pts below target\tavg days to sign-off\topen handovers"
+	head := "  " + who + "\tdeals\tscope ambiguities\tcommitments outside deliverables\tchange orders after handover\tavg pts below target\tavg days to sign-off\topen handovers\tclient sign-offs by client / on behalf"
 	if flags {
 		head += "\tflag"
 	}
 	fmt.Fprintln(tw, head)
 	for _, p := range people {
-		line := fmt.Sprintf("  %s\t%d\t%d\t%d\t%d\t%s\t%s\t%d", names.Show(p.Person), len(p.Deals), p.ScopeAmbiguities,
-			p.CommitmentsOutsideDeliverables, p.ChangeOrdersAfterHandover, fixed(p.AvgPtsBelowTarget, 2), fixed(p.AvgDaysToSignoff, 1), p.HandoversOpen)
+		line := fmt.Sprintf("  %s\t%d\t%d\t%d\t%d\t%s\t%s\t%d\t%d / %d", names.Show(p.Person), len(p.Deals), p.ScopeAmbiguities,
+			p.CommitmentsOutsideDeliverables, p.ChangeOrdersAfterHandover, fixed(p.AvgPtsBelowTarget, 2), fixed(p.AvgDaysToSignoff, 1), p.HandoversOpen,
+			p.ClientSignoffsByClient, p.ClientSignoffsOnBehalf)
 		if flags {
 			line += "\t" + flagMark(p.Flagged)
 		}

@@ -31,7 +31,13 @@ type Config struct {
 	// they leave out. Empty: they only name the deal page.
 	BaseURL string
 	Slack   SlackConfig
-	Log     *slog.Logger
+	// ClientLinkSecret signs the links clients sign off through
+	// (CLIENT_LINK_SECRET); empty keeps client links off.
+	ClientLinkSecret string
+	// ClientIPLimit and ClientTokenLimit bound requests to the public
+	// client pages per IP and per link; zero takes the defaults.
+	ClientIPLimit, ClientTokenLimit RateLimit
+	Log                             *slog.Logger
 }
 
 type SlackConfig struct {
@@ -55,13 +61,14 @@ func ConfigFromEnv() (Config, error) {
 		return Config{}, fmt.Errorf("temporal client configuration: %w", err)
 	}
 	c := Config{
-		DatabaseURL:    getenv("DATABASE_URL", DefaultDatabaseURL),
-		HTTPAddr:       getenv("HTTP_ADDR", DefaultHTTPAddr),
-		Temporal:       topts,
-		TaskQueue:      workflows.TaskQueue,
-		FinanceToken:   os.Getenv("FINANCE_API_TOKEN"),
-		DashboardToken: os.Getenv("DASHBOARD_TOKEN"),
-		BaseURL:        os.Getenv("DEALFLOW_BASE_URL"),
+		DatabaseURL:      getenv("DATABASE_URL", DefaultDatabaseURL),
+		HTTPAddr:         getenv("HTTP_ADDR", DefaultHTTPAddr),
+		Temporal:         topts,
+		TaskQueue:        workflows.TaskQueue,
+		FinanceToken:     os.Getenv("FINANCE_API_TOKEN"),
+		DashboardToken:   os.Getenv("DASHBOARD_TOKEN"),
+		BaseURL:          os.Getenv("DEALFLOW_BASE_URL"),
+		ClientLinkSecret: os.Getenv("CLIENT_LINK_SECRET"),
 		Slack: SlackConfig{
 			BotToken:      os.Getenv("SLACK_BOT_TOKEN"),
 			SigningSecret: os.Getenv("SLACK_SIGNING_SECRET"),

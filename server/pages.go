@@ -29,7 +29,7 @@ var templateFS embed.FS
 // pageTemplates holds one template set per page, each with the shared layout.
 var pageTemplates = func() map[string]*template.Template {
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"deals", "deal", "report", "error"} {
+	for _, name := range []string{"deals", "deal", "report", "error", "link"} {
 		pages[name] = template.Must(template.New("layout.html").Funcs(pageFuncs).
 			ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
@@ -45,6 +45,7 @@ func (s *Server) mountPages(mux *http.ServeMux) {
 	mux.Handle("GET /deals", guard(http.HandlerFunc(s.dealsPage)))
 	mux.Handle("GET /deals/{deal_id}", guard(http.HandlerFunc(s.dealPage)))
 	mux.Handle("GET /reports/handover", guard(http.HandlerFunc(s.reportPage)))
+	s.mountLinkPages(mux, guard)
 }
 
 // pageHeaders keeps browsers from guessing content types (the JSON report
@@ -128,7 +129,16 @@ func (s *Server) dealPage(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, "reading margin snapshots of "+id, err)
 		return
 	}
-	s.render(w, "deal", s.names(r, recordPeople(rec)), newDealView(rec, snaps))
+	v := newDealView(rec, snaps)
+	if s.links != nil {
+		links, err := s.Store.Queries().ListClientLinks(r.Context(), id)
+		if err != nil {
+			s.serverError(w, "reading client links of "+id, err)
+			return
+		}
+		v.ClientLinks, v.Links, v.Used = true, linkViews(links, time.Now()), usedLinks(links)
+	}
+	s.render(w, "deal", s.names(r, recordPeople(rec)), v)
 }
 
 // reportPage is the early-warning report; ?days= sets its window and

@@ -58,6 +58,13 @@ type dealView struct {
 	Acked    map[string]bool
 	Chart    *marginChart
 	Refusals []deal.Refusal
+	// ClientLinks is true when client links are on; Links are the deal's
+	// by ticket.
+	ClientLinks bool
+	Links       map[string][]linkView
+	// Used are the ids of links used for a decision: a client sign-off
+	// naming another link did not come through one, and the page says so.
+	Used map[string]bool
 }
 
 // pathStep is one stage on the deal's road, as done, current or to come.

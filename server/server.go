@@ -19,12 +19,16 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"dealflow/activities"
+	"dealflow/clientlink"
 	"dealflow/db"
 	"dealflow/deal"
 	"dealflow/intake"
 	"dealflow/metrics"
 	"dealflow/workflows"
 )
+
+// minClientLinkSecret keeps the links' HMAC key out of guessing range.
+const minClientLinkSecret = 32
 
 // Server is a running worker process.
 type Server struct {
@@ -42,6 +46,10 @@ type Server struct {
 	slack *slackApp
 	// stopPeople ends the people refresher and waits for it.
 	stopPeople func()
+	// links issues and checks client links; nil while CLIENT_LINK_SECRET
+	// is unset, which keeps the feature off.
+	links               *clientlink.Links
+	ipLimit, tokenLimit *limiter
 }
 
 // Start connects to PostgreSQL and Temporal, migrates the schema, starts the
@@ -50,6 +58,9 @@ type Server struct {
 func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if n := len(cfg.ClientLinkSecret); n > 0 && n < minClientLinkSecret {
+		return nil, fmt.Errorf("CLIENT_LINK_SECRET is %d characters; it signs the client links, so use at least %d random ones (openssl rand -hex 32)", n, minClientLinkSecret)
 	}
 	s := &Server{cfg: cfg, log: cfg.Log}
 	ok := false
@@ -71,6 +82,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			db.Describe(cfg.DatabaseURL), oneLine(err))
 	}
 	s.Pool, s.Store = pool, &db.Store{Pool: pool}
+	if cfg.ClientLinkSecret != "" {
+		s.links = &clientlink.Links{Secret: []byte(cfg.ClientLinkSecret), Store: s.Store}
+	}
 	if err := db.Migrate(ctx, pool); err != nil {
 		return nil, err
 	}
@@ -207,6 +221,7 @@ func (s *Server) routes() http.Handler {
 	s.mountIntake(mux)
 	s.mountSlack(mux)
 	s.mountPages(mux)
+	s.mountClient(mux)
 	return mux
 }
 

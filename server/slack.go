@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"dealflow/activities"
+	"dealflow/clientlink"
 	"dealflow/db"
 )
 
@@ -29,6 +30,10 @@ type slackApp struct {
 	// Slack's three seconds whatever the deal's size.
 	store *db.Store
 	log   *slog.Logger
+	// links issues client links for the owner's "Link for the client"
+	// click; nil while they are off. baseURL prefixes the link.
+	links   *clientlink.Links
+	baseURL string
 	// ctx lives as long as the server: Socket Mode and the work started by
 	// clicks run under it, and Stop cancels it.
 	ctx    context.Context
@@ -53,7 +58,7 @@ func (s *Server) slackApp() *slackApp {
 		// The app-level token is used only to open Socket Mode connections.
 		api := activities.NewSlackClient(s.cfg.Slack.BotToken, s.cfg.Slack.APIURL, slack.OptionAppLevelToken(s.cfg.Slack.AppToken))
 		s.slack = &slackApp{cfg: s.cfg.Slack, api: api,
-			temporal: s.Client, store: s.Store, log: s.log, ctx: ctx, cancel: cancel}
+			temporal: s.Client, store: s.Store, log: s.log, ctx: ctx, cancel: cancel, links: s.links, baseURL: s.cfg.BaseURL}
 		if s.cfg.Slack.SigningSecret == "" && s.cfg.Slack.AppToken == "" && s.cfg.Slack.BotToken != "" {
 			s.log.Warn("SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET nor SLACK_APP_TOKEN: messages are posted, clicks on them are refused")
 		}
@@ -64,7 +69,8 @@ func (s *Server) slackApp() *slackApp {
 // slackNotifier posts to Slack, keeping each message's channel and ts in
 // PostgreSQL.
 func (s *Server) slackNotifier() activities.Notifier {
-	return &activities.SlackNotifier{API: s.slackApp().api, Store: s.Store, Log: s.log, Render: activities.Renderer{BaseURL: s.cfg.BaseURL}}
+	return &activities.SlackNotifier{API: s.slackApp().api, Store: s.Store, Log: s.log, Render: activities.Renderer{BaseURL: s.cfg.BaseURL,
+		ClientLinks: s.links != nil}}
 }
 
 // clickGrace is how long Stop lets clicks being handled finish before it

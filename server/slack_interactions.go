@@ -8,6 +8,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"dealflow/activities"
+	"dealflow/clientlink"
 	"dealflow/db"
 	"dealflow/deal"
 	"dealflow/workflows"
@@ -69,6 +70,8 @@ func (a *slackApp) click(ctx context.Context, ic slack.InteractionCallback, act 
 		a.openSignoff(ctx, ic, meta, "client", "approve")
 	case activities.ActionClientChanges:
 		a.openSignoff(ctx, ic, meta, "client", "changes_requested")
+	case activities.ActionClientLink:
+		a.clientLink(ctx, user, meta)
 	case activities.ActionCommitment:
 		if rec, ok := a.record(ctx, user, meta); ok {
 			a.openView(ctx, ic.TriggerID, user, meta, commitmentModal(meta, dealName(rec)))
@@ -119,6 +122,40 @@ func (a *slackApp) openSignoff(ctx context.Context, ic slack.InteractionCallback
 		meta.Side, meta.Decision = side, decision
 		a.openView(ctx, ic.TriggerID, user, meta, signoffModal(meta, *t, dealName(rec)))
 	}
+}
+
+// clientLink answers the owner's "Link for the client" with a link only
+// they see; anyone else learns that only the owner gets one.
+func (a *slackApp) clientLink(ctx context.Context, user string, meta modalMeta) {
+	if a.links == nil {
+		a.tell(ctx, user, meta, ":no_entry: Client links are off on this dealflow (CLIENT_LINK_SECRET is not set).")
+		return
+	}
+	t, err := a.store.LoadTicket(ctx, meta.Deal, meta.Ticket, 0)
+	if err != nil {
+		a.log.Warn("slack: reading the ticket for a client link", "deal", meta.Deal, "ticket", meta.Ticket, "error", err)
+		a.tell(ctx, user, meta, ":warning: The ticket could not be read; no link was made. Try again in a minute.")
+		return
+	}
+	if t.Owner != user {
+		a.tell(ctx, user, meta, fmt.Sprintf(":no_entry: Only <@%s>, who owns the %s ticket, gets the client's link.", t.Owner, t.ID))
+		return
+	}
+	l, err := a.links.Issue(ctx, meta.Deal, meta.Ticket, user)
+	switch {
+	case errors.Is(err, clientlink.ErrNotNeeded), errors.Is(err, clientlink.ErrNotReady):
+		a.tell(ctx, user, meta, fmt.Sprintf(":no_entry: No link made: %s.", err))
+		return
+	case err != nil:
+		a.log.Error("slack: issuing a client link", "deal", meta.Deal, "ticket", meta.Ticket, "error", err)
+		a.tell(ctx, user, meta, ":warning: No link was made; try again in a minute.")
+		return
+	}
+	a.log.Info("client link issued", "deal", meta.Deal, "ticket", meta.Ticket, "link", l.ID, "by", user)
+	a.tellSecret(ctx, user, meta, fmt.Sprintf(":link: The link for the client's sign-off of the %s ticket (only you see this): %s\n"+
+		"Send it to the client yourself. It works until %s for one decision, and stops if the deliverable changes. "+
+		"Revoke it on the deal page or with `starter client-link --deal %s --ticket %s --revoke`.",
+		t.ID, l.URL(a.baseURL, ""), l.ExpiresAt.Format("2006-01-02 15:04 MST"), meta.Deal, meta.Ticket))
 }
 
 // openHandover opens the checklist for the assigned PM.
@@ -220,7 +257,22 @@ func (a *slackApp) openView(ctx context.Context, triggerID, user string, meta mo
 
 // tell shows the clicker an ephemeral message where they clicked.
 func (a *slackApp) tell(ctx context.Context, user string, meta modalMeta, text string) {
-	err := activities.SlackCall(ctx, func() error {
+	if err := a.post(ctx, user, meta, text); err != nil {
+		a.log.Warn("slack: could not tell the clicker", "deal", meta.Deal, "user", user, "text", text, "error", err)
+	}
+}
+
+// tellSecret is tell for a text holding a credential (a client link): a
+// failure is logged without the text, since whoever reads the log must
+// not get the link.
+func (a *slackApp) tellSecret(ctx context.Context, user string, meta modalMeta, text string) {
+	if err := a.post(ctx, user, meta, text); err != nil {
+		a.log.Warn("slack: could not give the owner the client link; they can click again", "deal", meta.Deal, "user", user, "error", err)
+	}
+}
+
+func (a *slackApp) post(ctx context.Context, user string, meta modalMeta, text string) error {
+	return activities.SlackCall(ctx, func() error {
 		var err error
 		if meta.Channel == "" {
 			_, _, err = a.api.PostMessageContext(ctx, user, slack.MsgOptionText(text, false))
@@ -229,9 +281,6 @@ func (a *slackApp) tell(ctx context.Context, user string, meta modalMeta, text s
 		}
 		return err
 	})
-	if err != nil {
-		a.log.Warn("slack: could not tell the clicker", "deal", meta.Deal, "user", user, "text", text, "error", err)
-	}
 }
 
 // dealName is safe in mrkdwn and short enough for a modal's section.

@@ -37,6 +37,7 @@ var commands = []command{
 		return runReport(ctx, args, stdout)
 	}},
 	{"signoff", "sign a presale ticket off, or ask for changes", runSignoff},
+	{"client-link", "a link for the client to sign a ticket off in person (or --revoke the ticket's links)", runClientLink},
 	{"commitment", "record a presale commitment (discount, date, integration, ...)", runCommitment},
 	{"close", "close the deal won or lost", runClose},
 	{"handover", "the PM's handover checklist, and its sign-off with --signed-off", runHandover},

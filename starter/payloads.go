@@ -56,6 +56,11 @@ func checkSignoff(c *checker, p *deal.SignoffSignal) {
 	c.need("by", p.By)
 	c.oneOf("side", p.Side, deal.SignoffSides)
 	c.oneOf("decision", p.Decision, deal.SignoffDecisions)
+	if p.Client != nil {
+		// The client's own sign-off comes from the link's page, which
+		// checked the link; the starter has nothing to vouch for it with.
+		c.add("\"client\" is set only by the page of a client link; send the link with `starter client-link`, or record the client's decision without \"client\"")
+	}
 	switch p.Decision {
 	case "approve":
 		if d := p.Deliverable; d == nil || (strings.TrimSpace(d.URL) == "" && strings.TrimSpace(d.Body) == "") {

@@ -112,6 +112,11 @@ func banner(cfg server.Config, addr, taskQueue, uiURL string) string {
 	} else {
 		fmt.Fprintf(&b, "  Finance intake:  off (restart with FINANCE_API_TOKEN=... to turn it on)\n")
 	}
+	if cfg.ClientLinkSecret != "" {
+		fmt.Fprintf(&b, "  Client links:    on, public pages at %s/client/... (CLIENT_LINK_SECRET)\n", base)
+	} else {
+		fmt.Fprintf(&b, "  Client links:    off (set CLIENT_LINK_SECRET to let clients sign off through a link)\n")
+	}
 	switch {
 	case cfg.Slack.BotToken != "" && cfg.Slack.AppToken != "":
 		fmt.Fprintf(&b, "  Messages:        Slack, clicks over Socket Mode\n")

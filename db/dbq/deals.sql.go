@@ -19,10 +19,11 @@ INSERT INTO deals (
     margin_warn_pts, margin_critical_pts, margin_check_every, stage, opened_at,
     margin_as_of, revenue, actual_cost, eac, current_margin, current_margin_pct, forecast_margin_pct,
     drift_pts, margin_status, alerted_status, pending_change_orders, fees_invoiced, fees_collected, fees_pending,
-    version, first_run_id, late_cost_days
+    version, first_run_id, late_cost_days, client_link_days
 ) VALUES (
     $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-    $22, $23, 0, $24, $23, $25, $26, $27, 'on_track', 'on_track', 0, 0, 0, 0, 0, $28, $29
+    $22, $23, 0, $24, $23, $25, $26, $27, 'on_track', 'on_track', 0, 0, 0, 0, 0, $28, $29,
+    $30
 )
 ON CONFLICT (deal_id) DO UPDATE SET first_run_id = EXCLUDED.first_run_id WHERE deals.first_run_id = ''
 RETURNING first_run_id
@@ -58,6 +59,7 @@ type ClaimDealParams struct {
 	DriftPts          decimal.Decimal
 	FirstRunID        string
 	LateCostDays      int32
+	ClientLinkDays    int32
 }
 
 // Writes a new deal's row, or hands an existing one to the run chain that
@@ -94,6 +96,7 @@ func (q *Queries) ClaimDeal(ctx context.Context, arg ClaimDealParams) (string, e
 		arg.DriftPts,
 		arg.FirstRunID,
 		arg.LateCostDays,
+		arg.ClientLinkDays,
 	)
 	var first_run_id string
 	err := row.Scan(&first_run_id)
@@ -142,7 +145,7 @@ func (q *Queries) DealVersion(ctx context.Context, dealID string) (int64, error)
 }
 
 const getDeal = `-- name: GetDeal :one
-SELECT deal_id, client, workstream, currency, contract_value, target_margin_pct, planned_cost, start_date, end_date, ae, presales, pricing_approver, pm, gm, slack_channel, client_signoff, margin_warn_pts, margin_critical_pts, margin_check_every, stage, base_stage, opened_at, close_outcome, close_by, close_reason, closed_at, pct_complete, progress_by, progress_at, margin_as_of, revenue, actual_cost, eac, current_margin, current_margin_pct, forecast_margin_pct, drift_pts, margin_status, alerted_status, pending_change_orders, fees_invoiced, fees_collected, fees_pending, open_incidents, margin_checks, version, updated_at, first_run_id, ended_at, late_cost_days, refusal_count, health, ledger_batches, invoice_count, fee_count, cost_subcontractor, cost_license, cost_travel, cost_internal FROM deals WHERE deal_id = $1
+SELECT deal_id, client, workstream, currency, contract_value, target_margin_pct, planned_cost, start_date, end_date, ae, presales, pricing_approver, pm, gm, slack_channel, client_signoff, margin_warn_pts, margin_critical_pts, margin_check_every, stage, base_stage, opened_at, close_outcome, close_by, close_reason, closed_at, pct_complete, progress_by, progress_at, margin_as_of, revenue, actual_cost, eac, current_margin, current_margin_pct, forecast_margin_pct, drift_pts, margin_status, alerted_status, pending_change_orders, fees_invoiced, fees_collected, fees_pending, open_incidents, margin_checks, version, updated_at, first_run_id, ended_at, late_cost_days, refusal_count, health, ledger_batches, invoice_count, fee_count, cost_subcontractor, cost_license, cost_travel, cost_internal, client_link_days FROM deals WHERE deal_id = $1
 `
 
 func (q *Queries) GetDeal(ctx context.Context, dealID string) (Deal, error) {
@@ -208,6 +211,7 @@ func (q *Queries) GetDeal(ctx context.Context, dealID string) (Deal, error) {
 		&i.CostLicense,
 		&i.CostTravel,
 		&i.CostInternal,
+		&i.ClientLinkDays,
 	)
 	return i, err
 }
@@ -347,7 +351,7 @@ func (q *Queries) ListCommitments(ctx context.Context, dealID string) ([]Commitm
 }
 
 const listDeals = `-- name: ListDeals :many
-SELECT deal_id, client, workstream, currency, contract_value, target_margin_pct, planned_cost, start_date, end_date, ae, presales, pricing_approver, pm, gm, slack_channel, client_signoff, margin_warn_pts, margin_critical_pts, margin_check_every, stage, base_stage, opened_at, close_outcome, close_by, close_reason, closed_at, pct_complete, progress_by, progress_at, margin_as_of, revenue, actual_cost, eac, current_margin, current_margin_pct, forecast_margin_pct, drift_pts, margin_status, alerted_status, pending_change_orders, fees_invoiced, fees_collected, fees_pending, open_incidents, margin_checks, version, updated_at, first_run_id, ended_at, late_cost_days, refusal_count, health, ledger_batches, invoice_count, fee_count, cost_subcontractor, cost_license, cost_travel, cost_internal FROM deals
+SELECT deal_id, client, workstream, currency, contract_value, target_margin_pct, planned_cost, start_date, end_date, ae, presales, pricing_approver, pm, gm, slack_channel, client_signoff, margin_warn_pts, margin_critical_pts, margin_check_every, stage, base_stage, opened_at, close_outcome, close_by, close_reason, closed_at, pct_complete, progress_by, progress_at, margin_as_of, revenue, actual_cost, eac, current_margin, current_margin_pct, forecast_margin_pct, drift_pts, margin_status, alerted_status, pending_change_orders, fees_invoiced, fees_collected, fees_pending, open_incidents, margin_checks, version, updated_at, first_run_id, ended_at, late_cost_days, refusal_count, health, ledger_batches, invoice_count, fee_count, cost_subcontractor, cost_license, cost_travel, cost_internal, client_link_days FROM deals
 WHERE ($1::text = '' OR client = $1)
   AND ($2::text = '' OR ae = $2)
   AND ($3::text = '' OR pm = $3)
@@ -437,6 +441,7 @@ func (q *Queries) ListDeals(ctx context.Context, arg ListDealsParams) ([]Deal, e
 			&i.CostLicense,
 			&i.CostTravel,
 			&i.CostInternal,
+			&i.ClientLinkDays,
 		); err != nil {
 			return nil, err
 		}
@@ -593,7 +598,7 @@ func (q *Queries) ListRefusals(ctx context.Context, arg ListRefusalsParams) ([]R
 }
 
 const listSignoffs = `-- name: ListSignoffs :many
-SELECT deal_id, ticket_id, seq, signoff_id, by_user, side, decision, deliverable_kind, deliverable_body, deliverable_url, note, at, refused, reason FROM signoffs WHERE deal_id = $1 ORDER BY ticket_id, seq
+SELECT deal_id, ticket_id, seq, signoff_id, by_user, side, decision, deliverable_kind, deliverable_body, deliverable_url, note, at, refused, reason, client_name, client_email, client_evidence, client_link_id FROM signoffs WHERE deal_id = $1 ORDER BY ticket_id, seq
 `
 
 func (q *Queries) ListSignoffs(ctx context.Context, dealID string) ([]Signoff, error) {
@@ -620,6 +625,10 @@ func (q *Queries) ListSignoffs(ctx context.Context, dealID string) ([]Signoff, e
 			&i.At,
 			&i.Refused,
 			&i.Reason,
+			&i.ClientName,
+			&i.ClientEmail,
+			&i.ClientEvidence,
+			&i.ClientLinkID,
 		); err != nil {
 			return nil, err
 		}
@@ -664,7 +673,7 @@ func (q *Queries) ListStageChanges(ctx context.Context, dealID string) ([]StageC
 }
 
 const listTicketSignoffs = `-- name: ListTicketSignoffs :many
-SELECT deal_id, ticket_id, seq, signoff_id, by_user, side, decision, deliverable_kind, deliverable_body, deliverable_url, note, at, refused, reason FROM (SELECT deal_id, ticket_id, seq, signoff_id, by_user, side, decision, deliverable_kind, deliverable_body, deliverable_url, note, at, refused, reason FROM signoffs s WHERE s.deal_id = $1 AND s.ticket_id = $2 ORDER BY seq DESC LIMIT $3) newest
+SELECT deal_id, ticket_id, seq, signoff_id, by_user, side, decision, deliverable_kind, deliverable_body, deliverable_url, note, at, refused, reason, client_name, client_email, client_evidence, client_link_id FROM (SELECT deal_id, ticket_id, seq, signoff_id, by_user, side, decision, deliverable_kind, deliverable_body, deliverable_url, note, at, refused, reason, client_name, client_email, client_evidence, client_link_id FROM signoffs s WHERE s.deal_id = $1 AND s.ticket_id = $2 ORDER BY seq DESC LIMIT $3) newest
 ORDER BY seq
 `
 
@@ -699,6 +708,10 @@ func (q *Queries) ListTicketSignoffs(ctx context.Context, arg ListTicketSignoffs
 			&i.At,
 			&i.Refused,
 			&i.Reason,
+			&i.ClientName,
+			&i.ClientEmail,
+			&i.ClientEvidence,
+			&i.ClientLinkID,
 		); err != nil {
 			return nil, err
 		}
@@ -926,11 +939,11 @@ INSERT INTO deals (
     pct_complete, progress_by, progress_at,
     margin_as_of, revenue, actual_cost, eac, current_margin, current_margin_pct, forecast_margin_pct,
     drift_pts, margin_status, alerted_status, pending_change_orders, fees_invoiced, fees_collected, fees_pending,
-    open_incidents, margin_checks, version, updated_at
+    open_incidents, margin_checks, version, client_link_days, updated_at
 ) VALUES (
     $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
     $17, $18, $19, $20, $21, $22, $23, $24, $25, $26,
-    $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, now()
+    $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, $47, now()
 )
 ON CONFLICT (deal_id) DO UPDATE SET
     client = EXCLUDED.client, workstream = EXCLUDED.workstream, currency = EXCLUDED.currency,
@@ -949,7 +962,8 @@ ON CONFLICT (deal_id) DO UPDATE SET
     drift_pts = EXCLUDED.drift_pts, margin_status = EXCLUDED.margin_status, alerted_status = EXCLUDED.alerted_status,
     pending_change_orders = EXCLUDED.pending_change_orders, fees_invoiced = EXCLUDED.fees_invoiced,
     fees_collected = EXCLUDED.fees_collected, fees_pending = EXCLUDED.fees_pending,
-    open_incidents = EXCLUDED.open_incidents, margin_checks = EXCLUDED.margin_checks, version = EXCLUDED.version, updated_at = now()
+    open_incidents = EXCLUDED.open_incidents, margin_checks = EXCLUDED.margin_checks, version = EXCLUDED.version,
+    client_link_days = EXCLUDED.client_link_days, updated_at = now()
 WHERE deals.version <= EXCLUDED.version
 `
 
@@ -1000,6 +1014,7 @@ type UpsertDealParams struct {
 	OpenIncidents       int32
 	MarginChecks        int64
 	Version             int64
+	ClientLinkDays      int32
 }
 
 // A write carrying an older version than the stored one is dropped: the
@@ -1052,6 +1067,7 @@ func (q *Queries) UpsertDeal(ctx context.Context, arg UpsertDealParams) (int64, 
 		arg.OpenIncidents,
 		arg.MarginChecks,
 		arg.Version,
+		arg.ClientLinkDays,
 	)
 	if err != nil {
 		return 0, err
@@ -1234,8 +1250,8 @@ func (q *Queries) UpsertRefusal(ctx context.Context, arg UpsertRefusalParams) er
 
 const upsertSignoff = `-- name: UpsertSignoff :exec
 INSERT INTO signoffs (deal_id, ticket_id, seq, signoff_id, by_user, side, decision, deliverable_kind,
-    deliverable_body, deliverable_url, note, at, refused, reason)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+    deliverable_body, deliverable_url, note, at, refused, reason, client_name, client_email, client_evidence, client_link_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 ON CONFLICT (deal_id, ticket_id, seq) DO NOTHING
 `
 
@@ -1254,6 +1270,10 @@ type UpsertSignoffParams struct {
 	At              time.Time
 	Refused         bool
 	Reason          string
+	ClientName      string
+	ClientEmail     string
+	ClientEvidence  string
+	ClientLinkID    string
 }
 
 func (q *Queries) UpsertSignoff(ctx context.Context, arg UpsertSignoffParams) error {
@@ -1272,6 +1292,10 @@ func (q *Queries) UpsertSignoff(ctx context.Context, arg UpsertSignoffParams) er
 		arg.At,
 		arg.Refused,
 		arg.Reason,
+		arg.ClientName,
+		arg.ClientEmail,
+		arg.ClientEvidence,
+		arg.ClientLinkID,
 	)
 	return err
 }

@@ -33,6 +33,20 @@ type ClientFee struct {
 	Source   string
 }
 
+type ClientLink struct {
+	LinkID            string
+	DealID            string
+	TicketID          string
+	DeliverableDigest string
+	CreatedBy         string
+	CreatedAt         time.Time
+	ExpiresAt         time.Time
+	UsedAt            *time.Time
+	Decision          string
+	RevokedAt         *time.Time
+	RevokedBy         string
+}
+
 type Commitment struct {
 	DealID       string
 	CommitmentID string
@@ -122,6 +136,7 @@ type Deal struct {
 	CostLicense         decimal.Decimal
 	CostTravel          decimal.Decimal
 	CostInternal        decimal.Decimal
+	ClientLinkDays      int32
 }
 
 type Handover struct {
@@ -229,6 +244,10 @@ type Signoff struct {
 	At              time.Time
 	Refused         bool
 	Reason          string
+	ClientName      string
+	ClientEmail     string
+	ClientEvidence  string
+	ClientLinkID    string
 }
 
 type SlackMessage struct {

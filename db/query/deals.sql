@@ -8,11 +8,11 @@ INSERT INTO deals (
     pct_complete, progress_by, progress_at,
     margin_as_of, revenue, actual_cost, eac, current_margin, current_margin_pct, forecast_margin_pct,
     drift_pts, margin_status, alerted_status, pending_change_orders, fees_invoiced, fees_collected, fees_pending,
-    open_incidents, margin_checks, version, updated_at
+    open_incidents, margin_checks, version, client_link_days, updated_at
 ) VALUES (
     $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
     $17, $18, $19, $20, $21, $22, $23, $24, $25, $26,
-    $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, now()
+    $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, $47, now()
 )
 ON CONFLICT (deal_id) DO UPDATE SET
     client = EXCLUDED.client, workstream = EXCLUDED.workstream, currency = EXCLUDED.currency,
@@ -31,7 +31,8 @@ ON CONFLICT (deal_id) DO UPDATE SET
     drift_pts = EXCLUDED.drift_pts, margin_status = EXCLUDED.margin_status, alerted_status = EXCLUDED.alerted_status,
     pending_change_orders = EXCLUDED.pending_change_orders, fees_invoiced = EXCLUDED.fees_invoiced,
     fees_collected = EXCLUDED.fees_collected, fees_pending = EXCLUDED.fees_pending,
-    open_incidents = EXCLUDED.open_incidents, margin_checks = EXCLUDED.margin_checks, version = EXCLUDED.version, updated_at = now()
+    open_incidents = EXCLUDED.open_incidents, margin_checks = EXCLUDED.margin_checks, version = EXCLUDED.version,
+    client_link_days = EXCLUDED.client_link_days, updated_at = now()
 WHERE deals.version <= EXCLUDED.version;
 
 -- name: GetDeal :one
@@ -72,8 +73,8 @@ SELECT * FROM tickets WHERE deal_id = $1 ORDER BY position, opened_at, ticket_id
 
 -- name: UpsertSignoff :exec
 INSERT INTO signoffs (deal_id, ticket_id, seq, signoff_id, by_user, side, decision, deliverable_kind,
-    deliverable_body, deliverable_url, note, at, refused, reason)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+    deliverable_body, deliverable_url, note, at, refused, reason, client_name, client_email, client_evidence, client_link_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 ON CONFLICT (deal_id, ticket_id, seq) DO NOTHING;
 
 -- name: ListSignoffs :many
@@ -162,10 +163,11 @@ INSERT INTO deals (
     margin_warn_pts, margin_critical_pts, margin_check_every, stage, opened_at,
     margin_as_of, revenue, actual_cost, eac, current_margin, current_margin_pct, forecast_margin_pct,
     drift_pts, margin_status, alerted_status, pending_change_orders, fees_invoiced, fees_collected, fees_pending,
-    version, first_run_id, late_cost_days
+    version, first_run_id, late_cost_days, client_link_days
 ) VALUES (
     $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-    $22, $23, 0, $24, $23, $25, $26, $27, 'on_track', 'on_track', 0, 0, 0, 0, 0, sqlc.arg(first_run_id), sqlc.arg(late_cost_days)
+    $22, $23, 0, $24, $23, $25, $26, $27, 'on_track', 'on_track', 0, 0, 0, 0, 0, sqlc.arg(first_run_id), sqlc.arg(late_cost_days),
+    sqlc.arg(client_link_days)
 )
 ON CONFLICT (deal_id) DO UPDATE SET first_run_id = EXCLUDED.first_run_id WHERE deals.first_run_id = ''
 RETURNING first_run_id;

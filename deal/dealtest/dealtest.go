@@ -56,6 +56,25 @@ func Approve(ticket, by, side string) Step {
 		"deliverable": map[string]string{"kind": kinds[ticket], "body": ticket + " deliverable", "url": "https://docs.example.com/" + ticket}})}
 }
 
+// ClientSigned is a sign-off the client gave through a link: sent by the
+// owner with the client's signer, on the deliverable Approve attached.
+// Fields of change override the defaults: name, email, body, note, by.
+func ClientSigned(ticket, side, decision string, change map[string]string) Step {
+	f := map[string]string{"name": "Jane Doe", "email": "jane@client.com", "body": ticket + " deliverable",
+		"note": "please add the data retention period", "by": Presales, "link": "L1"}
+	for k, v := range change {
+		f[k] = v
+	}
+	kinds := map[string]string{"discovery": "discovery_notes", "scoping": "scoping_decision_log"}
+	p := map[string]any{"ticket": ticket, "by": f["by"], "side": side, "decision": decision, "id": "link-" + f["link"],
+		"deliverable": map[string]string{"kind": kinds[ticket], "body": f["body"], "url": "https://docs.example.com/" + ticket},
+		"client":      map[string]string{"name": f["name"], "email": f["email"], "evidence": "e3b0c442", "link_id": f["link"]}}
+	if decision != "approve" {
+		p["note"] = f["note"]
+	}
+	return Step{deal.SigSignoff, JSON(p)}
+}
+
 // ToClosing signs every presale ticket off and records two commitments.
 func ToClosing() []Step {
 	return []Step{

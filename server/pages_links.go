@@ -1,0 +1,100 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"dealflow/clientlink"
+	"dealflow/db"
+	"dealflow/db/dbq"
+)
+
+// The deal page's part of client links: who holds the dashboard token
+// issues a link for a ticket waiting on the client, sees every link of the
+// deal and revokes one. The pages carry no identity, so these actions are
+// recorded as "dashboard".
+func (s *Server) mountLinkPages(mux *http.ServeMux, guard func(http.Handler) http.Handler) {
+	if s.links == nil {
+		return
+	}
+	// The dashboard's basic auth is sent by the browser on its own, so a
+	// POST from another site would carry it: refuse cross-origin POSTs.
+	post := func(h http.HandlerFunc) http.Handler { return guard(http.NewCrossOriginProtection().Handler(h)) }
+	mux.Handle("POST /deals/{deal_id}/tickets/{ticket}/client-links", post(s.issueLinkPage))
+	mux.Handle("POST /deals/{deal_id}/client-links/{link_id}/revoke", post(s.revokeLinkPage))
+}
+
+// linkView is one client link as the deal page lists it.
+type linkView struct {
+	ID, Ticket, CreatedBy, State, Decision string
+	CreatedAt, ExpiresAt                   time.Time
+}
+
+func linkViews(rows []dbq.ClientLink, now time.Time) map[string][]linkView {
+	out := map[string][]linkView{}
+	for _, r := range rows {
+		out[r.TicketID] = append(out[r.TicketID], linkView{ID: r.LinkID, Ticket: r.TicketID, CreatedBy: r.CreatedBy,
+			State: clientlink.State(r, now), Decision: r.Decision, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt})
+	}
+	return out
+}
+
+func usedLinks(rows []dbq.ClientLink) map[string]bool {
+	used := map[string]bool{}
+	for _, r := range rows {
+		if r.UsedAt != nil {
+			used[r.LinkID] = true
+		}
+	}
+	return used
+}
+
+type issuedView struct {
+	DealID, Ticket, URL string
+	ExpiresAt           time.Time
+}
+
+func (s *Server) issueLinkPage(w http.ResponseWriter, r *http.Request) {
+	id, ticket := r.PathValue("deal_id"), r.PathValue("ticket")
+	l, err := s.links.Issue(r.Context(), id, ticket, "dashboard")
+	switch {
+	case errors.Is(err, db.ErrNotFound):
+		s.errorPage(w, http.StatusNotFound, fmt.Sprintf("no deal %q in the record", id))
+		return
+	case errors.Is(err, clientlink.ErrNotNeeded), errors.Is(err, clientlink.ErrNotReady):
+		s.errorPage(w, http.StatusConflict, fmt.Sprintf("no link issued for %s: %s", ticket, err))
+		return
+	case errors.Is(err, clientlink.ErrNoTicket):
+		s.errorPage(w, http.StatusNotFound, err.Error())
+		return
+	case err != nil:
+		s.serverError(w, "issuing a client link", err)
+		return
+	}
+	s.log.Info("client link issued", "deal", id, "ticket", ticket, "link", l.ID, "by", "dashboard")
+	s.render(w, "link", nil, issuedView{DealID: id, Ticket: ticket, URL: s.linkURL(r, l), ExpiresAt: l.ExpiresAt})
+}
+
+// linkURL is where the client opens the link: DEALFLOW_BASE_URL when set,
+// else the host this page was reached at.
+func (s *Server) linkURL(r *http.Request, l clientlink.Link) string {
+	return l.URL(s.cfg.BaseURL, r.Host)
+}
+
+func (s *Server) revokeLinkPage(w http.ResponseWriter, r *http.Request) {
+	id, link := r.PathValue("deal_id"), r.PathValue("link_id")
+	ok, err := s.links.Revoke(r.Context(), id, link, "dashboard")
+	if err != nil {
+		s.serverError(w, "revoking a client link", err)
+		return
+	}
+	if !ok {
+		s.errorPage(w, http.StatusConflict, fmt.Sprintf("deal %s has no live link %s: it was used, revoked already, or never issued", id, link))
+		return
+	}
+	s.log.Info("client link revoked", "deal", id, "link", link, "by", "dashboard")
+	http.Redirect(w, r, "/deals/"+url.PathEscape(id)+"#client-links", http.StatusSeeOther)
+}
