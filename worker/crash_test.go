@@ -1,16 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -146,37 +143,13 @@ func TestKilledWorkerFinishesTheFile(t *testing.T) {
 	}
 }
 
-var healthLine = regexp.MustCompile(`http://([^/\s]+)/healthz`)
-
-// startWorker runs the worker binary and waits for it to say where it
-// listens. The process is killed when the test ends.
+// startWorker runs the worker binary until the test ends.
 func startWorker(t *testing.T, bin string, env []string) (*exec.Cmd, string) {
 	t.Helper()
-	cmd := exec.Command(bin)
-	cmd.Env = env
-	out, err := cmd.StdoutPipe()
+	cmd, addr, err := devstack.StartWorker(bin, env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if m := healthLine.FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[1]
-			}
-		}
-	}()
-	select {
-	case a := <-addr:
-		return cmd, a
-	case <-time.After(time.Minute):
-		t.Fatal("the worker did not start")
-	}
-	return nil, ""
+	return cmd, addr
 }

@@ -19,12 +19,10 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -83,7 +81,7 @@ func run(ctx context.Context, deals, big, file int) error {
 	if out, err := exec.Command("go", "build", "-o", bin, "./worker").CombinedOutput(); err != nil {
 		return fmt.Errorf("building the worker: %v\n%s", err, out)
 	}
-	w, addr, err := startWorker(bin, append(os.Environ(), "DATABASE_URL="+dbURL, "TEMPORAL_ADDRESS="+tsrv.FrontendHostPort(),
+	w, addr, err := devstack.StartWorker(bin, append(os.Environ(), "DATABASE_URL="+dbURL, "TEMPORAL_ADDRESS="+tsrv.FrontendHostPort(),
 		"HTTP_ADDR=127.0.0.1:0", "FINANCE_API_TOKEN="+token, "DASHBOARD_TOKEN=", "SLACK_BOT_TOKEN="))
 	if err != nil {
 		return err
@@ -373,35 +371,4 @@ func parallel(k, n int, fn func(i int) error) error {
 	wg.Wait()
 	close(errs)
 	return <-errs
-}
-
-var healthLine = regexp.MustCompile(`http://([^/\s]+)/healthz`)
-
-func startWorker(bin string, env []string) (*exec.Cmd, string, error) {
-	cmd := exec.Command(bin)
-	cmd.Env = env
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, "", err
-	}
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		return nil, "", err
-	}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if m := healthLine.FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[1]
-			}
-		}
-	}()
-	select {
-	case a := <-addr:
-		return cmd, a, nil
-	case <-time.After(time.Minute):
-		_ = cmd.Process.Kill()
-		return nil, "", fmt.Errorf("the worker did not start")
-	}
 }
