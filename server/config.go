@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
@@ -37,7 +38,12 @@ type Config struct {
 	// ClientIPLimit and ClientTokenLimit bound requests to the public
 	// client pages per IP and per link; zero takes the defaults.
 	ClientIPLimit, ClientTokenLimit RateLimit
-	Log                             *slog.Logger
+	// WorkflowCache is how many deal workflows the worker keeps in memory
+	// between their workflow tasks (DEALFLOW_WORKFLOW_CACHE); one not kept
+	// is replayed from its history (a few thousand events at most) when it
+	// wakes. Zero keeps the SDK's default (10,000).
+	WorkflowCache int
+	Log           *slog.Logger
 }
 
 type SlackConfig struct {
@@ -48,8 +54,11 @@ type SlackConfig struct {
 }
 
 const (
-	DefaultHTTPAddr    = "127.0.0.1:8080"
-	DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/dealflow?sslmode=disable"
+	DefaultHTTPAddr = "127.0.0.1:8080"
+	// DefaultWorkflowCache keeps a worker with 10,000 open deals under 1 GiB
+	// (make bench DEALS=10000).
+	DefaultWorkflowCache = 2000
+	DefaultDatabaseURL   = "postgres://postgres@127.0.0.1:5432/dealflow?sslmode=disable"
 )
 
 // ConfigFromEnv reads the environment. Temporal's connection follows the
@@ -60,7 +69,12 @@ func ConfigFromEnv() (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("temporal client configuration: %w", err)
 	}
+	cache, err := strconv.Atoi(getenv("DEALFLOW_WORKFLOW_CACHE", strconv.Itoa(DefaultWorkflowCache)))
+	if err != nil || cache < 1 {
+		return Config{}, fmt.Errorf("DEALFLOW_WORKFLOW_CACHE must be a positive number of workflows, not %q", os.Getenv("DEALFLOW_WORKFLOW_CACHE"))
+	}
 	c := Config{
+		WorkflowCache:    cache,
 		DatabaseURL:      getenv("DATABASE_URL", DefaultDatabaseURL),
 		HTTPAddr:         getenv("HTTP_ADDR", DefaultHTTPAddr),
 		Temporal:         topts,

@@ -109,6 +109,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.TaskQueue = workflows.TaskQueue
 		s.cfg.TaskQueue = cfg.TaskQueue
 	}
+	if cfg.WorkflowCache > 0 {
+		// Process-wide in the SDK; set before the worker starts polling.
+		worker.SetStickyWorkflowCacheSize(cfg.WorkflowCache)
+	}
 	s.worker = worker.New(c, cfg.TaskQueue, worker.Options{})
 	s.worker.RegisterWorkflow(workflows.DealWorkflow)
 	s.worker.RegisterWorkflow(intake.JobWorkflow)

@@ -45,9 +45,10 @@ import (
 func main() {
 	deals := flag.Int("deals", 0, "also open this many deals (half in delivery) and print the worker's RSS")
 	big := flag.Int("big", 20000, "invoices of the large deal whose history bytes per invoice are measured")
-	file := flag.Int("file", 100000, "rows of the finance file spread over 100 deals")
+	file := flag.Int("file", 100000, "rows of the finance file spread over 100 deals (0: skip)")
+	rates := flag.Bool("rates", true, "measure the raw signal rate, the intake rate and history bytes per invoice")
 	flag.Parse()
-	if err := run(context.Background(), *deals, *big, *file); err != nil {
+	if err := run(context.Background(), *deals, *big, *file, *rates); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -61,7 +62,7 @@ type bench struct {
 	store *db.Store
 }
 
-func run(ctx context.Context, deals, big, file int) error {
+func run(ctx context.Context, deals, big, file int, rates bool) error {
 	tsrv, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{})
 	if err != nil {
 		return err
@@ -99,6 +100,32 @@ func run(ctx context.Context, deals, big, file int) error {
 	defer pool.Close()
 	b := &bench{c: c, addr: addr, store: &db.Store{Pool: pool}}
 
+	if rates {
+		if err := b.rates(ctx, big); err != nil {
+			return err
+		}
+	}
+	if file > 0 {
+		answered, applied, err := b.bigFile(ctx, file)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%d-row file over 100 deals: answered in %v, applied in %v, exact to the cent\n", file,
+			answered.Round(time.Millisecond), applied.Round(time.Second))
+	}
+	if deals > 0 {
+		rss, err := b.manyDeals(ctx, w.Process.Pid, deals)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("worker RSS with %d deals open (%d in delivery): %d MiB\n", deals, deals/2, rss>>20)
+	}
+	return nil
+}
+
+// rates prints the signal and intake rates, their ratio, and history
+// bytes per invoice.
+func (b *bench) rates(ctx context.Context, big int) error {
 	raw, err := b.rawSignalRate(ctx, 20, 20000)
 	if err != nil {
 		return err
@@ -117,21 +144,6 @@ func run(ctx context.Context, deals, big, file int) error {
 			return err
 		}
 		fmt.Printf("history bytes per invoice, %6d-invoice deal: %6.0f\n", n, per)
-	}
-
-	answered, applied, err := b.bigFile(ctx, file)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("%d-row file over 100 deals: answered in %v, applied in %v, exact to the cent\n", file,
-		answered.Round(time.Millisecond), applied.Round(time.Second))
-
-	if deals > 0 {
-		rss, err := b.manyDeals(ctx, w.Process.Pid, deals)
-		if err != nil {
-			return err
-		}
-		fmt.Printf("worker RSS with %d deals open (%d in delivery): %d MiB\n", deals, deals/2, rss>>20)
 	}
 	return nil
 }
