@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -32,7 +33,11 @@ func RunDemo(ctx context.Context, c client.Client, out io.Writer) error {
 	if _, err := workflows.OpenDeal(ctx, c, workflows.TaskQueue, in); err != nil {
 		return fmt.Errorf("opening demo deal: %w", err)
 	}
-	fmt.Fprintf(out, "demo: opened deal %s (workflow %s); watch it at http://127.0.0.1:8233\n", id, workflows.WorkflowID(id))
+	ui := os.Getenv("TEMPORAL_UI_PORT")
+	if ui == "" {
+		ui = "8233"
+	}
+	fmt.Fprintf(out, "demo: opened deal %s (workflow %s); watch it at http://127.0.0.1:%s\n", id, workflows.WorkflowID(id), ui)
 	deliverable := func(kind, body string) map[string]string {
 		return map[string]string{"kind": kind, "body": body, "url": "https://docs.example.com/" + id + "/" + kind}
 	}
