@@ -58,7 +58,10 @@ func record(ctx context.Context, out string) error {
 	defer s.Stop()
 
 	id := "replay-1"
-	if _, err := workflows.OpenDeal(ctx, s.Client, workflows.TaskQueue, workflows.Input{Terms: dealtest.Terms(id, time.Now())}); err != nil {
+	terms := dealtest.Terms(id, time.Now())
+	noLateCosts := 0 // the run ends at closed won instead of waiting for late costs
+	terms.LateCostDays = &noLateCosts
+	if _, err := workflows.OpenDeal(ctx, s.Client, workflows.TaskQueue, workflows.Input{Terms: terms}); err != nil {
 		return err
 	}
 	steps := append(dealtest.ToDelivery(),
@@ -66,10 +69,19 @@ func record(ctx context.Context, out string) error {
 		dealtest.Invoice("INV-1", "subcontractor", "9000", time.Now().Format("2006-01-02")),
 		dealtest.Step{Signal: deal.SigIncident, Payload: dealtest.JSON(map[string]string{"incident_id": "I1", "severity": "critical", "status": "open", "title": "outage"})},
 		dealtest.Step{Signal: deal.SigIncident, Payload: dealtest.JSON(map[string]string{"incident_id": "I1", "severity": "critical", "status": "resolved"})},
+		// Inputs that later rules refuse (a JSON number for money, a
+		// repeated key, a change order driving planned cost negative), so
+		// a history holds them and the stricter code must replay it.
+		dealtest.Step{Signal: deal.SigInvoice, Payload: []byte(`{"invoice_id":"INV-2","category":"travel","amount":12.5,"currency":"EUR","date":"` + time.Now().Format("2006-01-02") + `"}`)},
+		dealtest.Step{Signal: deal.SigProgress, Payload: []byte(`{"pct_complete":"30","pct_complete":"35","by":"` + dealtest.PM + `"}`)},
+		dealtest.Step{Signal: deal.SigChangeOrder, Payload: []byte(`{"id":"CO-neg","amount":"10","planned_cost":"-90000","status":"approved","by":"` + dealtest.AE + `"}`)},
 		dealtest.Step{Signal: deal.SigStage, Payload: dealtest.JSON(map[string]string{"to": "closed_won", "by": dealtest.GM})},
 	)
 	// One refused and one undecodable signal, so their paths replay too.
 	if err := s.Client.SignalWorkflow(ctx, workflows.WorkflowID(id), "", deal.SigInvoice, json.RawMessage(`{"invoice_id":"X","amount":"12.x"}`)); err != nil {
+		return err
+	}
+	if err := s.Client.SignalWorkflow(ctx, workflows.WorkflowID(id), "", "Invoice", json.RawMessage(`{"invoice_id":"X"}`)); err != nil {
 		return err
 	}
 	for _, st := range steps {
