@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -41,11 +42,14 @@ type applier struct {
 }
 
 // Open starts a deal: the discovery ticket opens at once.
-func Open(t Terms, now time.Time) (*State, Effects, error) {
-	if err := t.Normalize(); err != nil {
+//
+// rules is the rules version the deal opens under: CurrentRules, but for a
+// workflow replaying a history written before it.
+func Open(t Terms, rules int, now time.Time) (*State, Effects, error) {
+	if err := t.normalize(rules); err != nil {
 		return nil, Effects{}, err
 	}
-	s := &State{Terms: t, OpenedAt: now, Tickets: []TicketState{}, Commitments: []Keyed{}, Incidents: []IncidentState{},
+	s := &State{Terms: t, Rules: rules, OpenedAt: now, Tickets: []TicketState{}, Commitments: []Keyed{}, Incidents: []IncidentState{},
 		ChangeOrders: []ChangeOrder{}, Ledger: NewLedger(), Alerted: OnTrack}
 	a := &applier{s: s, now: now}
 	a.moveTo(Discovery, t.People.AE, "deal opened")
@@ -77,6 +81,15 @@ func (s *State) Apply(now time.Time, signal string, payload []byte) (Result, Eff
 	return Result{Status: Accepted}, a.effects
 }
 
+// checkInput is the check every payload passes before it is decoded:
+// CheckInput under today's rules, the length guard alone before them.
+func (s *State) checkInput(signal string, payload []byte) error {
+	if s.strict() && slices.Contains(SignalNames, signal) {
+		return CheckInput(signal, payload)
+	}
+	return guardPayload(payload)
+}
+
 func reason(err error) string {
 	var ref refusal
 	if errors.As(err, &ref) {
@@ -89,7 +102,7 @@ func (a *applier) dispatch(signal string, payload []byte) error {
 	if IsLedgerSignal(signal) {
 		return refuse("%s goes through the ledger, not Apply", signal)
 	}
-	if err := guardPayload(payload); err != nil {
+	if err := a.s.checkInput(signal, payload); err != nil {
 		return err
 	}
 	if a.s.Stage.IsFinal() {

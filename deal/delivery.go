@@ -3,6 +3,8 @@ package deal
 import (
 	"slices"
 	"strings"
+
+	"github.com/shopspring/decimal"
 )
 
 func (a *applier) handover(h HandoverSignal) error {
@@ -179,6 +181,11 @@ func (a *applier) changeOrder(c ChangeOrderSignal) error {
 	if err := decimalPlaces("planned_cost", c.PlannedCost, maxMoneyPlaces); err != nil {
 		return err
 	}
+	if s.strict() {
+		if err := s.checkChangeOrder(c); err != nil {
+			return err
+		}
+	}
 	if s.Close == nil || s.Close.Outcome != "won" {
 		return refuse("change orders come after the deal is won; it is at %s", s.Stage)
 	}
@@ -227,5 +234,38 @@ func (a *applier) progress(p ProgressSignal) error {
 	}
 	s.Progress = &Progress{PctComplete: p.PctComplete, By: p.By, At: a.now}
 	a.checkMarginAfter()
+	return nil
+}
+
+// checkChangeOrder holds the rules a change order's money follows since
+// CurrentRules: amounts in the deal currency's minor unit, a change to at
+// least one of them, and an approval that leaves planned cost 0 or more
+// (a negative planned cost would show any spend as a margin gain).
+func (s *State) checkChangeOrder(c ChangeOrderSignal) error {
+	cur := s.Terms.Currency
+	if err := checkMinorUnits("amount", c.Amount, cur); err != nil {
+		return err
+	}
+	if err := checkMinorUnits("planned_cost", c.PlannedCost, cur); err != nil {
+		return err
+	}
+	if c.Amount.IsZero() && c.PlannedCost.IsZero() {
+		return refuse("change order %s changes neither the amount nor the planned cost", c.ID)
+	}
+	if c.Status != "approved" {
+		return nil
+	}
+	planned := decimal.Zero
+	if s.Terms.PlannedCost != nil {
+		planned = *s.Terms.PlannedCost
+	}
+	for _, o := range s.ChangeOrders {
+		if o.Status == "approved" && o.ID != c.ID {
+			planned = planned.Add(o.PlannedCost)
+		}
+	}
+	if after := planned.Add(c.PlannedCost); after.IsNegative() {
+		return refuse("approving change order %s would take planned cost to %s %s; it must stay 0 or more", c.ID, after, cur)
+	}
 	return nil
 }

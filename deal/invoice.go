@@ -14,6 +14,13 @@ var InvoiceCategories = []string{"subcontractor", "license", "travel", "internal
 // into what the record keeps. Finance intake calls it too, to answer each
 // row before anything is sent.
 func NewInvoice(s InvoiceSignal, dealCurrency string) (Invoice, error) {
+	return newInvoice(s, dealCurrency, CurrentRules)
+}
+
+// newInvoice is NewInvoice under a rules version: before CurrentRules an
+// amount was not checked against its currency's minor unit and a
+// converted one was rounded to 2 places whatever the deal's currency.
+func newInvoice(s InvoiceSignal, dealCurrency string, rules int) (Invoice, error) {
 	if strings.TrimSpace(s.InvoiceID) == "" {
 		return Invoice{}, refuse("invoice_id is required")
 	}
@@ -39,6 +46,13 @@ func NewInvoice(s InvoiceSignal, dealCurrency string) (Invoice, error) {
 	if s.Date.IsZero() {
 		return Invoice{}, refuse("date is required (YYYY-MM-DD)")
 	}
+	places := int32(2)
+	if rules >= CurrentRules {
+		if err := checkMinorUnits("amount", amount, cur); err != nil {
+			return Invoice{}, err
+		}
+		places = MinorUnits(dealCurrency)
+	}
 	inv := Invoice{InvoiceID: s.InvoiceID, Category: s.Category, Amount: amount, Currency: cur, Date: s.Date,
 		Supplier: s.Supplier, Memo: s.Memo, Credit: s.Credit, DealAmount: amount}
 	switch {
@@ -50,7 +64,7 @@ func NewInvoice(s InvoiceSignal, dealCurrency string) (Invoice, error) {
 		}
 		fx := *s.FXRate
 		inv.FXRate = &fx
-		inv.DealAmount = amount.Mul(fx).Round(2)
+		inv.DealAmount = amount.Mul(fx).Round(places)
 	case s.FXRate != nil && !s.FXRate.Equal(decimal.NewFromInt(1)):
 		return Invoice{}, refuse("fx_rate %s given for an invoice already in the deal's currency %s", s.FXRate, dealCurrency)
 	}

@@ -171,9 +171,9 @@ func TestInvoiceSignalIdempotent(t *testing.T) {
 		t.Fatalf("first: %+v", res)
 	}
 	version, refusals := r.Version, len(r.Refusals)
-	// The same invoice again, amount written differently and currency in
-	// lower case: the same content, a no-op.
-	again := map[string]any{"invoice_id": "U1", "category": "license", "amount": 1000.00, "currency": "usd", "fx_rate": 0.9123, "date": "2026-01-10"}
+	// The same invoice again, amount and rate written differently: the
+	// same content, a no-op.
+	again := map[string]any{"invoice_id": "U1", "category": "license", "amount": "1000.00", "currency": "USD", "fx_rate": "0.91230", "date": "2026-01-10"}
 	if res := apply(again); res.Status != deal.Duplicate {
 		t.Fatalf("repeat: %+v", res)
 	}

@@ -100,7 +100,7 @@ func IsLedgerSignal(signal string) bool { return signal == SigInvoice || signal 
 // CheckEntry checks an invoice or fee against the rules: everything that
 // does not need the ledger itself. The error is a refusal to record.
 func (s *State) CheckEntry(now time.Time, signal string, payload []byte) (LedgerEntry, error) {
-	if err := guardPayload(payload); err != nil {
+	if err := s.checkInput(signal, payload); err != nil {
 		return LedgerEntry{}, err
 	}
 	if w := s.Terms.LateCostWindow(); s.EndedAt != nil && now.Sub(*s.EndedAt) >= w {
@@ -113,7 +113,7 @@ func (s *State) CheckEntry(now time.Time, signal string, payload []byte) (Ledger
 		if err != nil {
 			return LedgerEntry{}, err
 		}
-		inv, err := NewInvoice(sig, s.Terms.Currency)
+		inv, err := newInvoice(sig, s.Terms.Currency, s.Rules)
 		if err != nil {
 			return LedgerEntry{}, err
 		}
@@ -149,6 +149,11 @@ func (s *State) newFee(f FeeSignal) (Fee, error) {
 	}
 	if f.Date.IsZero() {
 		return Fee{}, refuse("fee date is required (YYYY-MM-DD)")
+	}
+	if s.strict() {
+		if err := checkMinorUnits("fee amount", f.Amount, cur); err != nil {
+			return Fee{}, err
+		}
 	}
 	if s.Close == nil || s.Close.Outcome != "won" {
 		return Fee{}, refuse("fees are recorded once the deal is won; it is at %s", s.Stage)

@@ -40,7 +40,18 @@ type State struct {
 	// Version grows with every change; the deal's row in PostgreSQL carries
 	// it so an older write never overwrites a newer one.
 	Version int64 `json:"version"`
+	// Rules is the version of the input rules the deal runs under: 0 for
+	// the rules before every field was checked against Fields, CurrentRules
+	// for today's. A workflow raises it only at the start of a run, so a
+	// history replays under the rules it was written with.
+	Rules int `json:"rules,omitempty"`
 }
+
+// CurrentRules checks every input against Fields (CheckInput), amounts
+// against their currency's minor unit, and change orders' totals.
+const CurrentRules = 1
+
+func (s *State) strict() bool { return s.Rules >= CurrentRules }
 
 // Bounds on what the state keeps per deal. Together with the text limits
 // they keep the state under 192 KiB in the worst case, and with the carry's

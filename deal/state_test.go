@@ -23,8 +23,8 @@ func TestStateWorstCaseSize(t *testing.T) {
 	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 	terms := dealtest.Terms("d1", now)
 	terms.DealID = strings.Repeat("d", 128)
-	terms.Client, terms.Workstream = strings.Repeat("c", 4000), strings.Repeat("w", 4000)
-	p := func(c string) string { return "U" + strings.Repeat(c, 127) }
+	terms.Client, terms.Workstream = strings.Repeat("c", 200), strings.Repeat("w", 200)
+	p := func(c string) string { return "U" + strings.Repeat(c, 63) }
 	terms.People = deal.People{AE: p("a"), Presales: p("s"), PricingApprover: p("r"), PM: p("p"), GM: p("g")}
 	terms.SlackChannel = strings.Repeat("C", 128)
 	terms.ClientSignoff = []string{"discovery", "scoping", "proposal", "pricing"}
@@ -68,10 +68,10 @@ func TestStateWorstCaseSize(t *testing.T) {
 	must(deal.SigHandover, map[string]any{"by": terms.People.PM, "signed_off": true, "checklist": map[string]any{
 		"deliverables_reviewed": true, "commitments_acknowledged": acks, "scope_ambiguities": amb, "resources_confirmed": true}})
 	for i := 0; i < deal.MaxIncidents; i++ {
-		must(deal.SigIncident, map[string]string{"incident_id": id("i", i), "severity": "minor", "status": "open", "title": strings.Repeat("t", 4000)})
+		must(deal.SigIncident, map[string]string{"incident_id": id("i", i), "severity": "minor", "status": "open", "title": strings.Repeat("t", deal.FieldOf("incident.title").Max)})
 	}
 	for i := 0; i < deal.MaxChangeOrders; i++ {
-		must(deal.SigChangeOrder, map[string]string{"id": id("o", i), "amount": "123456789012.123456", "planned_cost": "123456789012.123456",
+		must(deal.SigChangeOrder, map[string]string{"id": id("o", i), "amount": "123456789012.12", "planned_cost": "123456789012.12",
 			"status": "pending", "by": terms.People.GM})
 	}
 	must(deal.SigProgress, map[string]string{"pct_complete": "12.34", "by": terms.People.PM})
@@ -83,7 +83,7 @@ func TestStateWorstCaseSize(t *testing.T) {
 	if len(b) > 192<<10 {
 		t.Fatalf("the state at every bound is %d bytes, above 192 KiB", len(b))
 	}
-	if !d.State.Margin.PendingChangeOrders.Equal(decimal.RequireFromString("123456789012.123456").Mul(decimal.NewFromInt(deal.MaxChangeOrders))) {
+	if !d.State.Margin.PendingChangeOrders.Equal(decimal.RequireFromString("123456789012.12").Mul(decimal.NewFromInt(deal.MaxChangeOrders))) {
 		t.Fatalf("pending change orders %s", d.State.Margin.PendingChangeOrders)
 	}
 }

@@ -6,6 +6,7 @@ package deal
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -65,10 +66,15 @@ const (
 	maxCommitmentTextSz   = 4000
 )
 
-// Normalize fills defaults and checks the terms; the error names every
-// problem at once so a bad deal file is fixed in one go.
-func (t *Terms) Normalize() error {
+// Normalize fills defaults and checks the terms under today's rules; the
+// error names every problem at once so a bad deal file is fixed in one go.
+func (t *Terms) Normalize() error { return t.normalize(CurrentRules) }
+
+func (t *Terms) normalize(rules int) error {
 	var bad []string
+	if rules >= CurrentRules {
+		bad = t.checkFields()
+	}
 	need := func(v, name string) {
 		if strings.TrimSpace(v) == "" {
 			bad = append(bad, name+" is required")
@@ -98,6 +104,9 @@ func (t *Terms) Normalize() error {
 	}
 	if t.PlannedCost == nil {
 		pc := t.ContractValue.Mul(decimal.NewFromInt(1).Sub(t.TargetMarginPct.Div(hundred)))
+		if rules >= CurrentRules {
+			pc = pc.Round(MinorUnits(t.Currency))
+		}
 		t.PlannedCost = &pc
 	} else if t.PlannedCost.IsNegative() {
 		bad = append(bad, "planned_cost must not be negative")
@@ -142,6 +151,39 @@ func (t *Terms) Normalize() error {
 		return fmt.Errorf("deal terms: %s", strings.Join(bad, "; "))
 	}
 	return nil
+}
+
+// checkFields is the check of CurrentRules: the terms as JSON against
+// Fields, money in the currency's minor unit, and each client sign-off
+// once. Whoever reads terms from JSON checks that JSON with CheckInput
+// first, for what decoding hides: unknown and repeated fields, numbers
+// where money is a string.
+func (t *Terms) checkFields() []string {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	if err := CheckInput("terms", b); err != nil {
+		return []string{err.Error()}
+	}
+	var bad []string
+	if err := checkMinorUnits("contract_value", t.ContractValue, t.Currency); err != nil {
+		bad = append(bad, err.Error())
+	}
+	if t.PlannedCost != nil {
+		if err := checkMinorUnits("planned_cost", *t.PlannedCost, t.Currency); err != nil {
+			bad = append(bad, err.Error())
+		}
+	}
+	if t.MarginWarnPts != nil && t.MarginWarnPts.Sign() <= 0 {
+		bad = append(bad, "margin_warn_pts must be above 0")
+	}
+	for i, s := range t.ClientSignoff {
+		if slices.Contains(t.ClientSignoff[:i], s) {
+			bad = append(bad, fmt.Sprintf("client_signoff names %s twice", s))
+		}
+	}
+	return bad
 }
 
 // LateCostWindow is how long after the deal ends its costs and fees are

@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -42,6 +44,11 @@ func WorkflowID(dealID string) string { return "deal-" + dealID }
 const (
 	versionChangeID = "ledger-in-postgresql"
 	version2        = 1
+	// A run with this marker checks every input against deal.Fields
+	// (deal.CurrentRules) and records signals of unknown names as
+	// refusals; a run without it keeps the rules its history was
+	// written under until it continues as new.
+	rulesChangeID = "field-rules"
 )
 
 // Input starts a deal. The terms are the start JSON. State is set only by
@@ -54,6 +61,31 @@ type Input struct {
 	ContinueAfterEvents int           `json:"continue_after_events,omitempty"`
 	State               *Carry        `json:"state,omitempty"`
 	Carry               *legacy.Carry `json:"carry,omitempty"`
+
+	// inputErr is what is wrong with the start input as it was sent.
+	inputErr string
+}
+
+// UnmarshalJSON reads a start input without ever failing: the SDK decodes
+// it before the workflow runs, and a decoding error there would fail every
+// workflow task of the deal. What is wrong is kept, and start refuses the
+// input with it. The terms of a new deal are checked as they were sent
+// (deal.CheckInput), since decoding hides a repeated or misspelt field.
+func (in *Input) UnmarshalJSON(b []byte) error {
+	type plain Input // without this method
+	var p plain
+	err := json.Unmarshal(b, &p)
+	*in = Input(p)
+	if in.State == nil && in.Carry == nil {
+		if cerr := deal.CheckInput("terms", b, "continue_after_events", "state", "carry"); cerr != nil {
+			in.inputErr = cerr.Error()
+			return nil
+		}
+	}
+	if err != nil {
+		in.inputErr = "the start input does not decode: " + err.Error()
+	}
+	return nil
 }
 
 // Carry is what one run hands the next: bounded whatever the deal's size.
@@ -140,6 +172,8 @@ type dealWorkflow struct {
 	handingOver bool
 	// signalsTaken counts the plain signals this run took.
 	signalsTaken int
+	// rules is the deal.State.Rules version this run applies.
+	rules int
 }
 
 // DealWorkflow runs one deal from discovery to closed_won or closed_lost,
@@ -149,7 +183,7 @@ func DealWorkflow(ctx workflow.Context, in Input) (*Outcome, error) {
 		_, err := legacy.Run(ctx, in.legacyInput())
 		return nil, err
 	}
-	w := &dealWorkflow{in: in}
+	w := &dealWorkflow{in: in, rules: max(0, int(workflow.GetVersion(ctx, rulesChangeID, workflow.DefaultVersion, deal.CurrentRules)))}
 	// Handlers first, so an update in the first workflow task is turned
 	// away to be sent again (admit) rather than refused as unknown.
 	if err := w.setupHandlers(ctx); err != nil {
@@ -178,6 +212,9 @@ func (w *dealWorkflow) start(ctx workflow.Context) error {
 	in := w.in
 	info := workflow.GetInfo(ctx)
 	handedOver := in.State != nil || in.Carry != nil
+	if in.inputErr != "" && w.rules >= deal.CurrentRules {
+		return temporal.NewNonRetryableApplicationError("deal terms: "+in.inputErr, "BadTerms", nil)
+	}
 	if handedOver && info.ContinuedExecutionRunID == "" {
 		// Only a real continue-as-new may hand state over: a start input
 		// carrying one would put a deal anywhere, past every gate.
@@ -197,7 +234,7 @@ func (w *dealWorkflow) start(ctx workflow.Context) error {
 			return err
 		}
 	default:
-		st, eff, err := deal.Open(in.Terms, workflow.Now(ctx))
+		st, eff, err := deal.Open(in.Terms, w.rules, workflow.Now(ctx))
 		if err != nil {
 			return temporal.NewNonRetryableApplicationError(err.Error(), "BadTerms", nil)
 		}
@@ -207,6 +244,7 @@ func (w *dealWorkflow) start(ctx workflow.Context) error {
 		}
 		w.absorb(eff)
 	}
+	w.s.Rules = max(w.s.Rules, w.rules)
 	every, err := w.s.Terms.CheckEvery()
 	if err != nil {
 		return temporal.NewNonRetryableApplicationError(err.Error(), "BadTerms", nil)
@@ -410,11 +448,51 @@ func (w *dealWorkflow) listen(ctx workflow.Context) {
 			sel.Select(ctx)
 		}
 	})
+	if w.rules >= deal.CurrentRules {
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			for workflow.Await(ctx, func() bool { return len(unknownSignals(ctx)) > 0 }) == nil {
+				w.takeUnknownSignals(ctx)
+			}
+		})
+	}
+}
+
+// unknownSignals are the names of waiting signals the deal does not know,
+// in a fixed order. The SDK keeps such signals unread; a misspelt name
+// ("Invoice") would otherwise vanish without a trace on the deal.
+func unknownSignals(ctx workflow.Context) []string {
+	var out []string
+	for _, name := range workflow.GetUnhandledSignalNames(ctx) {
+		if !slices.Contains(deal.SignalNames, name) {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// takeUnknownSignals records each waiting signal of an unknown name as a
+// refusal, with the first bytes of its payload.
+func (w *dealWorkflow) takeUnknownSignals(ctx workflow.Context) {
+	for _, name := range unknownSignals(ctx) {
+		ch := workflow.GetSignalChannel(ctx, name)
+		for {
+			var raw json.RawMessage
+			if !ch.ReceiveAsync(&raw) {
+				break
+			}
+			w.signalsTaken++
+			w.refuse(ctx, name, fmt.Sprintf("unknown signal %q; known: %s", name, strings.Join(deal.SignalNames, ", ")), raw)
+		}
+	}
 }
 
 // drainSignals takes the signals that arrived but were not yet handled, so
 // none is lost when this run ends.
 func (w *dealWorkflow) drainSignals(ctx workflow.Context) {
+	if w.rules >= deal.CurrentRules {
+		w.takeUnknownSignals(ctx)
+	}
 	for _, name := range deal.SignalNames {
 		ch := workflow.GetSignalChannel(ctx, name)
 		for {

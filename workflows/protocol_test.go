@@ -214,7 +214,7 @@ func TestBadPayloadsAreRecordedAndTheDealGoesOn(t *testing.T) {
 	for _, r := range final.Refusals {
 		reasons = append(reasons, r.Signal+": "+r.Reason)
 	}
-	if len(reasons) != 3 || !strings.Contains(reasons[0], `unknown field "amount"`) || !strings.Contains(reasons[1], "payload does not decode") || !strings.Contains(reasons[2], "payload does not decode") {
+	if len(reasons) != 3 || !strings.Contains(reasons[0], `has no field "amount"`) || !strings.Contains(reasons[1], "must be one JSON object") || !strings.Contains(reasons[2], "must be one JSON object") {
 		t.Fatalf("refusals %q", reasons)
 	}
 }
@@ -369,7 +369,7 @@ func TestCancelEndsTheRunAfterSavingTheRecord(t *testing.T) {
 func TestForgedCarryIsRefused(t *testing.T) {
 	p := newProtoRun(t)
 	in := p.input()
-	st, _, err := deal.Open(in.Terms, protoStart)
+	st, _, err := deal.Open(in.Terms, deal.CurrentRules, protoStart)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ type Deal struct {
 
 // Open opens a deal at now.
 func Open(t deal.Terms, now time.Time) (*Deal, error) {
-	st, eff, err := deal.Open(t, now)
+	st, eff, err := deal.Open(t, deal.CurrentRules, now)
 	if err != nil {
 		return nil, err
 	}
