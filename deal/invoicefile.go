@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -32,7 +33,8 @@ type invoiceLine struct {
 // ParseInvoicesJSON reads one JSON invoice object or an array of them. It
 // fails as a whole only when the body is not a JSON object or array.
 func ParseInvoicesJSON(body []byte) ([]InvoiceRow, error) {
-	body = bytes.TrimSpace(body)
+	// A byte-order mark says the file is UTF-8, which it must be anyway.
+	body = bytes.TrimSpace(bytes.TrimPrefix(body, []byte("\ufeff")))
 	var items []json.RawMessage
 	switch {
 	case len(body) > 0 && body[0] == '{':
@@ -51,10 +53,12 @@ func ParseInvoicesJSON(body []byte) ([]InvoiceRow, error) {
 	for i, raw := range items {
 		row := InvoiceRow{Row: i + 1}
 		var line invoiceLine
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&line); err != nil {
-			row.Err = fmt.Errorf("does not decode: %w", err)
+		err := CheckInput("finance", raw)
+		if err == nil {
+			err = json.Unmarshal(raw, &line)
+		}
+		if err != nil {
+			row.Err = err
 			// Keep what can be read for the answer, such as the deal id.
 			var loose struct {
 				DealID    string `json:"deal_id"`
@@ -82,7 +86,6 @@ var requiredCSV = []string{"deal_id", "invoice_id", "category", "amount", "curre
 func ParseInvoicesCSV(r io.Reader) ([]InvoiceRow, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
-	cr.TrimLeadingSpace = true
 	header, err := cr.Read()
 	if err != nil {
 		return nil, fmt.Errorf("reading the CSV header: %w", err)
@@ -90,12 +93,13 @@ func ParseInvoicesCSV(r io.Reader) ([]InvoiceRow, error) {
 	col := map[string]int{}
 	for i, h := range header {
 		name := strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
-		known := false
-		for _, c := range csvColumns {
-			known = known || c == name
-		}
-		if !known {
+		if !slices.Contains(csvColumns, name) {
 			return nil, fmt.Errorf("CSV header has unknown column %q; columns are %s", h, strings.Join(csvColumns, ", "))
+		}
+		if _, twice := col[name]; twice {
+			// Taking either copy would be a guess, and a second deal_id
+			// would send the row to another deal.
+			return nil, fmt.Errorf("CSV header names the column %s twice (columns %d and %d)", name, col[name]+1, i+1)
 		}
 		col[name] = i
 	}
@@ -134,18 +138,29 @@ func ParseInvoicesCSV(r io.Reader) ([]InvoiceRow, error) {
 		}
 		get := func(name string) string {
 			if i, ok := col[name]; ok && i < len(rec) {
-				return strings.TrimSpace(rec[i])
+				return rec[i]
 			}
 			return ""
 		}
 		row.DealID, row.Invoice.InvoiceID = get("deal_id"), get("invoice_id")
-		row.Invoice, row.Err = csvInvoice(get)
+		row.Err = checkCells(get)
 		if row.Err == nil {
-			row.Err = checkRowDeal(row.DealID)
+			row.Invoice, row.Err = csvInvoice(get)
 		}
 		rows = append(rows, row)
 	}
 	return rows, nil
+}
+
+// checkCells checks a row's cells by the rules of the same fields in
+// JSON; cells are taken as written, spaces included.
+func checkCells(get func(string) string) error {
+	for _, c := range csvColumns {
+		if err := CheckCell(c, get(c)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func csvInvoice(get func(string) string) (InvoiceSignal, error) {
@@ -167,7 +182,7 @@ func csvInvoice(get func(string) string) (InvoiceSignal, error) {
 		s.FXRate = &fx
 	}
 	if v := get("credit"); v != "" {
-		b, err := strconv.ParseBool(strings.ToLower(v))
+		b, err := strconv.ParseBool(v)
 		if err != nil {
 			return s, fmt.Errorf("credit %q must be true or false", v)
 		}

@@ -26,7 +26,7 @@ func TestInvoiceCSV(t *testing.T) {
 	want := []string{
 		"row 1 (deal " + id + ", invoice INV-1): accepted",
 		"row 2 (deal " + id + ", invoice INV-1): duplicate (already recorded)",
-		"row 3 (deal " + id + ", invoice INV-2): refused: amount \"12.x\" is not a decimal number",
+		"row 3 (deal " + id + ", invoice INV-2): refused: amount \"12.x\" is not a decimal: write an optional -",
 		"row 4 (deal " + id + ", invoice INV-3): accepted",
 		"row 5 (deal nope-9, invoice INV-4): refused: unknown deal nope-9",
 		"5 rows: 2 accepted, 1 duplicate, 2 refused, 0 unknown",

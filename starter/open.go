@@ -27,6 +27,9 @@ func runOpen(ctx context.Context, t *target, args []string, stdout io.Writer) er
 	if err != nil {
 		return err
 	}
+	if err := deal.CheckInput("terms", b); err != nil {
+		return usageError{fmt.Sprintf("%s: deal terms: %v", path, err)}
+	}
 	var terms deal.Terms
 	if err := decodeStrict(b, &terms); err != nil {
 		return usageError{fmt.Sprintf("%s is not deal terms: %v", path, err)}

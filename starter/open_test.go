@@ -40,7 +40,7 @@ func TestOpen(t *testing.T) {
 
 	for _, tc := range []struct{ name, terms, want string }{
 		{"missing fields", `{"deal_id":"x","client":"C","currency":"EUR","contract_value":"100","target_margin_pct":"30"}`, "workstream is required"},
-		{"typo in a field", strings.Replace(termsJSON("y", "C"), `"workstream"`, `"work_stream"`, 1), `unknown field "work_stream"`},
+		{"typo in a field", strings.Replace(termsJSON("y", "C"), `"workstream"`, `"work_stream"`, 1), `has no field "work_stream"`},
 		{"malformed decimal", strings.Replace(termsJSON("z", "C"), `"100000"`, `"100,000"`, 1), "contract_value"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

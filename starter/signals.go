@@ -73,6 +73,13 @@ func (f *signalForm[T]) payload() ([]byte, error) {
 		c.add("missing --deal")
 	}
 	f.check(c, &f.p)
+	// Then the field rules the workflow applies, so a bad value the flags'
+	// own checks let through is named here, before anything is sent.
+	if len(c.bad) == 0 {
+		if err := deal.CheckInput(f.signal, body); err != nil {
+			c.add("%s", err)
+		}
+	}
 	if err := c.err(); err != nil {
 		return nil, err
 	}
