@@ -282,7 +282,44 @@ func readSubmission(user string, v slack.View) (submission, map[string]string, e
 	default:
 		return submission{}, nil, fmt.Errorf("view %s has an unknown callback id %q", v.ID, v.CallbackID)
 	}
+	if sub.Payload != nil {
+		// The field rules the workflow applies, shown in the modal by the
+		// box that holds the field rather than as a refusal afterwards.
+		if err := deal.CheckInput(sub.Signal, sub.Payload); err != nil {
+			return sub, map[string]string{blockOf(err.Error(), firstBlock(v.CallbackID, meta)): err.Error()}, nil
+		}
+	}
 	return sub, nil, nil
+}
+
+// fieldBlocks are the modal boxes that hold a signal field, by the field's
+// name as a refusal starts with it.
+var fieldBlocks = []struct{ field, block string }{
+	{"deliverable.url", blockURL}, {"deliverable.body", blockNotes}, {"note", blockNote},
+	{"text", blockText}, {"value", blockValue}, {"kind", blockKind}, {"reason", blockReason},
+}
+
+// blockOf is the box to show a refusal by: the one holding the field it
+// names, or else the view's first box.
+func blockOf(refusal, first string) string {
+	for _, f := range fieldBlocks {
+		if strings.HasPrefix(refusal, f.field+" ") {
+			return f.block
+		}
+	}
+	return first
+}
+
+func firstBlock(callbackID string, meta modalMeta) string {
+	switch {
+	case callbackID == viewSignoff && meta.Decision == "approve":
+		return blockURL
+	case callbackID == viewSignoff:
+		return blockNote
+	case callbackID == viewCommitment:
+		return blockText
+	}
+	return blockReason
 }
 
 // ambiguities reads the scope ambiguities: one per line, and "none" for an

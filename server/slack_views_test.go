@@ -76,6 +76,18 @@ func TestSignoffModalAndSubmission(t *testing.T) {
 	if err != nil || errs[blockURL] == "" {
 		t.Fatalf("an approval without deliverable: errors %v, %v", errs, err)
 	}
+
+	// A field the rules refuse is named in its box, and nothing is sent.
+	_, errs, err = submitted(t, dealtest.Presales, call,
+		slackfake.Input{BlockID: blockURL, ActionID: actionURL, Type: "url_text_input", Value: "javascript:alert(1)"})
+	if err != nil || !strings.Contains(errs[blockURL], "deliverable.url must be an absolute http or https URL") {
+		t.Fatalf("a javascript: link: errors %v, %v", errs, err)
+	}
+	_, errs, err = submitted(t, dealtest.Presales, call,
+		slackfake.Input{BlockID: blockNotes, ActionID: actionNotes, Value: "notes\x00with a NUL"})
+	if err != nil || !strings.Contains(errs[blockNotes], "control character U+0000") {
+		t.Fatalf("notes with a NUL: errors %v, %v", errs, err)
+	}
 }
 
 func TestChangeRequestModal(t *testing.T) {
