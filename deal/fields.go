@@ -46,7 +46,7 @@ var kindRules = []struct {
 	{KindMoney, "a JSON string (never a JSON number) holding a decimal: an optional `-`, 1 to 12 integer digits, optionally `.` and digits; no more decimal places than its currency's ISO 4217 minor unit (EUR 2, JPY 0, KWD 3); the sign rule is the field's"},
 	{KindRate, "a decimal string greater than 0, at most 12 integer digits and 10 decimal places"},
 	{KindPercent, "a decimal string from 0 to 100 with at most 4 decimal places; the field's range applies"},
-	{KindCurrency, "an ISO 4217 currency code in capitals, such as `EUR` (funds and metals such as `XAU` are not currencies here)"},
+	{KindCurrency, "an ISO 4217 currency code in capitals, such as `EUR` as listed by ISO 4217 (metals and test codes such as `XAU` and `XXX` are not taken)"},
 	{KindDate, "a calendar day written `YYYY-MM-DD`, years 2000 to 2199"},
 	{KindEnum, "one of the listed words, exactly as written"},
 	{KindBool, "JSON `true` or `false` (in a CSV file: `true`, `false` or empty)"},
