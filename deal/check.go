@@ -134,8 +134,8 @@ func (sc *scanner) take(tok json.Token) error {
 		if f.Kind == KindObject || f.Kind == KindBool || f.Kind == KindDays || (f.List && !inList) {
 			return refuse("%s must be %s, not a string", name(path), describe(f, inList))
 		}
-		if v == "" && !f.Required && !inList {
-			break // an empty optional field is the same as a missing one
+		if v == "" && !f.Required && !inList && !isNumber(f.Kind) {
+			break // an empty optional text is the same as a missing one
 		}
 		if err := checkValue(f, v); err != nil {
 			return err
@@ -186,6 +186,8 @@ func name(path string) string {
 	}
 	return path
 }
+
+func isNumber(k Kind) bool { return k == KindMoney || k == KindRate || k == KindPercent }
 
 func describe(f *Field, inList bool) string {
 	if f.List && !inList {
