@@ -2,12 +2,12 @@ package activities
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/slack-go/slack"
@@ -56,17 +56,31 @@ func (v ButtonValue) String() string {
 	return string(b)
 }
 
-// ParseButtonValue reads a button's value back.
+// ParseButtonValue reads a button's value back. Slack caps a value at
+// 2,000 characters, so a longer one is not a click on dealflow's button
+// and is refused by its length before it is parsed.
 func ParseButtonValue(s string) (ButtonValue, error) {
 	var v ButtonValue
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		return v, fmt.Errorf("button value %q is not dealflow's: %w", s, err)
+	if len(s) > maxButtonValue {
+		return v, fmt.Errorf("button value of %d characters is not dealflow's", len(s))
 	}
-	if v.Deal == "" {
-		return v, errors.New("button value names no deal")
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil || dec.More() {
+		return ButtonValue{}, fmt.Errorf("button value %q is not dealflow's: %v", s, err)
+	}
+	// Deal ids are checked as the deal's terms were when it opened: any
+	// id up to 128 characters, without control characters or slashes.
+	if v.Deal == "" || len(v.Deal) > 128 || strings.ContainsAny(v.Deal, "/ ") || strings.IndexFunc(v.Deal, unicode.IsControl) >= 0 {
+		return ButtonValue{}, fmt.Errorf("button value %q names no deal", s)
+	}
+	if v.Ticket != "" && !slices.Contains(append(slices.Clone(deal.PresaleTickets), MsgHandover), v.Ticket) {
+		return ButtonValue{}, fmt.Errorf("button value %q names no ticket", s)
 	}
 	return v, nil
 }
+
+const maxButtonValue = 2000
 
 // SlackMessage is one message: the fallback text (notifications, screen
 // readers) and its blocks.

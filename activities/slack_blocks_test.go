@@ -316,3 +316,27 @@ func TestTicketMessageWithClientLinks(t *testing.T) {
 	h.Notice.Tickets = []deal.Ticket{tk}
 	wantText(t, render(t, HandoverMessage(h, false)), "client approved by Jane &lt;Doe&gt; (jane@client.com) via link")
 }
+
+// FuzzParseButtonValue: any value Slack could send back as a click is
+// either refused or names a deal whose button carries the same value.
+// Fuzz longer: go test -run '^$' -fuzz '^FuzzParseButtonValue$' -fuzztime 10m ./activities
+func FuzzParseButtonValue(f *testing.F) {
+	for _, s := range []string{`{"deal":"d1","ticket":"discovery"}`, `{"deal":"d1"}`, `{"deal":"d1","ticket":"handover"}`,
+		`{"deal":"x?a#b"}`, `{"deal":""}`, `{"deal":"d1","deal":"d2"}`, `{"deal":"d1","extra":1}`, `{"deal":"d\u0000"}`,
+		`{"deal":"d1"} {"deal":"d2"}`, `"d1"`, `{"deal":"d1","ticket":"kickoff"}`, strings.Repeat("[", 3000)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := ParseButtonValue(s)
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatal("a refusal without a reason")
+			}
+			return
+		}
+		again, err := ParseButtonValue(v.String())
+		if err != nil || again != v {
+			t.Fatalf("%q read as %+v, which re-reads as %+v, %v", s, v, again, err)
+		}
+	})
+}
