@@ -102,6 +102,9 @@ type rpEntry struct {
 type rpStep struct {
 	desc  string
 	sends []*rpSend
+	// atHandOver is a step sent as the run was told to continue as new:
+	// its updates may be turned away, to be sent again.
+	atHandOver bool
 }
 
 // rpRow is a ledger row the deal answered accepted.
@@ -137,11 +140,14 @@ type randomDeal struct {
 	sent      map[string]int
 	// base is the time the runs before this one took.
 	base time.Duration
+	// answers counts the updates' answers; stages the stages seen.
+	answers map[string]int
+	stages  []deal.Stage
 }
 
 func newRandomDeal(t *testing.T, seed uint64) *randomDeal {
 	return &randomDeal{t: t, seed: seed, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), id: newDealID(),
-		rows: map[string]rpRow{}, sent: map[string]int{}}
+		rows: map[string]rpRow{}, sent: map[string]int{}, answers: map[string]int{}}
 }
 
 func (r *randomDeal) failf(format string, args ...any) {
@@ -192,7 +198,8 @@ func (r *randomDeal) play(n int) {
 		in := continuedInput(r.t, p.env)
 		next = &in
 	}
-	r.t.Logf("%d steps in %d runs, %d PostgreSQL checks, %s; sent %v", r.step, r.runs, r.pgChecks, time.Since(start).Round(time.Millisecond), r.sent)
+	r.t.Logf("%d steps in %d runs, %d PostgreSQL checks, %s; stages %v; answers %v; %d ledger rows, %d unknown plain signals; sent %v",
+		r.step, r.runs, r.pgChecks, time.Since(start).Round(time.Millisecond), r.stages, r.answers, len(r.rows), len(r.unknownNames), r.sent)
 }
 
 // base is the time the runs before this one took.
@@ -213,13 +220,19 @@ func (r *randomDeal) tick(last bool) {
 		r.checkPostgres(st)
 	}
 	r.prev, r.pending = &st, nil
-	if last || r.failed {
+	if last && r.rng.IntN(2) == 0 {
 		return
 	}
 	r.step++
 	s := r.generate(st.Deal)
 	r.send(s)
 	r.pending = &s
+	if last {
+		// The step is still on its way when the run hands over: the next
+		// run checks it.
+		s.atHandOver = true
+		r.p.env.SetContinueAsNewSuggested(true)
+	}
 }
 
 func (r *randomDeal) send(s rpStep) {
@@ -246,14 +259,18 @@ func (r *randomDeal) send(s rpStep) {
 // on the state the workflow answers now.
 func (r *randomDeal) afterStep(st Status) {
 	d := st.Deal
+	if n := len(r.stages); n == 0 || r.stages[n-1] != d.Stage {
+		r.stages = append(r.stages, d.Stage)
+	}
 	if s := r.pending; s != nil && r.prev != nil {
 		prev := r.prev.Deal
 		won := prev.Close != nil && prev.Close.Outcome == "won"
 		refusals, exact := int64(0), true
 		for _, sd := range s.sends {
-			status := ""
+			status, delivered := "", true
 			if !sd.plain {
 				status = sd.res.Status
+				r.answers[status]++
 				switch status {
 				case deal.Accepted, deal.Duplicate:
 				case deal.Refused:
@@ -263,7 +280,9 @@ func (r *randomDeal) afterStep(st Status) {
 					}
 					refusals++
 				case "rejected":
-					if !sd.unknown {
+					if s.atHandOver && strings.Contains(sd.res.Reason, "moving to a new run") {
+						delivered = false
+					} else if !sd.unknown {
 						r.failf("update %s rejected: %s", sd.signal, sd.res.Reason)
 					} else if !strings.Contains(sd.res.Reason, sd.signal) {
 						r.failf("unknown update %q rejected with %q", sd.signal, sd.res.Reason)
@@ -274,7 +293,7 @@ func (r *randomDeal) afterStep(st Status) {
 			} else if sd.unknown {
 				refusals++
 			}
-			if sd.led != nil {
+			if sd.led != nil && delivered {
 				status = r.takeEntry(sd, status, won)
 				if sd.plain && status == deal.Refused {
 					refusals++
@@ -343,7 +362,8 @@ func (r *randomDeal) handoverStep(prev, d deal.State) {
 			signer = sd
 		}
 		// A complete checklist by the PM opens delivery.
-		if sd.complete && !sd.plain && prev.Stage == deal.Handover && sd.res.Status != deal.Accepted {
+		if sd.complete && !sd.plain && prev.Stage == deal.Handover && sd.res.Status != deal.Accepted &&
+			!(r.pending.atHandOver && sd.res.Status == "rejected") {
 			r.failf("the PM's complete handover checklist was answered %+v", *sd.res)
 		}
 	}
@@ -624,7 +644,7 @@ func (r *randomDeal) generate(d deal.State) rpStep {
 	default:
 		s = r.unknownSignal()
 	}
-	plain := r.chance(0.35)
+	plain, burstPlain := r.chance(0.35), r.chance(0.7)
 	for _, sd := range s.sends {
 		switch {
 		case sd.raw:
@@ -632,7 +652,7 @@ func (r *randomDeal) generate(d deal.State) rpStep {
 		case sd.unknown:
 			sd.plain = r.chance(0.75)
 		case len(s.sends) > 1:
-			sd.plain = true
+			sd.plain = burstPlain
 		default:
 			sd.plain = plain
 		}
@@ -787,7 +807,10 @@ func (r *randomDeal) notNow(d deal.State) rpStep {
 	case 7:
 		return rpOne("client approves scoping out of turn", deal.SigSignoff, dealtest.Approve("scoping", dealtest.Presales, "client").Payload)
 	case 8:
-		return rpJSONStep("close lost", deal.SigClose, map[string]string{"outcome": "lost", "by": dealtest.AE})
+		if d.Close != nil {
+			return rpJSONStep("close lost after the close", deal.SigClose, map[string]string{"outcome": "lost", "by": dealtest.AE})
+		}
+		return rpOne("close won", deal.SigClose, dealtest.Won().Payload)
 	case 9:
 		return r.fee(r.nextID("F-"), "invoiced")
 	}
