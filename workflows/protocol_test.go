@@ -383,3 +383,53 @@ func TestForgedCarryIsRefused(t *testing.T) {
 		t.Fatal("a forged carry wrote the deal")
 	}
 }
+
+// A plain signal of a name the deal does not know leaves a refusal with
+// its name and payload, and the deal goes on.
+func TestUnknownSignalLeavesARefusal(t *testing.T) {
+	p := newProtoRun(t)
+	p.later(func() { p.env.SignalWorkflow("Invoice", json.RawMessage(`{"invoice_id":"INV-9","amount":"10"}`)) })
+	p.update(dealtest.ToClosing()[:1]...)
+	p.update(dealtest.Step{Signal: deal.SigClose, Payload: dealtest.JSON(map[string]string{"outcome": "lost", "by": dealtest.AE})})
+	p.run()
+	if err := p.env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	r := p.record()
+	if len(r.Refusals) != 1 || r.Refusals[0].Signal != "Invoice" || !strings.Contains(r.Refusals[0].Reason, `unknown signal "Invoice"`) ||
+		!strings.Contains(r.Refusals[0].Payload, "INV-9") {
+		t.Fatalf("refusals %+v", r.Refusals)
+	}
+	if r.Stage != deal.ClosedLost {
+		t.Fatalf("stage %s", r.Stage)
+	}
+}
+
+// The start input is checked as it was sent: a misspelt field, a repeated
+// key or a JSON number for money fails the start with the reason, before
+// anything is written, instead of opening a deal with a 0 % target.
+func TestStartInputIsCheckedAsSent(t *testing.T) {
+	good, _ := json.Marshal(Input{Terms: dealtest.Terms("x", protoStart)})
+	cases := []struct{ name, from, to, want string }{
+		{"a misspelt field", `"target_margin_pct"`, `"target_margin"`, `terms has no field "target_margin"`},
+		{"a repeated key", `"target_margin_pct":"30"`, `"target_margin_pct":"30","target_margin_pct":"0"`, `holds the field "target_margin_pct" twice`},
+		{"a JSON number for money", `"contract_value":"100000"`, `"contract_value":100000`, "contract_value must be a decimal string"},
+		{"a value that does not decode", `"slack_channel":"C_DEALS"`, `"slack_channel":"C_DEALS","late_cost_days":true`, "late_cost_days must be a whole number of days"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := newProtoRun(t)
+			body := strings.Replace(strings.Replace(string(good), `"deal_id":"x"`, `"deal_id":"`+p.id+`"`, 1), c.from, c.to, 1)
+			if body == string(good) || !strings.Contains(body, c.to) {
+				t.Fatalf("the case does not apply to %s", good)
+			}
+			p.env.ExecuteWorkflow("DealWorkflow", json.RawMessage(body))
+			if err := p.env.GetWorkflowError(); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("start: %v, want %q", err, c.want)
+			}
+			if _, err := store.LoadRecord(context.Background(), p.id); err == nil {
+				t.Fatal("a refused start input wrote the deal")
+			}
+		})
+	}
+}
