@@ -2,15 +2,12 @@ package server
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"dealflow/deal"
 	"dealflow/intake"
@@ -79,16 +76,11 @@ func (s *Server) intakeJob(w http.ResponseWriter, r *http.Request) {
 }
 
 // financeOnly lets a request through only with the finance bearer token.
-// Both sides are hashed first so the comparison takes the same time
-// whatever the length of the guess.
 func (s *Server) financeOnly(next http.Handler) http.Handler {
-	want := sha256.Sum256([]byte(s.cfg.FinanceToken))
+	want := newSecretCheck(s.cfg.FinanceToken)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := r.Header.Get("Authorization")
-		// The scheme is case-insensitive (RFC 7235); the token is not.
-		ok := len(h) > len("Bearer ") && strings.EqualFold(h[:len("Bearer ")], "Bearer ")
-		sum := sha256.Sum256([]byte(strings.TrimSpace(h[min(len(h), len("Bearer ")):])))
-		if !ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+		c, ok := parseAuthorization(r.Header.Get("Authorization"))
+		if !ok || c.scheme != "bearer" || !want.matches(c.secret) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="dealflow finance intake"`)
 			intakeError(w, http.StatusUnauthorized, "missing or wrong bearer token (Authorization: Bearer $FINANCE_API_TOKEN)")
 			return
