@@ -61,14 +61,19 @@ type JobAccepted struct {
 // intakeJob answers a job's counts and its rows' answers, a page at a time
 // (?after=ROW&page=N; at most 100,000 rows a page).
 func (s *Server) intakeJob(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		intakeError(w, http.StatusNotFound, "no such intake job")
+		return
+	}
 	after, _ := strconv.Atoi(r.URL.Query().Get("after"))
 	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
-	job, err := intake.GetJob(r.Context(), s.Store, r.PathValue("id"), after, page)
+	job, err := intake.GetJob(r.Context(), s.Store, id, after, page)
 	switch {
 	case errors.Is(err, intake.ErrNoJob):
-		intakeError(w, http.StatusNotFound, "no intake job "+r.PathValue("id"))
+		intakeError(w, http.StatusNotFound, "no intake job "+id)
 	case err != nil:
-		s.log.Error("reading an intake job", "job", r.PathValue("id"), "error", err)
+		s.log.Error("reading an intake job", "job", id, "error", err)
 		intakeError(w, http.StatusInternalServerError, "reading the job failed; ask again")
 	default:
 		intakeJSON(w, http.StatusOK, job)

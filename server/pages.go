@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"dealflow/db"
 	"dealflow/db/dbq"
@@ -81,6 +82,13 @@ func (s *Server) dashboardAuth(h http.Handler) http.Handler {
 func (s *Server) dealsPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := dealFilter{Client: q.Get("client"), AE: q.Get("ae"), PM: q.Get("pm"), Stage: q.Get("stage")}
+	for _, v := range []string{f.Client, f.AE, f.PM} {
+		// PostgreSQL would fail the query on these, not match nothing.
+		if len(v) > maxPathID || !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+			s.errorPage(w, http.StatusBadRequest, "a filter value is not text a deal could hold")
+			return
+		}
+	}
 	if f.Stage != "" && !slices.Contains(deal.Stages, deal.Stage(f.Stage)) {
 		s.errorPage(w, http.StatusBadRequest, fmt.Sprintf("unknown stage %q; stages are %s", f.Stage, stageList()))
 		return
@@ -103,7 +111,11 @@ func (s *Server) dealsPage(w http.ResponseWriter, r *http.Request) {
 
 // dealPage is one deal on one screen: what the AE, PM and GM all need.
 func (s *Server) dealPage(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("deal_id")
+	id, ok := pathID(r, "deal_id")
+	if !ok {
+		s.noSuchDeal(w)
+		return
+	}
 	rec, err := s.Store.LoadRecord(r.Context(), id)
 	if errors.Is(err, db.ErrNotFound) {
 		s.errorPage(w, http.StatusNotFound, fmt.Sprintf("no deal %q in the record; a deal just opened appears within seconds", id))
@@ -182,6 +194,12 @@ func (s *Server) render(w http.ResponseWriter, page string, names deal.Names, da
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_, _ = buf.WriteTo(w)
+}
+
+// noSuchDeal answers a path naming no deal without echoing the id back: it
+// may be huge or not even text.
+func (s *Server) noSuchDeal(w http.ResponseWriter) {
+	s.errorPage(w, http.StatusNotFound, "no such deal")
 }
 
 func (s *Server) errorPage(w http.ResponseWriter, code int, msg string) {
