@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -114,5 +113,5 @@ func (s *Server) revokeLinkPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("client link revoked", "deal", id, "link", link, "by", "dashboard")
-	http.Redirect(w, r, "/deals/"+url.PathEscape(id)+"#client-links", http.StatusSeeOther)
+	http.Redirect(w, r, dealPath(id)+"#client-links", http.StatusSeeOther)
 }
