@@ -81,7 +81,13 @@ func startDevtools(t *testing.T) *devtools {
 			t.Fatalf("devtools: %v\n%s", err, stderr.String())
 		}
 		t.Cleanup(func() { _ = conn.Close() })
-		return &devtools{t: t, conn: conn}
+		d := &devtools{t: t, conn: conn}
+		// Every document the page loads keeps what its CSP blocked, for
+		// cspClean; the script is the browser's, which no CSP restrains.
+		d.call("Page.enable", map[string]any{})
+		d.call("Page.addScriptToEvaluateOnNewDocument", map[string]any{"source": `window.cspViolations = [];
+			document.addEventListener("securitypolicyviolation", e => window.cspViolations.push(e.violatedDirective + " blocked " + (e.blockedURI || "inline")));`})
+		return d
 	}
 	t.Fatal("chromium has no page")
 	return nil
@@ -131,6 +137,17 @@ func (d *devtools) eval(expr string, out any) {
 	}
 	if err := json.Unmarshal(r.Result.Value, out); err != nil {
 		d.t.Fatalf("evaluating %s: %s: %v", expr, r.Result.Value, err)
+	}
+}
+
+// cspClean fails the test if the page's Content-Security-Policy blocked
+// anything: the page would not look or work as it was written.
+func (d *devtools) cspClean(what string) {
+	d.t.Helper()
+	var v []string
+	d.eval(`window.cspViolations || []`, &v)
+	for _, x := range v {
+		d.t.Errorf("%s broke its Content-Security-Policy: %s", what, x)
 	}
 }
 
@@ -200,6 +217,7 @@ func TestClientSignsOffInBrowser(t *testing.T) {
 	b.call("Emulation.setDeviceMetricsOverride", map[string]any{"width": 900, "height": 1000, "deviceScaleFactor": 1, "mobile": false})
 	b.call("Page.navigate", map[string]any{"url": k.URL("", s.Addr)})
 	b.waitFor("the sign-off form", `document.readyState === "complete" && document.getElementById("signoff")`)
+	b.cspClean("the sign-off form")
 	// The page's own stylesheet loads under its CSP; nothing else does.
 	var sheets int
 	b.eval(`document.styleSheets.length`, &sheets)
@@ -220,7 +238,8 @@ func TestClientSignsOffInBrowser(t *testing.T) {
 	b.eval(`navigator.userAgent`, &ua)
 
 	b.click("submit")
-	b.waitFor("the answer page", `document.getElementById("done")`)
+	b.waitFor("the answer page", `document.readyState === "complete" && document.getElementById("done")`)
+	b.cspClean("the answer page")
 	var text string
 	b.eval(`document.getElementById("done").innerText`, &text)
 	if !strings.Contains(text, "Thank you, Jane Doe") || !strings.Contains(text, "approval") {

@@ -22,7 +22,7 @@ import (
 // The pages are server-rendered from embedded templates: no front-end
 // build, nothing to deploy but the worker binary.
 //
-//go:embed templates/*.html
+//go:embed templates/*.html templates/pages.css
 var templateFS embed.FS
 
 // pageTemplates holds one template set per page, each with the shared layout.
@@ -39,7 +39,10 @@ var pageTemplates = func() map[string]*template.Template {
 // PostgreSQL (the record the activities wrote), never a workflow query per
 // row, so a long list costs the database and not Temporal.
 func (s *Server) mountPages(mux *http.ServeMux) {
-	guard := func(h http.Handler) http.Handler { return pageHeaders(s.dashboardAuth(h)) }
+	guard := s.dashboardAuth
+	// The stylesheet is the same for everyone and holds no deal data, so
+	// it loads without the token, whatever sends the token for the pages.
+	mux.HandleFunc("GET /static/pages.css", servePagesCSS)
 	mux.Handle("GET /{$}", guard(http.RedirectHandler("/deals", http.StatusSeeOther)))
 	mux.Handle("GET /deals", guard(http.HandlerFunc(s.dealsPage)))
 	mux.Handle("GET /deals/{deal_id}", guard(http.HandlerFunc(s.dealPage)))
@@ -47,15 +50,10 @@ func (s *Server) mountPages(mux *http.ServeMux) {
 	s.mountLinkPages(mux, guard)
 }
 
-// pageHeaders keeps browsers from guessing content types (the JSON report
-// holds user text) and keeps the worker's address out of the Referer sent
-// when someone follows a deliverable link.
-func pageHeaders(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.Header().Set("Referrer-Policy", "same-origin")
-		h.ServeHTTP(w, r)
-	})
+func servePagesCSS(w http.ResponseWriter, _ *http.Request) {
+	b, _ := templateFS.ReadFile("templates/pages.css")
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	_, _ = w.Write(b)
 }
 
 // dashboardAuth lets a request through when DASHBOARD_TOKEN is unset, or
