@@ -258,3 +258,43 @@ func TestClientSignsOffInBrowser(t *testing.T) {
 		t.Fatalf("the record holds %+v with client %+v", last, last.Client)
 	}
 }
+
+// TestDealPageFormsInBrowser: under the pages' CSP, the deal page renders
+// in Chromium with its stylesheet, and its forms work: issuing a client
+// link, then revoking it, each a POST the browser sends to this worker.
+func TestDealPageFormsInBrowser(t *testing.T) {
+	chromiumBin(t)
+	const token = "forms-token"
+	s, _ := linkServer(t, func(c *Config) { c.DashboardToken = token })
+	id := "cl-forms"
+	atClientSignoff(t, s, id)
+
+	b := startDevtools(t)
+	b.call("Network.enable", map[string]any{})
+	b.call("Network.setExtraHTTPHeaders", map[string]any{"headers": map[string]string{"Authorization": "bearer " + token}})
+	b.call("Page.navigate", map[string]any{"url": "http://" + s.Addr + dealPath(id)})
+	b.waitFor("the deal page", `document.readyState === "complete" && document.getElementById("issue-scoping")`)
+	b.cspClean("the deal page")
+	var sheets int
+	b.eval(`document.styleSheets.length`, &sheets)
+	if sheets != 1 {
+		t.Errorf("the deal page has %d stylesheets, want its own one", sheets)
+	}
+
+	b.click("issue-scoping")
+	b.waitFor("the issued link", `document.readyState === "complete" && document.getElementById("client-link")`)
+	b.cspClean("the issued link's page")
+	var link string
+	b.eval(`document.getElementById("client-link").value`, &link)
+	if !strings.Contains(link, "/client/") {
+		t.Fatalf("the issued link is %q", link)
+	}
+
+	b.call("Page.navigate", map[string]any{"url": "http://" + s.Addr + dealPath(id)})
+	b.waitFor("the deal page with its live link", `document.readyState === "complete" && document.querySelector("tr[data-link] button")`)
+	var linkID string
+	b.eval(`document.querySelector("tr[data-link]").dataset.link`, &linkID)
+	b.click("revoke-" + linkID)
+	b.waitFor("the deal page after revoking", `document.readyState === "complete" && location.hash === "#client-links" && !document.querySelector("tr[data-link] button")`)
+	b.cspClean("the deal page after revoking")
+}
