@@ -44,15 +44,33 @@ func headless(t *testing.T, args ...string) []byte {
 	// The deadline only stops a hung browser; it asserts nothing on speed.
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	// Logging to stderr prints the page's console, where Chromium reports
+	// whatever the pages' Content-Security-Policy blocked.
 	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-		"--user-data-dir=" + t.TempDir()}
+		"--enable-logging=stderr", "--v=0", "--user-data-dir=" + t.TempDir()}
 	cmd := exec.CommandContext(ctx, chromiumBin(t), append(base, args...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("chromium %v: %v\n%s", args, err, stderr.String())
+	}
+	for _, v := range cspViolations(stderr.String()) {
+		t.Errorf("chromium %v: the page broke its Content-Security-Policy: %s", args, v)
+	}
+	return out
+}
+
+// cspViolations are the console lines in which Chromium says the
+// Content-Security-Policy blocked something: a page that needs what its
+// policy forbids renders differently than it was meant to.
+func cspViolations(log string) []string {
+	var out []string
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, "Content Security Policy") {
+			out = append(out, l)
+		}
 	}
 	return out
 }

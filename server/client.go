@@ -40,10 +40,6 @@ const (
 	maxName    = 200
 )
 
-// clientCSP allows the page's own stylesheet and form, and nothing else:
-// no script, no image, no frame, no third party.
-const clientCSP = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-
 // mountClient serves the client's pages under /client/, outside the
 // dashboard's guard. Off (404) without CLIENT_LINK_SECRET.
 func (s *Server) mountClient(mux *http.ServeMux) {
@@ -66,16 +62,14 @@ func orDefault(l, def RateLimit) RateLimit {
 	return l
 }
 
-// clientHeaders make the public page safe to be public: a strict CSP, no
-// framing, no caching (the page holds a CSRF value and a decision), and no
-// Referer, since the URL is the token.
+// clientHeaders make the public page safe to be public, on top of every
+// page's CSP (securityHeaders): no framing, no caching (the page holds a
+// CSRF value and a decision), and no Referer, since the URL is the token.
 func clientHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
-		hd.Set("Content-Security-Policy", clientCSP)
 		hd.Set("Cache-Control", "no-store")
 		hd.Set("Referrer-Policy", "no-referrer")
-		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("X-Frame-Options", "DENY")
 		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
 		hd.Set("Cross-Origin-Resource-Policy", "same-origin")

@@ -81,7 +81,13 @@ func startDevtools(t *testing.T) *devtools {
 			t.Fatalf("devtools: %v\n%s", err, stderr.String())
 		}
 		t.Cleanup(func() { _ = conn.Close() })
-		return &devtools{t: t, conn: conn}
+		d := &devtools{t: t, conn: conn}
+		// Every document the page loads keeps what its CSP blocked, for
+		// cspClean; the script is the browser's, which no CSP restrains.
+		d.call("Page.enable", map[string]any{})
+		d.call("Page.addScriptToEvaluateOnNewDocument", map[string]any{"source": `window.cspViolations = [];
+			document.addEventListener("securitypolicyviolation", e => window.cspViolations.push(e.violatedDirective + " blocked " + (e.blockedURI || "inline")));`})
+		return d
 	}
 	t.Fatal("chromium has no page")
 	return nil
@@ -131,6 +137,17 @@ func (d *devtools) eval(expr string, out any) {
 	}
 	if err := json.Unmarshal(r.Result.Value, out); err != nil {
 		d.t.Fatalf("evaluating %s: %s: %v", expr, r.Result.Value, err)
+	}
+}
+
+// cspClean fails the test if the page's Content-Security-Policy blocked
+// anything: the page would not look or work as it was written.
+func (d *devtools) cspClean(what string) {
+	d.t.Helper()
+	var v []string
+	d.eval(`window.cspViolations || []`, &v)
+	for _, x := range v {
+		d.t.Errorf("%s broke its Content-Security-Policy: %s", what, x)
 	}
 }
 
@@ -200,6 +217,7 @@ func TestClientSignsOffInBrowser(t *testing.T) {
 	b.call("Emulation.setDeviceMetricsOverride", map[string]any{"width": 900, "height": 1000, "deviceScaleFactor": 1, "mobile": false})
 	b.call("Page.navigate", map[string]any{"url": k.URL("", s.Addr)})
 	b.waitFor("the sign-off form", `document.readyState === "complete" && document.getElementById("signoff")`)
+	b.cspClean("the sign-off form")
 	// The page's own stylesheet loads under its CSP; nothing else does.
 	var sheets int
 	b.eval(`document.styleSheets.length`, &sheets)
@@ -220,7 +238,8 @@ func TestClientSignsOffInBrowser(t *testing.T) {
 	b.eval(`navigator.userAgent`, &ua)
 
 	b.click("submit")
-	b.waitFor("the answer page", `document.getElementById("done")`)
+	b.waitFor("the answer page", `document.readyState === "complete" && document.getElementById("done")`)
+	b.cspClean("the answer page")
 	var text string
 	b.eval(`document.getElementById("done").innerText`, &text)
 	if !strings.Contains(text, "Thank you, Jane Doe") || !strings.Contains(text, "approval") {
@@ -238,4 +257,44 @@ func TestClientSignsOffInBrowser(t *testing.T) {
 		c.Evidence != links.Evidence("127.0.0.1", ua) || c.LinkID != k.ID {
 		t.Fatalf("the record holds %+v with client %+v", last, last.Client)
 	}
+}
+
+// TestDealPageFormsInBrowser: under the pages' CSP, the deal page renders
+// in Chromium with its stylesheet, and its forms work: issuing a client
+// link, then revoking it, each a POST the browser sends to this worker.
+func TestDealPageFormsInBrowser(t *testing.T) {
+	chromiumBin(t)
+	const token = "forms-token"
+	s, _ := linkServer(t, func(c *Config) { c.DashboardToken = token })
+	id := "cl-forms"
+	atClientSignoff(t, s, id)
+
+	b := startDevtools(t)
+	b.call("Network.enable", map[string]any{})
+	b.call("Network.setExtraHTTPHeaders", map[string]any{"headers": map[string]string{"Authorization": "bearer " + token}})
+	b.call("Page.navigate", map[string]any{"url": "http://" + s.Addr + dealPath(id)})
+	b.waitFor("the deal page", `document.readyState === "complete" && document.getElementById("issue-scoping")`)
+	b.cspClean("the deal page")
+	var sheets int
+	b.eval(`document.styleSheets.length`, &sheets)
+	if sheets != 1 {
+		t.Errorf("the deal page has %d stylesheets, want its own one", sheets)
+	}
+
+	b.click("issue-scoping")
+	b.waitFor("the issued link", `document.readyState === "complete" && document.getElementById("client-link")`)
+	b.cspClean("the issued link's page")
+	var link string
+	b.eval(`document.getElementById("client-link").value`, &link)
+	if !strings.Contains(link, "/client/") {
+		t.Fatalf("the issued link is %q", link)
+	}
+
+	b.call("Page.navigate", map[string]any{"url": "http://" + s.Addr + dealPath(id)})
+	b.waitFor("the deal page with its live link", `document.readyState === "complete" && document.querySelector("tr[data-link] button")`)
+	var linkID string
+	b.eval(`document.querySelector("tr[data-link]").dataset.link`, &linkID)
+	b.click("revoke-" + linkID)
+	b.waitFor("the deal page after revoking", `document.readyState === "complete" && location.hash === "#client-links" && !document.querySelector("tr[data-link] button")`)
+	b.cspClean("the deal page after revoking")
 }

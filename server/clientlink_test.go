@@ -132,7 +132,7 @@ func TestClientSignsOffThroughLink(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("the link's page answered %d:\n%s", resp.StatusCode, page)
 	}
-	for h, want := range map[string]string{"Content-Security-Policy": clientCSP, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+	for h, want := range map[string]string{"Content-Security-Policy": pageCSP, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
 		"X-Frame-Options": "DENY"} {
 		if got := resp.Header.Get(h); got != want {
 			t.Errorf("header %s = %q, want %q", h, got, want)

@@ -2,8 +2,6 @@ package server
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"crypto/subtle"
 	"embed"
 	"errors"
 	"fmt"
@@ -13,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"dealflow/db"
 	"dealflow/db/dbq"
@@ -23,7 +22,7 @@ import (
 // The pages are server-rendered from embedded templates: no front-end
 // build, nothing to deploy but the worker binary.
 //
-//go:embed templates/*.html
+//go:embed templates/*.html templates/pages.css
 var templateFS embed.FS
 
 // pageTemplates holds one template set per page, each with the shared layout.
@@ -40,7 +39,10 @@ var pageTemplates = func() map[string]*template.Template {
 // PostgreSQL (the record the activities wrote), never a workflow query per
 // row, so a long list costs the database and not Temporal.
 func (s *Server) mountPages(mux *http.ServeMux) {
-	guard := func(h http.Handler) http.Handler { return pageHeaders(s.dashboardAuth(h)) }
+	guard := s.dashboardAuth
+	// The stylesheet is the same for everyone and holds no deal data, so
+	// it loads without the token, whatever sends the token for the pages.
+	mux.HandleFunc("GET /static/pages.css", servePagesCSS)
 	mux.Handle("GET /{$}", guard(http.RedirectHandler("/deals", http.StatusSeeOther)))
 	mux.Handle("GET /deals", guard(http.HandlerFunc(s.dealsPage)))
 	mux.Handle("GET /deals/{deal_id}", guard(http.HandlerFunc(s.dealPage)))
@@ -48,15 +50,10 @@ func (s *Server) mountPages(mux *http.ServeMux) {
 	s.mountLinkPages(mux, guard)
 }
 
-// pageHeaders keeps browsers from guessing content types (the JSON report
-// holds user text) and keeps the worker's address out of the Referer sent
-// when someone follows a deliverable link.
-func pageHeaders(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.Header().Set("Referrer-Policy", "same-origin")
-		h.ServeHTTP(w, r)
-	})
+func servePagesCSS(w http.ResponseWriter, _ *http.Request) {
+	b, _ := templateFS.ReadFile("templates/pages.css")
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	_, _ = w.Write(b)
 }
 
 // dashboardAuth lets a request through when DASHBOARD_TOKEN is unset, or
@@ -67,18 +64,9 @@ func (s *Server) dashboardAuth(h http.Handler) http.Handler {
 	if s.cfg.DashboardToken == "" {
 		return h
 	}
-	// Comparing hashes keeps the comparison constant-time whatever the
-	// length of what was presented.
-	want := sha256.Sum256([]byte(s.cfg.DashboardToken))
+	want := newSecretCheck(s.cfg.DashboardToken)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		presented, ok := "", false
-		if b, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); found {
-			presented, ok = strings.TrimSpace(b), true
-		} else if _, pw, found := r.BasicAuth(); found {
-			presented, ok = pw, true
-		}
-		got := sha256.Sum256([]byte(presented))
-		if ok && subtle.ConstantTimeCompare(got[:], want[:]) == 1 {
+		if c, ok := parseAuthorization(r.Header.Get("Authorization")); ok && want.matches(c.secret) {
 			h.ServeHTTP(w, r)
 			return
 		}
@@ -92,6 +80,13 @@ func (s *Server) dashboardAuth(h http.Handler) http.Handler {
 func (s *Server) dealsPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := dealFilter{Client: q.Get("client"), AE: q.Get("ae"), PM: q.Get("pm"), Stage: q.Get("stage")}
+	for _, v := range []string{f.Client, f.AE, f.PM} {
+		// PostgreSQL would fail the query on these, not match nothing.
+		if len(v) > maxPathID || !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+			s.errorPage(w, http.StatusBadRequest, "a filter value is not text a deal could hold")
+			return
+		}
+	}
 	if f.Stage != "" && !slices.Contains(deal.Stages, deal.Stage(f.Stage)) {
 		s.errorPage(w, http.StatusBadRequest, fmt.Sprintf("unknown stage %q; stages are %s", f.Stage, stageList()))
 		return
@@ -114,7 +109,11 @@ func (s *Server) dealsPage(w http.ResponseWriter, r *http.Request) {
 
 // dealPage is one deal on one screen: what the AE, PM and GM all need.
 func (s *Server) dealPage(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("deal_id")
+	id, ok := pathID(r, "deal_id")
+	if !ok {
+		s.noSuchDeal(w)
+		return
+	}
 	rec, err := s.Store.LoadRecord(r.Context(), id)
 	if errors.Is(err, db.ErrNotFound) {
 		s.errorPage(w, http.StatusNotFound, fmt.Sprintf("no deal %q in the record; a deal just opened appears within seconds", id))
@@ -193,6 +192,12 @@ func (s *Server) render(w http.ResponseWriter, page string, names deal.Names, da
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_, _ = buf.WriteTo(w)
+}
+
+// noSuchDeal answers a path naming no deal without echoing the id back: it
+// may be huge or not even text.
+func (s *Server) noSuchDeal(w http.ResponseWriter) {
+	s.errorPage(w, http.StatusNotFound, "no such deal")
 }
 
 func (s *Server) errorPage(w http.ResponseWriter, code int, msg string) {

@@ -56,8 +56,9 @@ func waitForRecord(t *testing.T, s *Server, dealID string) {
 
 func TestPageHeaders(t *testing.T) {
 	rec := httptest.NewRecorder()
-	pageHeaders(http.NotFoundHandler()).ServeHTTP(rec, httptest.NewRequest("GET", "/deals", nil))
-	if rec.Header().Get("X-Content-Type-Options") != "nosniff" || rec.Header().Get("Referrer-Policy") != "same-origin" {
+	securityHeaders(http.NotFoundHandler()).ServeHTTP(rec, httptest.NewRequest("GET", "/deals", nil))
+	if rec.Header().Get("X-Content-Type-Options") != "nosniff" || rec.Header().Get("Referrer-Policy") != "same-origin" ||
+		rec.Header().Get("Content-Security-Policy") != pageCSP {
 		t.Fatalf("headers %v", rec.Header())
 	}
 }

@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"dealflow/clientlink"
 	"dealflow/db"
@@ -58,7 +59,12 @@ type issuedView struct {
 }
 
 func (s *Server) issueLinkPage(w http.ResponseWriter, r *http.Request) {
-	id, ticket := r.PathValue("deal_id"), r.PathValue("ticket")
+	id, okID := pathID(r, "deal_id")
+	ticket, okTicket := pathID(r, "ticket")
+	if !okID || !okTicket {
+		s.noSuchDeal(w)
+		return
+	}
 	l, err := s.links.Issue(r.Context(), id, ticket, "dashboard")
 	switch {
 	case errors.Is(err, db.ErrNotFound):
@@ -85,16 +91,27 @@ func (s *Server) linkURL(r *http.Request, l clientlink.Link) string {
 }
 
 func (s *Server) revokeLinkPage(w http.ResponseWriter, r *http.Request) {
-	id, link := r.PathValue("deal_id"), r.PathValue("link_id")
+	id, okID := pathID(r, "deal_id")
+	link, okLink := pathID(r, "link_id")
+	if !okID || !okLink {
+		s.noSuchDeal(w)
+		return
+	}
 	ok, err := s.links.Revoke(r.Context(), id, link, "dashboard")
 	if err != nil {
 		s.serverError(w, "revoking a client link", err)
 		return
 	}
 	if !ok {
+		// Nothing revoked: 404 when the deal itself is missing, like
+		// every other path naming a deal.
+		if _, err := s.Store.Queries().DealVersion(r.Context(), id); errors.Is(err, pgx.ErrNoRows) {
+			s.errorPage(w, http.StatusNotFound, fmt.Sprintf("no deal %q in the record", id))
+			return
+		}
 		s.errorPage(w, http.StatusConflict, fmt.Sprintf("deal %s has no live link %s: it was used, revoked already, or never issued", id, link))
 		return
 	}
 	s.log.Info("client link revoked", "deal", id, "link", link, "by", "dashboard")
-	http.Redirect(w, r, "/deals/"+url.PathEscape(id)+"#client-links", http.StatusSeeOther)
+	http.Redirect(w, r, dealPath(id)+"#client-links", http.StatusSeeOther)
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"html/template"
 	"io"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -167,6 +168,11 @@ var pageFuncs = template.FuncMap{
 	"isNeg":  func(d decimal.Decimal) bool { return d.IsNegative() },
 	"deref":  func(d *decimal.Decimal) decimal.Decimal { return *d },
 	"minus":  func(a, b int) int { return a - b },
+	// Links are built from ids and names with these, never by pasting
+	// them into a URL: html/template leaves '?', '#' and "%41" in a path
+	// as they are, and older deal ids hold such characters.
+	"dealPath":     dealPath,
+	"clientFilter": func(client string) string { return "/deals?client=" + url.QueryEscape(client) },
 	// person shows a Slack user id with its cached name; render replaces
 	// it with the request's names, and without them it is the id.
 	"person": func(id string) string { return id },
@@ -250,6 +256,16 @@ func statusClass(s any) string {
 		return "bad"
 	}
 	return ""
+}
+
+// dealPath is the path of a deal's page, or of what is under it, each
+// segment escaped; the mux hands the handlers the segments unescaped.
+func dealPath(id string, under ...string) string {
+	p := "/deals/" + url.PathEscape(id)
+	for _, seg := range under {
+		p += "/" + url.PathEscape(seg)
+	}
+	return p
 }
 
 func writeJSON(w io.Writer, v any) error {

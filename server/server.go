@@ -226,7 +226,7 @@ func (s *Server) routes() http.Handler {
 	s.mountSlack(mux)
 	s.mountPages(mux)
 	s.mountClient(mux)
-	return mux
+	return securityHeaders(mux)
 }
 
 // healthz answers 200 when PostgreSQL and Temporal both answer.
