@@ -204,6 +204,17 @@ func describe(f *Field, inList bool) string {
 	return "a string (" + string(f.Kind) + ")"
 }
 
+// CheckValue checks one string value of the field at path (such as
+// "handover.checklist.scope_ambiguities"), for a surface that builds an
+// input from parts, such as a Slack form.
+func CheckValue(path, value string) error {
+	f := FieldOf(path)
+	if f == nil {
+		return refuse("no field %q", clip(path, maxIDLen))
+	}
+	return checkValue(f, value)
+}
+
 // CheckCell checks one value of a CSV finance file: the same rule as the
 // same field in JSON. An empty cell is a missing value.
 func CheckCell(column, value string) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,6 +25,12 @@ import (
 var temporalHostPort string
 
 func TestMain(m *testing.M) {
+	// Fuzzing needs no Temporal: the targets are parsers, and every fuzz
+	// worker process runs TestMain too.
+	flag.Parse()
+	if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
+		os.Exit(m.Run())
+	}
 	ctx := context.Background()
 	srv, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{})
 	if err != nil {

@@ -261,6 +261,11 @@ func readSubmission(user string, v slack.View) (submission, map[string]string, e
 		if !ok {
 			return sub, map[string]string{blockAmbig: "State the scope ambiguities, one per line, or write none."}, nil
 		}
+		for _, a := range amb {
+			if err := deal.CheckValue("handover.checklist.scope_ambiguities", a); err != nil {
+				return sub, map[string]string{blockAmbig: err.Error()}, nil
+			}
+		}
 		for block := range v.State.Values {
 			if strings.HasPrefix(block, blockAcksPref) {
 				sub.ticked = append(sub.ticked, in.checked(block, actionAcks)...)
