@@ -36,14 +36,14 @@ func FuzzReadSubmission(f *testing.F) {
 		}
 		mb, _ := json.Marshal(meta)
 		vals := map[string]map[string]slack.BlockAction{
-			blockURL:    {actionURL: {Value: url}},
-			blockNotes:  {actionNotes: {Value: notes}},
-			blockNote:   {actionNote: {Value: note}},
-			blockText:   {actionText: {Value: text}},
-			blockValue:  {actionValue: {Value: value}},
-			blockKind:   {actionKind: {SelectedOption: slack.OptionBlockObject{Value: kind}}},
-			blockReason: {actionReason: {Value: reason}},
-			blockAmbig:  {actionAmbig: {Value: ambig}},
+			blockURL:            {actionURL: {Value: url}},
+			blockNotes:          {actionNotes: {Value: notes}},
+			blockNote:           {actionNote: {Value: note}},
+			blockText:           {actionText: {Value: text}},
+			blockValue:          {actionValue: {Value: value}},
+			blockKind:           {actionKind: {SelectedOption: slack.OptionBlockObject{Value: kind}}},
+			blockReason:         {actionReason: {Value: reason}},
+			blockAmbig:          {actionAmbig: {Value: ambig}},
 			blockAcksPref + "0": {actionAcks: {SelectedOptions: []slack.OptionBlockObject{{Value: ticked}}}},
 		}
 		v := slack.View{ID: "V1", CallbackID: callbacks[int(which)%len(callbacks)], PrivateMetadata: string(mb),
