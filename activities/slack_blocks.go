@@ -66,8 +66,11 @@ func ParseButtonValue(s string) (ButtonValue, error) {
 	}
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&v); err != nil || dec.More() {
+	if err := dec.Decode(&v); err != nil {
 		return ButtonValue{}, fmt.Errorf("button value %q is not dealflow's: %v", s, err)
+	}
+	if dec.More() {
+		return ButtonValue{}, fmt.Errorf("button value %q holds more than one JSON value", s)
 	}
 	// Deal ids are checked as the deal's terms were when it opened: any
 	// id up to 128 characters, without control characters or slashes.

@@ -120,36 +120,39 @@ func (a *applier) dispatch(signal string, payload []byte) error {
 func (a *applier) route(signal string, payload []byte) error {
 	switch signal {
 	case SigSignoff:
-		return take(payload, a.signoff)
+		return take(a.s, payload, a.signoff)
 	case SigCommitment:
-		return take(payload, a.commitment)
+		return take(a.s, payload, a.commitment)
 	case SigClose:
-		return take(payload, a.close)
+		return take(a.s, payload, a.close)
 	case SigHandover:
-		return take(payload, a.handover)
+		return take(a.s, payload, a.handover)
 	case SigStage:
-		return take(payload, a.stage)
+		return take(a.s, payload, a.stage)
 	case SigIncident:
-		return take(payload, a.incident)
+		return take(a.s, payload, a.incident)
 	case SigChangeOrder:
-		return take(payload, a.changeOrder)
+		return take(a.s, payload, a.changeOrder)
 	case SigProgress:
-		return take(payload, a.progress)
+		return take(a.s, payload, a.progress)
 	}
 	return refuse("unknown signal %q; known: %s", signal, strings.Join(SignalNames, ", "))
 }
 
 // take decodes strictly: an unknown field is most often a typo, and a typo
 // in a sign-off should be refused, not half-read.
-func take[T any](payload []byte, apply func(T) error) error {
-	v, err := decode[T](payload)
+func take[T any](s *State, payload []byte, apply func(T) error) error {
+	v, err := decode[T](s, payload)
 	if err != nil {
 		return err
 	}
 	return apply(v)
 }
 
-func decode[T any](payload []byte) (T, error) {
+// decode reads a payload into its signal type. Under RulesFields the
+// payload passed CheckInput, whose text rules (in characters) stand in for
+// checkText's older ones (in bytes).
+func decode[T any](s *State, payload []byte) (T, error) {
 	var v T
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.DisallowUnknownFields()
@@ -158,6 +161,9 @@ func decode[T any](payload []byte) (T, error) {
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return v, refuse("payload holds more than one JSON value")
+	}
+	if s.strict() {
+		return v, nil
 	}
 	if err := checkText(v); err != nil {
 		return v, err

@@ -158,10 +158,25 @@ func TestCostsBeforeDeliveryAreCheckedAtHandover(t *testing.T) {
 }
 
 func TestTermsAreCheckedAtOpen(t *testing.T) {
+	for _, c := range []struct {
+		edit func(*deal.Terms)
+		want string
+	}{
+		{func(t *deal.Terms) { t.DealID = "d 1" }, `deal_id "d 1" is not an id`},
+		{func(t *deal.Terms) { t.ContractValue = t.ContractValue.Neg() }, "contract_value must be positive"},
+		{func(t *deal.Terms) { t.ClientSignoff = []string{"handover"} }, `client_signoff must be one of discovery, scoping, proposal, pricing, not "handover"`},
+	} {
+		terms := dealtest.Terms("d1", t0)
+		c.edit(&terms)
+		if _, _, err := deal.Open(terms, deal.CurrentRules, t0); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("error %v does not say %q", err, c.want)
+		}
+	}
+	// The rules before RulesFields name every problem at once.
 	terms := dealtest.Terms("d 1", t0)
 	terms.ContractValue = terms.ContractValue.Neg()
 	terms.ClientSignoff = []string{"handover"}
-	_, _, err := deal.Open(terms, deal.CurrentRules, t0)
+	_, _, err := deal.Open(terms, 0, t0)
 	for _, want := range []string{"deal_id must not contain spaces", "contract_value must be positive", "client_signoff names \"handover\""} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not say %q", err, want)

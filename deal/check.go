@@ -41,7 +41,7 @@ func CheckInput(input string, payload []byte, beside ...string) error {
 	sc.dec.UseNumber()
 	tok, err := sc.dec.Token()
 	if err != nil || tok != json.Delim('{') {
-		return refuse("%s must be one JSON object", input)
+		return refuse("%s must be one JSON object", name(input))
 	}
 	sc.stack = []frame{{object: true, path: input, seen: map[string]bool{}, wantKey: true}}
 	for len(sc.stack) > 0 {
@@ -127,14 +127,20 @@ func (sc *scanner) take(tok json.Token) error {
 		}
 		return nil
 	case nil:
-		if f.Required || inList {
+		if inList {
+			return refuse("%s holds null; each item must be %s", name(path), describe(f, true))
+		}
+		if f.Required {
 			return refuse("%s is required; null is not a value", name(path))
 		}
 	case string:
 		if f.Kind == KindObject || f.Kind == KindBool || f.Kind == KindDays || (f.List && !inList) {
 			return refuse("%s must be %s, not a string", name(path), describe(f, inList))
 		}
-		if v == "" && !f.Required && !inList && !isNumber(f.Kind) {
+		if v == "" && f.Required {
+			return refuse("%s is required; it is empty", name(path))
+		}
+		if v == "" && !inList && !isNumber(f.Kind) {
 			break // an empty optional text is the same as a missing one
 		}
 		if err := checkValue(f, v); err != nil {
@@ -179,10 +185,14 @@ func (sc *scanner) valueDone() {
 	}
 }
 
-// name is a path as people read it in a refusal: without the input.
+// name is a path as people read it in a refusal: without the input, and
+// an input by what people call it.
 func name(path string) string {
 	if _, rest, ok := strings.Cut(path, "."); ok {
 		return rest
+	}
+	if path == "finance" {
+		return "an invoice row"
 	}
 	return path
 }
@@ -209,8 +219,8 @@ func describe(f *Field, inList bool) string {
 // input from parts, such as a Slack form.
 func CheckValue(path, value string) error {
 	f := FieldOf(path)
-	if f == nil {
-		return refuse("no field %q", clip(path, maxIDLen))
+	if f == nil || f.Kind == KindObject || f.Kind == KindBool || f.Kind == KindDays {
+		return refuse("no text field %q", clip(path, maxIDLen))
 	}
 	return checkValue(f, value)
 }
@@ -232,7 +242,8 @@ func CheckCell(column, value string) error {
 		return refuse("%s is not valid UTF-8; save the file as UTF-8", column)
 	}
 	if f.Kind == KindBool {
-		if value != "true" && value != "false" {
+		// Spreadsheets write TRUE and FALSE.
+		if v := strings.ToLower(value); v != "true" && v != "false" {
 			return refuse("%s must be true, false or empty, not %q", column, clip(value, 20))
 		}
 		return nil
@@ -273,6 +284,13 @@ func checkValue(f *Field, v string) error {
 		}
 		if !pattern.MatchString(v) {
 			return refuse("%s %q is not an id: ids start with a letter or digit and hold only %s", n, clip(v, maxIDLen), idChars(f.Kind))
+		}
+	case KindKey:
+		if len(v) > maxIDLen {
+			return refuse("%s is %d characters; an id has at most %d", n, len(v), maxIDLen)
+		}
+		if strings.IndexFunc(v, unicode.IsControl) >= 0 || !utf8.ValidString(v) {
+			return refuse("%s %q holds a control character", n, clip(v, maxIDLen))
 		}
 	case KindPerson:
 		if len(v) > maxPersonLen || !personPattern.MatchString(v) {
@@ -344,8 +362,11 @@ func checkValue(f *Field, v string) error {
 			return refuse("%s must be one of %s, not %q", n, strings.Join(f.Values, ", "), clip(v, maxIDLen))
 		}
 	case KindDuration:
+		if len(v) > 32 {
+			return refuse("%s is not a duration such as 24h or 2m", n)
+		}
 		d, err := time.ParseDuration(v)
-		if len(v) > 32 || err != nil || d < time.Second {
+		if err != nil || d < time.Second {
 			return refuse("%s %q must be a duration of at least 1s, such as 24h or 2m", n, clip(v, 40))
 		}
 	}
@@ -384,7 +405,9 @@ func parseDecimal(n, v string, signed bool, intDigits, places int) (decimal.Deci
 }
 
 // IsCurrency is true for an ISO 4217 currency code, as the library of
-// record (github.com/bojanz/currency, from CLDR) lists them.
+// record (github.com/bojanz/currency, which embeds ISO's list and minor
+// units) has them. Its data decides what deals accept, so upgrading it is
+// a change of the rules (a new rules version), not a routine bump.
 func IsCurrency(code string) bool { return len(code) == 3 && currency.IsValid(code) }
 
 // MinorUnits is the number of decimal places of a currency's minor unit as

@@ -238,7 +238,7 @@ func (a *applier) progress(p ProgressSignal) error {
 }
 
 // checkChangeOrder holds the rules a change order's money follows since
-// CurrentRules: amounts in the deal currency's minor unit, a change to at
+// RulesFields: amounts in the deal currency's minor unit, a change to at
 // least one of them, and an approval that leaves planned cost 0 or more
 // (a negative planned cost would show any spend as a margin gain).
 func (s *State) checkChangeOrder(c ChangeOrderSignal) error {

@@ -14,6 +14,7 @@ type Kind string
 const (
 	KindID       Kind = "id"
 	KindRef      Kind = "ref"
+	KindKey      Kind = "key"
 	KindPerson   Kind = "person"
 	KindText     Kind = "text"
 	KindNote     Kind = "note"
@@ -38,6 +39,7 @@ var kindRules = []struct {
 }{
 	{KindID, "a JSON string of 1 to 128 characters from `A-Z a-z 0-9 . _ - :`, starting with a letter or digit: safe in a URL path and in a Slack block as it is"},
 	{KindRef, "an id that may also hold `/`, for numbers other systems assign (invoice and fee numbers such as `FV/2026/11/001`)"},
+	{KindKey, "the id of something already recorded (a deal, a commitment): 1 to 128 characters, no control characters; it must name one that exists, so ids recorded before these rules still work"},
 	{KindPerson, "a Slack user id: 1 to 64 characters from `A-Z a-z 0-9 _ . -`"},
 	{KindText, "valid UTF-8 with no control characters, at most the field's length in characters"},
 	{KindNote, "text that may also hold line breaks and tabs"},
@@ -121,7 +123,7 @@ var Fields = func() []Field {
 		{Path: "commitment.kind", Kind: KindEnum, Required: true, Values: CommitmentKinds},
 		{Path: "commitment.text", Kind: KindNote, Required: true, Max: maxCommitmentTextSz},
 		{Path: "commitment.value", Kind: KindText, Max: maxTextLen, Rule: "the discount, date or figure promised, as said"},
-		{Path: "commitment.by", Kind: KindPerson, Required: true, Rule: "the AE or presales"},
+		{Path: "commitment.by", Kind: KindPerson, Required: true, Rule: "who heard the promise made"},
 
 		{Path: "close.outcome", Kind: KindEnum, Required: true, Values: CloseOutcomes},
 		{Path: "close.by", Kind: KindPerson, Required: true, Rule: "the AE"},
@@ -130,7 +132,7 @@ var Fields = func() []Field {
 		{Path: "handover.by", Kind: KindPerson, Required: true, Rule: "the PM"},
 		{Path: "handover.checklist", Kind: KindObject, Required: true},
 		{Path: "handover.checklist.deliverables_reviewed", Kind: KindBool},
-		{Path: "handover.checklist.commitments_acknowledged", Kind: KindID, List: true, MaxItems: MaxCommitments, Rule: "every commitment on the deal"},
+		{Path: "handover.checklist.commitments_acknowledged", Kind: KindKey, List: true, MaxItems: MaxCommitments, Rule: "every commitment on the deal"},
 		{Path: "handover.checklist.scope_ambiguities", Kind: KindNote, List: true, Max: maxTextLen, MaxItems: MaxAmbiguities, Rule: "stated to sign off, even when empty"},
 		{Path: "handover.checklist.resources_confirmed", Kind: KindBool},
 		{Path: "handover.signed_off", Kind: KindBool},
@@ -156,7 +158,7 @@ var Fields = func() []Field {
 		{Path: "invoice.date", Kind: KindDate, Required: true},
 		{Path: "invoice.supplier", Kind: KindText, Max: 200},
 		{Path: "invoice.memo", Kind: KindText, Max: 500},
-		{Path: "invoice.fx_rate", Kind: KindRate, Rule: "required, and only allowed, when the currency is not the deal's; deal amount = amount × fx_rate, rounded to the deal currency's minor unit, half away from zero"},
+		{Path: "invoice.fx_rate", Kind: KindRate, Rule: "required when the currency is not the deal's, and then deal amount = amount × fx_rate, rounded to the deal currency's minor unit, half away from zero; in the deal's own currency only 1"},
 		{Path: "invoice.credit", Kind: KindBool, Rule: "a credit note; kept negative whichever sign it was sent with"},
 
 		{Path: "change_order.id", Kind: KindID, Required: true},
@@ -165,11 +167,11 @@ var Fields = func() []Field {
 		{Path: "change_order.status", Kind: KindEnum, Required: true, Values: ChangeOrderStatuses},
 		{Path: "change_order.by", Kind: KindPerson, Required: true, Rule: "the AE, PM or GM"},
 
-		{Path: "progress.pct_complete", Kind: KindPercent, Required: true},
+		{Path: "progress.pct_complete", Kind: KindPercent, Required: true, Rule: "above 0, at most 2 decimal places"},
 		{Path: "progress.by", Kind: KindPerson, Required: true, Rule: "the PM"},
 	}
 	// A finance row is an invoice and the deal it belongs to.
-	fs = append(fs, Field{Path: "finance.deal_id", Kind: KindID, Required: true})
+	fs = append(fs, Field{Path: "finance.deal_id", Kind: KindKey, Required: true})
 	for _, f := range slices.Clone(fs) {
 		if name, ok := strings.CutPrefix(f.Path, SigInvoice+"."); ok {
 			f.Path = "finance." + name

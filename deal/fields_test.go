@@ -53,7 +53,7 @@ func TestInputsTheIssueFoundAccepted(t *testing.T) {
 		{"a JSON number for a percentage", deal.SigProgress, `{"pct_complete":30,"by":"U_PM"}`, "pct_complete must be a decimal string"},
 		{"a commitment id of spaces", deal.SigCommitment, `{"id":"   ","kind":"date","text":"x","by":"U_AE"}`, `id "   " is not an id`},
 		{"an empty invoice id", deal.SigInvoice,
-			`{"invoice_id":"","category":"travel","amount":"1","currency":"EUR","date":"2026-02-01"}`, `invoice_id "" is not an id`},
+			`{"invoice_id":"","category":"travel","amount":"1","currency":"EUR","date":"2026-02-01"}`, "invoice_id is required; it is empty"},
 		{"an invoice currency with spaces", deal.SigInvoice,
 			`{"invoice_id":"I2","category":"travel","amount":"1","currency":" EUR","date":"2026-02-01"}`, `currency " EUR" is not an ISO 4217 currency code`},
 		{"a fee currency with spaces", deal.SigFee,
@@ -206,5 +206,50 @@ func TestREADMEFieldTable(t *testing.T) {
 	}
 	if got := s[i+len(begin) : j]; got != deal.FieldTable() {
 		t.Fatalf("README.md's field table is not the one the code enforces; run `go run ./deal/fieldtable`")
+	}
+}
+
+// A deal moves to newer rules only when what it recorded passes them: an
+// old commitment id with a space would otherwise block its handover.
+func TestTakeRulesKeepsADealItsRecordWouldBlock(t *testing.T) {
+	now := time.Date(2026, 2, 2, 9, 0, 0, 0, time.UTC)
+	open := func() *dealtest.Deal {
+		d, err := dealtest.OpenUnder(dealtest.Terms("d1", now), 0, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	old := open()
+	if res := old.Send(now, deal.SigCommitment, []byte(`{"id":"Q3 discount","kind":"discount","text":"10% off","by":"U_AE"}`)); res.Status != deal.Accepted {
+		t.Fatalf("rules 0 took no spaced id: %+v", res)
+	}
+	old.State.TakeRules(deal.CurrentRules)
+	if old.State.Rules != 0 {
+		t.Fatalf("a deal holding commitment id %q moved to rules %d", "Q3 discount", old.State.Rules)
+	}
+	clean := open()
+	clean.State.TakeRules(deal.CurrentRules)
+	if clean.State.Rules != deal.CurrentRules {
+		t.Fatalf("a clean deal stayed on rules %d", clean.State.Rules)
+	}
+}
+
+// Lengths are in characters, the same in CheckInput and in the rules: a
+// commitment of 4,000 CJK characters (12,000 bytes) is within its 4,000.
+func TestTextLimitsCountCharacters(t *testing.T) {
+	now := time.Date(2026, 2, 2, 9, 0, 0, 0, time.UTC)
+	d, err := dealtest.Open(dealtest.Terms("d1", now), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Repeat("日", 4000)
+	res := d.Send(now, deal.SigCommitment, []byte(`{"id":"c1","kind":"date","text":"`+text+`","by":"U_AE"}`))
+	if res.Status != deal.Accepted {
+		t.Fatalf("4,000 characters of text: %+v", res)
+	}
+	res = d.Send(now, deal.SigCommitment, []byte(`{"id":"c2","kind":"date","text":"`+text+`日","by":"U_AE"}`))
+	if res.Status != deal.Refused || !strings.Contains(res.Reason, "text is longer than 4000 characters") {
+		t.Fatalf("one character more: %+v", res)
 	}
 }

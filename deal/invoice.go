@@ -17,7 +17,7 @@ func NewInvoice(s InvoiceSignal, dealCurrency string) (Invoice, error) {
 	return newInvoice(s, dealCurrency, CurrentRules)
 }
 
-// newInvoice is NewInvoice under a rules version: before CurrentRules an
+// newInvoice is NewInvoice under a rules version: before RulesFields an
 // amount was not checked against its currency's minor unit and a
 // converted one was rounded to 2 places whatever the deal's currency.
 func newInvoice(s InvoiceSignal, dealCurrency string, rules int) (Invoice, error) {
@@ -47,7 +47,7 @@ func newInvoice(s InvoiceSignal, dealCurrency string, rules int) (Invoice, error
 		return Invoice{}, refuse("date is required (YYYY-MM-DD)")
 	}
 	places := int32(2)
-	if rules >= CurrentRules {
+	if rules >= RulesFields {
 		if err := checkMinorUnits("amount", amount, cur); err != nil {
 			return Invoice{}, err
 		}

@@ -49,7 +49,7 @@ func TestParseInvoicesCSV(t *testing.T) {
 	csv := "\ufeffInvoice_ID,DEAL_ID,amount,currency,date,category,fx_rate,credit,memo,supplier\n" +
 		"INV-1,d1,12000.50,EUR,2026-01-10,subcontractor,,,\"Sprint 1, week 2\",Initech\n" +
 		"INV-2,d1,1000,USD,2026-01-11,license,0.9123,false,,Globex Soft\n" +
-		"CN-1,d1,-500,EUR,2026-01-12,subcontractor,,true,refund,Initech\n" +
+		"CN-1,d1,-500,EUR,2026-01-12,subcontractor,,TRUE,refund,Initech\n" +
 		"INV-3,d1,12.x,EUR,2026-01-12,travel,,,,\n" +
 		"INV-4,d1,10,EUR,2026-13-01,travel,,,,\n" +
 		"INV-5,d1,10,EUR,2026-01-12,travel,,yes,,\n" +
@@ -61,7 +61,7 @@ func TestParseInvoicesCSV(t *testing.T) {
 		// Cells are taken as written: the same rules as in JSON.
 		"INV-11,d1,10,usd,2026-01-12,travel,1,,,\n" +
 		"INV-12,d1,10,EUR ,2026-01-12,travel,,,,\n" +
-		"INV-13,d1,10,EUR,2026-01-12,travel,,TRUE,,\n" +
+		"INV-13,d1,10,EUR,2026-01-12,travel,,yes,,\n" +
 		"INV-14,d1,10,EUR,2026-01-12,travel,,,,M\xfcller\n" +
 		"INV 15,d1,10,EUR,2026-01-12,travel,,,,\n"
 	rows, err := deal.ParseInvoicesCSV(strings.NewReader(csv))
@@ -85,7 +85,7 @@ func TestParseInvoicesCSV(t *testing.T) {
 		{Row: 11, DealID: "d2", InvoiceID: "INV-10", Category: "internal", Amount: "0.01", Currency: "EUR", Date: "2026-01-31"},
 		{Row: 12, DealID: "d1", InvoiceID: "INV-11", Err: `currency "usd" is not an ISO 4217 currency code (three capitals, such as EUR)`},
 		{Row: 13, DealID: "d1", InvoiceID: "INV-12", Err: `currency "EUR " is not an ISO 4217 currency code (three capitals, such as EUR)`},
-		{Row: 14, DealID: "d1", InvoiceID: "INV-13", Err: `credit must be true, false or empty, not "TRUE"`},
+		{Row: 14, DealID: "d1", InvoiceID: "INV-13", Err: `credit must be true, false or empty, not "yes"`},
 		{Row: 15, DealID: "d1", InvoiceID: "INV-14", Err: `supplier is not valid UTF-8; save the file as UTF-8`},
 		{Row: 16, DealID: "d1", InvoiceID: "INV 15", Err: `invoice_id "INV 15" is not an id: ids start with a letter or digit and hold only A-Z a-z 0-9 . _ - : /`},
 	}
@@ -167,17 +167,17 @@ func TestParseInvoicesJSON(t *testing.T) {
 		{Row: 1, DealID: "d1", InvoiceID: "I2", Category: "license", Amount: "1000", Currency: "USD", Date: "2026-01-02", FX: "0.9123"},
 		// A typo in a field name is refused, not half-read; the ids are
 		// kept for the answer.
-		{Row: 2, DealID: "d1", InvoiceID: "I3", Err: `finance has no field "amout"; its fields are deal_id, invoice_id, category, amount, currency, date, supplier, memo, fx_rate, credit`},
+		{Row: 2, DealID: "d1", InvoiceID: "I3", Err: `an invoice row has no field "amout"; its fields are deal_id, invoice_id, category, amount, currency, date, supplier, memo, fx_rate, credit`},
 		{Row: 3, DealID: "d2", InvoiceID: "I4", Err: `amount "12.x" is not a decimal: write an optional -, digits and optionally . and more digits, such as "1250.50"`},
 		{Row: 4, InvoiceID: "I5", Err: "deal_id is required"},
 		{Row: 5, DealID: "d1", InvoiceID: "I6", Category: "travel", Amount: "-10", Currency: "EUR", Date: "2026-01-02", Credit: true},
 		{Row: 6, DealID: "d1", InvoiceID: "I7", Err: `date "02/01/2026" is not a date of the form YYYY-MM-DD`},
-		{Row: 7, Err: "finance must be one JSON object"},
+		{Row: 7, Err: "an invoice row must be one JSON object"},
 		// Money is a decimal string; a repeated key is refused, not read
 		// as its last value (a second deal_id would move the row).
 		{Row: 8, DealID: "d1", InvoiceID: "I8", Err: `amount must be a decimal string such as "12.50", not the JSON number 12.5`},
-		{Row: 9, DealID: "d1", InvoiceID: "I9", Err: `finance holds the field "amount" twice`},
-		{Row: 10, DealID: "d2", InvoiceID: "I10", Err: `finance holds the field "deal_id" twice`},
+		{Row: 9, DealID: "d1", InvoiceID: "I9", Err: `an invoice row holds the field "amount" twice`},
+		{Row: 10, DealID: "d2", InvoiceID: "I10", Err: `an invoice row holds the field "deal_id" twice`},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("%d rows, want %d: %+v", len(got), len(want), got)

@@ -109,7 +109,7 @@ func (s *State) CheckEntry(now time.Time, signal string, payload []byte) (Ledger
 	}
 	switch signal {
 	case SigInvoice:
-		sig, err := decode[InvoiceSignal](payload)
+		sig, err := decode[InvoiceSignal](s, payload)
 		if err != nil {
 			return LedgerEntry{}, err
 		}
@@ -120,7 +120,7 @@ func (s *State) CheckEntry(now time.Time, signal string, payload []byte) (Ledger
 		inv.ReceivedAt = now
 		return LedgerEntry{Invoice: &inv}, nil
 	case SigFee:
-		sig, err := decode[FeeSignal](payload)
+		sig, err := decode[FeeSignal](s, payload)
 		if err != nil {
 			return LedgerEntry{}, err
 		}

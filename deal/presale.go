@@ -188,7 +188,7 @@ func (a *applier) commitment(c CommitmentSignal) error {
 	if !slices.Contains(CommitmentKinds, c.Kind) {
 		return refuse("commitment kind must be one of %s, not %q", strings.Join(CommitmentKinds, ", "), c.Kind)
 	}
-	if len(c.Text) > maxCommitmentTextSz {
+	if !s.strict() && len(c.Text) > maxCommitmentTextSz {
 		return refuse("commitment text is longer than %d characters", maxCommitmentTextSz)
 	}
 	sum := digest(c)

@@ -66,14 +66,18 @@ const (
 	maxCommitmentTextSz   = 4000
 )
 
-// Normalize fills defaults and checks the terms under today's rules; the
-// error names every problem at once so a bad deal file is fixed in one go.
+// Normalize fills defaults and checks the terms under today's rules. A
+// field the table refuses is reported alone; past that the error names
+// every problem at once, so a bad deal file is fixed in one go.
 func (t *Terms) Normalize() error { return t.normalize(CurrentRules) }
 
 func (t *Terms) normalize(rules int) error {
 	var bad []string
-	if rules >= CurrentRules {
-		bad = t.checkFields()
+	if rules >= RulesFields {
+		if err := t.checkInput(); err != nil {
+			return fmt.Errorf("deal terms: %w", err)
+		}
+		bad = t.checkMoney()
 	}
 	need := func(v, name string) {
 		if strings.TrimSpace(v) == "" {
@@ -89,7 +93,7 @@ func (t *Terms) normalize(rules int) error {
 	need(t.People.PricingApprover, "people.pricing_approver")
 	need(t.People.PM, "people.pm")
 	need(t.People.GM, "people.gm")
-	if err := checkText(*t); err != nil {
+	if err := checkText(*t); err != nil && rules < RulesFields {
 		bad = append(bad, err.Error())
 	}
 	if strings.ContainsAny(t.DealID, " /\t\n") {
@@ -104,7 +108,7 @@ func (t *Terms) normalize(rules int) error {
 	}
 	if t.PlannedCost == nil {
 		pc := t.ContractValue.Mul(decimal.NewFromInt(1).Sub(t.TargetMarginPct.Div(hundred)))
-		if rules >= CurrentRules {
+		if rules >= RulesFields {
 			pc = pc.Round(MinorUnits(t.Currency))
 		}
 		t.PlannedCost = &pc
@@ -153,19 +157,20 @@ func (t *Terms) normalize(rules int) error {
 	return nil
 }
 
-// checkFields is the check of CurrentRules: the terms as JSON against
-// Fields, money in the currency's minor unit, and each client sign-off
-// once. Whoever reads terms from JSON checks that JSON with CheckInput
-// first, for what decoding hides: unknown and repeated fields, numbers
-// where money is a string.
-func (t *Terms) checkFields() []string {
+// checkInput and checkMoney are the checks of RulesFields: the terms as
+// JSON against Fields, then money in the currency's minor unit and each
+// client sign-off once. Whoever reads terms from JSON checks that JSON
+// with CheckInput first, for what decoding hides: unknown and repeated
+// fields, numbers where money is a string.
+func (t *Terms) checkInput() error {
 	b, err := json.Marshal(t)
 	if err != nil {
-		return []string{err.Error()}
+		return err
 	}
-	if err := CheckInput("terms", b); err != nil {
-		return []string{err.Error()}
-	}
+	return CheckInput("terms", b)
+}
+
+func (t *Terms) checkMoney() []string {
 	var bad []string
 	if err := checkMinorUnits("contract_value", t.ContractValue, t.Currency); err != nil {
 		bad = append(bad, err.Error())

@@ -37,7 +37,6 @@ var (
 const (
 	csrfCookie = "dealflow_csrf"
 	maxForm    = 64 << 10
-	maxName    = 200
 )
 
 // mountClient serves the client's pages under /client/, outside the
@@ -204,16 +203,18 @@ func (s *Server) clientSubmit(w http.ResponseWriter, r *http.Request) {
 	f.Name, f.Email = strings.TrimSpace(r.PostForm.Get("name")), strings.TrimSpace(r.PostForm.Get("email"))
 	f.Decision, f.Note = r.PostForm.Get("decision"), strings.TrimSpace(r.PostForm.Get("note"))
 	switch {
-	case f.Name == "" || len(f.Name) > maxName || strings.ContainsRune(f.Name, 0):
-		f.Error = "Please give your name (at most 200 characters)."
-	case !deal.ValidEmail(f.Email):
+	// The same field rules the deal applies, so what the page takes the
+	// deal takes.
+	case f.Name == "" || deal.CheckValue("signoff.client.name", f.Name) != nil:
+		f.Error = "Please give your name (at most 200 characters, on one line)."
+	case !deal.ValidEmail(f.Email) || deal.CheckValue("signoff.client.email", f.Email) != nil:
 		f.Error = "Please give your email address, such as jane@example.com."
 	case f.Decision != "approve" && f.Decision != "changes_requested":
 		f.Decision, f.Error = "approve", "Please choose to approve or to request changes."
 	case f.Decision == "changes_requested" && f.Note == "":
 		f.Error = "Please say in the note what should change."
-	case len(f.Note) > 4000 || strings.ContainsRune(f.Note, 0):
-		f.Error = "The note is too long: at most 4,000 characters."
+	case deal.CheckValue("signoff.note", f.Note) != nil:
+		f.Error = "The note is too long or holds a control character: at most 4,000 characters of text."
 	}
 	if f.Error != "" {
 		s.clientRender(w, http.StatusBadRequest, clientView{Form: f})

@@ -261,6 +261,9 @@ func readSubmission(user string, v slack.View) (submission, map[string]string, e
 		if !ok {
 			return sub, map[string]string{blockAmbig: "State the scope ambiguities, one per line, or write none."}, nil
 		}
+		if len(amb) > deal.MaxAmbiguities {
+			return sub, map[string]string{blockAmbig: fmt.Sprintf("At most %d scope ambiguities; group the smaller ones.", deal.MaxAmbiguities)}, nil
+		}
 		for _, a := range amb {
 			if err := deal.CheckValue("handover.checklist.scope_ambiguities", a); err != nil {
 				return sub, map[string]string{blockAmbig: err.Error()}, nil

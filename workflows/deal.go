@@ -212,7 +212,13 @@ func (w *dealWorkflow) start(ctx workflow.Context) error {
 	in := w.in
 	info := workflow.GetInfo(ctx)
 	handedOver := in.State != nil || in.Carry != nil
-	if in.inputErr != "" && w.rules >= deal.CurrentRules {
+	switch {
+	case in.inputErr != "" && info.ContinuedExecutionRunID != "":
+		// The previous run's carry does not decode: a bug of ours, not bad
+		// input. Failing the workflow task keeps the deal as it is until a
+		// worker that reads the carry is deployed.
+		panic("the previous run's carry does not decode: " + in.inputErr)
+	case in.inputErr != "" && w.rules >= deal.RulesFields:
 		return temporal.NewNonRetryableApplicationError("deal terms: "+in.inputErr, "BadTerms", nil)
 	}
 	if handedOver && info.ContinuedExecutionRunID == "" {
@@ -244,7 +250,7 @@ func (w *dealWorkflow) start(ctx workflow.Context) error {
 		}
 		w.absorb(eff)
 	}
-	w.s.Rules = max(w.s.Rules, w.rules)
+	w.s.TakeRules(w.rules)
 	every, err := w.s.Terms.CheckEvery()
 	if err != nil {
 		return temporal.NewNonRetryableApplicationError(err.Error(), "BadTerms", nil)
@@ -448,7 +454,7 @@ func (w *dealWorkflow) listen(ctx workflow.Context) {
 			sel.Select(ctx)
 		}
 	})
-	if w.rules >= deal.CurrentRules {
+	if w.rules >= deal.RulesFields {
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			for workflow.Await(ctx, func() bool { return len(unknownSignals(ctx)) > 0 }) == nil {
 				w.takeUnknownSignals(ctx)
@@ -472,17 +478,22 @@ func unknownSignals(ctx workflow.Context) []string {
 }
 
 // takeUnknownSignals records each waiting signal of an unknown name as a
-// refusal, with the first bytes of its payload.
+// refusal, with the first bytes of its payload. The SDK drops a payload it
+// cannot read as JSON while receiving, so the signals waiting are counted
+// first and each one missing from what was received is recorded too.
 func (w *dealWorkflow) takeUnknownSignals(ctx workflow.Context) {
 	for _, name := range unknownSignals(ctx) {
 		ch := workflow.GetSignalChannel(ctx, name)
-		for {
+		reason := fmt.Sprintf("unknown signal %q; known: %s", name, strings.Join(deal.SignalNames, ", "))
+		waiting := ch.Len()
+		for range waiting {
 			var raw json.RawMessage
-			if !ch.ReceiveAsync(&raw) {
-				break
-			}
 			w.signalsTaken++
-			w.refuse(ctx, name, fmt.Sprintf("unknown signal %q; known: %s", name, strings.Join(deal.SignalNames, ", ")), raw)
+			if ch.ReceiveAsync(&raw) {
+				w.refuse(ctx, name, reason, raw)
+				continue
+			}
+			w.refuse(ctx, name, reason+" (its payload is not JSON)", nil)
 		}
 	}
 }
@@ -490,7 +501,7 @@ func (w *dealWorkflow) takeUnknownSignals(ctx workflow.Context) {
 // drainSignals takes the signals that arrived but were not yet handled, so
 // none is lost when this run ends.
 func (w *dealWorkflow) drainSignals(ctx workflow.Context) {
-	if w.rules >= deal.CurrentRules {
+	if w.rules >= deal.RulesFields {
 		w.takeUnknownSignals(ctx)
 	}
 	for _, name := range deal.SignalNames {
