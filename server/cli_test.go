@@ -64,7 +64,7 @@ func TestByHandWithTheTemporalCLI(t *testing.T) {
 		t.Fatalf("stage %s, %d commitments, %d refusals", st.Deal.Stage, len(st.Deal.Commitments), st.Deal.Refusals)
 	}
 	rec, _ := stored(t, s, id)
-	if rec.Stage != deal.Scoping || len(rec.Commitments) != 1 || len(rec.Refusals) != 2 || !strings.Contains(rec.Refusals[0].Reason, "can't convert 12.x to decimal") ||
+	if rec.Stage != deal.Scoping || len(rec.Commitments) != 1 || len(rec.Refusals) != 2 || !strings.Contains(rec.Refusals[0].Reason, `amount "12.x" is not a decimal`) ||
 		!strings.Contains(rec.Refusals[1].Reason, "only the ticket owner U_PRESALES") {
 		t.Fatalf("PostgreSQL: stage %s, %d commitments, refusals %+v", rec.Stage, len(rec.Commitments), rec.Refusals)
 	}

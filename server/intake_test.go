@@ -180,7 +180,7 @@ func TestFinanceIntake(t *testing.T) {
 		{row: 5, dealID: finA, invoiceID: "INV-100", status: deal.Duplicate},
 		{row: 6, dealID: finA, invoiceID: "INV-2", status: deal.Refused,
 			reasonPrefix: "invoice INV-2 is already recorded with other content (amount 1000 USD); send a credit note or use a new invoice_id"},
-		{row: 7, dealID: finA, invoiceID: "INV-4", status: deal.Refused, reasonPrefix: `amount "12.x" is not a decimal number`},
+		{row: 7, dealID: finA, invoiceID: "INV-4", status: deal.Refused, reasonPrefix: `amount "12.x" is not a decimal`},
 		{row: 8, dealID: finA, invoiceID: "INV-5", status: deal.Refused, reasonPrefix: "amount must not be zero"},
 		{row: 9, dealID: finA, invoiceID: "INV-6", status: deal.Refused, reasonPrefix: "invoice is in USD but the deal is in EUR: fx_rate is required"},
 		{row: 10, dealID: "nope", invoiceID: "INV-7", status: deal.Refused, reasonPrefix: "unknown deal nope"},
@@ -228,12 +228,12 @@ func TestFinanceIntake(t *testing.T) {
 	// A JSON array: the good element is taken, the one with a typo is
 	// refused on its own.
 	ans = intakeOK(t, s, "/api/invoices", `[
-		{"deal_id":"`+finB+`","invoice_id":"INV-9","category":"travel","amount":10.10,"currency":"EUR","date":"2026-01-14"},
+		{"deal_id":"`+finB+`","invoice_id":"INV-9","category":"travel","amount":"10.10","currency":"EUR","date":"2026-01-14"},
 		{"deal_id":"`+finB+`","invoice_id":"INV-10","category":"travel","amout":"5","currency":"EUR","date":"2026-01-14"}
 	]`)
 	checkAnswer(t, "JSON array", ans, []wantRow{
 		{row: 1, dealID: finB, invoiceID: "INV-9", status: deal.Accepted},
-		{row: 2, dealID: finB, invoiceID: "INV-10", status: deal.Refused, reasonPrefix: "does not decode"},
+		{row: 2, dealID: finB, invoiceID: "INV-10", status: deal.Refused, reasonPrefix: `an invoice row has no field "amout"`},
 	})
 	costsAgree(t, s, finB, "260.35", []string{"INV-1", "INV-9"})
 
@@ -314,7 +314,7 @@ func TestFinanceIntakeJob(t *testing.T) {
 		amount := fmt.Sprintf("%d.%02d", 10+row%90, row%100)
 		switch {
 		case row == 7:
-			amount, w.status, w.reasonPrefix = "1.x", deal.Refused, `amount "1.x" is not a decimal number`
+			amount, w.status, w.reasonPrefix = "1.x", deal.Refused, `amount "1.x" is not a decimal`
 		case row == 11:
 			w.dealID, w.status, w.reasonPrefix = "nope-"+sfx, deal.Refused, "unknown deal nope-"+sfx
 		case row%100 == 0:

@@ -129,7 +129,14 @@ func TestADealOfAnySize(t *testing.T) {
 
 	rec, st := stored(t, s, id)
 	if st.Deal.Ledger.Invoices != 20000 || rec.InvoicesTotal != 20000 {
-		t.Fatalf("%d invoices in the workflow, %d in PostgreSQL; want 20,000", st.Deal.Ledger.Invoices, rec.InvoicesTotal)
+		var other []string
+		for _, r := range rec.Refusals {
+			if r.Signal != deal.SigSignoff {
+				other = append(other, r.Signal+": "+r.Reason)
+			}
+		}
+		t.Fatalf("%d invoices in the workflow, %d in PostgreSQL; want 20,000 (%d refusals; other than the sign-offs: %q)",
+			st.Deal.Ledger.Invoices, rec.InvoicesTotal, rec.RefusalsTotal, other)
 	}
 	if got := st.Deal.Margin.ActualCost; !got.Equal(want) || !rec.Margin.ActualCost.Equal(want) {
 		t.Fatalf("actual cost %s in the workflow, %s in PostgreSQL; the invoices sum to %s", got, rec.Margin.ActualCost, want)

@@ -436,7 +436,22 @@ func (w *dealWorkflow) absorb(eff deal.Effects) {
 // listen starts one goroutine that takes every signal as it arrives. The
 // payload is taken raw, so a payload that does not decode becomes a
 // recorded refusal rather than a decoding error inside the SDK.
+//
+// Under the field rules the goroutine waits until a signal is waiting and
+// then takes every waiting one (takeSignals). Runs before them used a
+// selector, kept below for their replay: a selector that is woken holds
+// the signal it was woken by until it runs, where the hand-over's drain
+// cannot see it, and looking for unknown names (GetUnhandledSignalNames,
+// which peeks into every channel) could overwrite it.
 func (w *dealWorkflow) listen(ctx workflow.Context) {
+	if w.rules >= deal.RulesFields {
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			for workflow.Await(ctx, func() bool { return signalsWaiting(ctx) }) == nil {
+				w.drainSignals(ctx)
+			}
+		})
+		return
+	}
 	sel := workflow.NewSelector(ctx)
 	for _, name := range deal.SignalNames {
 		sel.AddReceive(workflow.GetSignalChannel(ctx, name), func(c workflow.ReceiveChannel, _ bool) {
@@ -454,13 +469,16 @@ func (w *dealWorkflow) listen(ctx workflow.Context) {
 			sel.Select(ctx)
 		}
 	})
-	if w.rules >= deal.RulesFields {
-		workflow.Go(ctx, func(ctx workflow.Context) {
-			for workflow.Await(ctx, func() bool { return len(unknownSignals(ctx)) > 0 }) == nil {
-				w.takeUnknownSignals(ctx)
-			}
-		})
+}
+
+// signalsWaiting is true when a signal of any name waits to be taken.
+func signalsWaiting(ctx workflow.Context) bool {
+	for _, name := range deal.SignalNames {
+		if workflow.GetSignalChannel(ctx, name).Len() > 0 {
+			return true
+		}
 	}
+	return len(unknownSignals(ctx)) > 0
 }
 
 // unknownSignals are the names of waiting signals the deal does not know,
@@ -478,23 +496,30 @@ func unknownSignals(ctx workflow.Context) []string {
 }
 
 // takeUnknownSignals records each waiting signal of an unknown name as a
-// refusal, with the first bytes of its payload. The SDK drops a payload it
-// cannot read as JSON while receiving, so the signals waiting are counted
-// first and each one missing from what was received is recorded too.
+// refusal, with the first bytes of its payload.
 func (w *dealWorkflow) takeUnknownSignals(ctx workflow.Context) {
 	for _, name := range unknownSignals(ctx) {
-		ch := workflow.GetSignalChannel(ctx, name)
-		reason := fmt.Sprintf("unknown signal %q; known: %s", name, strings.Join(deal.SignalNames, ", "))
-		waiting := ch.Len()
-		for range waiting {
-			var raw json.RawMessage
-			w.signalsTaken++
-			if ch.ReceiveAsync(&raw) {
-				w.refuse(ctx, name, reason, raw)
-				continue
-			}
-			w.refuse(ctx, name, reason+" (its payload is not JSON)", nil)
+		w.takeSignals(ctx, name)
+	}
+}
+
+// takeSignals takes every waiting signal of one name. The SDK drops a
+// payload it cannot read as JSON while receiving, so the signals waiting
+// are counted first and each one missing from what was received is taken
+// with no payload, which the rules refuse as not JSON.
+func (w *dealWorkflow) takeSignals(ctx workflow.Context, name string) {
+	ch := workflow.GetSignalChannel(ctx, name)
+	for range ch.Len() {
+		var raw json.RawMessage
+		if !ch.ReceiveAsync(&raw) {
+			raw = nil
 		}
+		w.signalsTaken++
+		if !slices.Contains(deal.SignalNames, name) {
+			w.refuse(ctx, name, fmt.Sprintf("unknown signal %q; known: %s", name, strings.Join(deal.SignalNames, ", ")), raw)
+			continue
+		}
+		w.handle(ctx, name, raw, "", false)
 	}
 }
 
@@ -502,7 +527,11 @@ func (w *dealWorkflow) takeUnknownSignals(ctx workflow.Context) {
 // none is lost when this run ends.
 func (w *dealWorkflow) drainSignals(ctx workflow.Context) {
 	if w.rules >= deal.RulesFields {
+		for _, name := range deal.SignalNames {
+			w.takeSignals(ctx, name)
+		}
 		w.takeUnknownSignals(ctx)
+		return
 	}
 	for _, name := range deal.SignalNames {
 		ch := workflow.GetSignalChannel(ctx, name)
