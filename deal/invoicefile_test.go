@@ -107,6 +107,12 @@ func TestParseInvoicesCSVWholeFileErrors(t *testing.T) {
 		{"missing columns", "deal_id,invoice_id,category,amount\nd1,I1,travel,10\n", "CSV header lacks required column(s) currency, date"},
 		{"unknown column", "deal_id,invoice_id,category,amount,currency,date,amount_eur\n",
 			`CSV header has unknown column "amount_eur"; columns are deal_id, invoice_id, category, amount, currency, date, supplier, memo, fx_rate, credit`},
+		// A column twice would have the last copy win; a second deal_id
+		// would send the row to another deal.
+		{"a column twice", "deal_id,invoice_id,category,amount,currency,date,amount\nd1,I1,travel,10,EUR,2026-01-01,90000\n",
+			"CSV header names the column amount twice (columns 4 and 7)"},
+		{"deal_id twice, in other cases", "deal_id,invoice_id,category,amount,currency,date,DEAL_ID\nd1,I1,travel,10,EUR,2026-01-01,d2\n",
+			"CSV header names the column deal_id twice (columns 1 and 7)"},
 		{"not a CSV at all", `{"deal_id":"d1"}`, `reading the CSV header: parse error on line 1, column 2: bare " in non-quoted-field`},
 		{"an unclosed quote swallowing later rows",
 			"deal_id,invoice_id,category,amount,currency,date\nd1,I1,travel,10,EUR,2026-01-01\nd1,\"I2,travel,10,EUR,2026-01-01\nd1,I3,travel,10,EUR,2026-01-01\nd1,I4,travel,10,EUR,2026-01-01\n",
