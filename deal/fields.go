@@ -51,7 +51,7 @@ var kindRules = []struct {
 	{KindCurrency, "an ISO 4217 currency code in capitals, such as `EUR` as listed by ISO 4217 (metals and test codes such as `XAU` and `XXX` are not taken)"},
 	{KindDate, "a calendar day written `YYYY-MM-DD`, years 2000 to 2199"},
 	{KindEnum, "one of the listed words, exactly as written"},
-	{KindBool, "JSON `true` or `false` (in a CSV file: `true`, `false` or empty)"},
+	{KindBool, "JSON `true` or `false` (in a CSV file: `true` or `false` in any case, or empty)"},
 	{KindDays, "a whole JSON number of days in the field's range"},
 	{KindDuration, "a Go duration of at least 1s, such as `24h` or `30m`"},
 	{KindObject, "a JSON object with the fields listed under it"},
