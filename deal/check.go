@@ -292,6 +292,9 @@ func checkValue(f *Field, v string) error {
 		if strings.IndexFunc(v, unicode.IsControl) >= 0 || !utf8.ValidString(v) {
 			return refuse("%s %q holds a control character", n, clip(v, maxIDLen))
 		}
+		if strings.TrimSpace(v) == "" {
+			return refuse("%s is blank", n)
+		}
 	case KindPerson:
 		if len(v) > maxPersonLen || !personPattern.MatchString(v) {
 			return refuse("%s %q is not a Slack user id (letters, digits, _ . -; at most %d)", n, clip(v, maxIDLen), maxPersonLen)

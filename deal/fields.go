@@ -39,7 +39,7 @@ var kindRules = []struct {
 }{
 	{KindID, "a JSON string of 1 to 128 characters from `A-Z a-z 0-9 . _ - :`, starting with a letter or digit: safe in a URL path and in a Slack block as it is"},
 	{KindRef, "an id that may also hold `/`, for numbers other systems assign (invoice and fee numbers such as `FV/2026/11/001`)"},
-	{KindKey, "the id of something already recorded (a deal, a commitment): 1 to 128 characters, no control characters; it must name one that exists, so ids recorded before these rules still work"},
+	{KindKey, "the id of something already recorded (a deal, a commitment): 1 to 128 characters, not blank, no control characters; it must name one that exists, so ids recorded before these rules still work"},
 	{KindPerson, "a Slack user id: 1 to 64 characters from `A-Z a-z 0-9 _ . -`"},
 	{KindText, "valid UTF-8 with no control characters, at most the field's length in characters"},
 	{KindNote, "text that may also hold line breaks and tabs"},

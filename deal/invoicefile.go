@@ -68,7 +68,6 @@ func ParseInvoicesJSON(body []byte) ([]InvoiceRow, error) {
 			row.DealID, row.Invoice.InvoiceID = loose.DealID, loose.InvoiceID
 		} else {
 			row.DealID, row.Invoice = line.DealID, line.InvoiceSignal
-			row.Err = checkRowDeal(line.DealID)
 		}
 		rows = append(rows, row)
 	}
@@ -182,18 +181,11 @@ func csvInvoice(get func(string) string) (InvoiceSignal, error) {
 		s.FXRate = &fx
 	}
 	if v := get("credit"); v != "" {
-		b, err := strconv.ParseBool(v)
+		b, err := strconv.ParseBool(strings.ToLower(v))
 		if err != nil {
 			return s, fmt.Errorf("credit %q must be true or false", v)
 		}
 		s.Credit = b
 	}
 	return s, nil
-}
-
-func checkRowDeal(id string) error {
-	if strings.TrimSpace(id) == "" {
-		return errors.New("deal_id is required")
-	}
-	return nil
 }
