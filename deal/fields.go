@@ -247,3 +247,18 @@ func FieldTable() string {
 	}
 	return b.String()
 }
+
+// The README's field table stands between these markers.
+const (
+	tableBegin = "<!-- field-table:begin -->\n"
+	tableEnd   = "<!-- field-table:end -->"
+)
+
+// WithFieldTable is readme with FieldTable between its markers.
+func WithFieldTable(readme string) (string, error) {
+	i, j := strings.Index(readme, tableBegin), strings.Index(readme, tableEnd)
+	if i < 0 || j < i {
+		return "", fmt.Errorf("no %q … %q markers", tableBegin, tableEnd)
+	}
+	return readme[:i+len(tableBegin)] + FieldTable() + readme[j:], nil
+}

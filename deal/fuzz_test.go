@@ -221,22 +221,8 @@ func FuzzParseInvoicesJSON(f *testing.F) {
 	f.Add([]byte("\ufeff[]"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		rows, err := deal.ParseInvoicesJSON(body)
-		if err != nil {
-			return
-		}
-		for _, r := range rows {
-			if r.Err != nil {
-				if r.Err.Error() == "" {
-					t.Fatal("a row refused without a reason")
-				}
-				continue
-			}
-			sameAsCSV(t, r)
-			b, _ := json.Marshal(financeRow{DealID: r.DealID, InvoiceSignal: r.Invoice})
-			again, err := deal.ParseInvoicesJSON(b)
-			if err != nil || len(again) != 1 || again[0].Err != nil || !sameRow(r, again[0]) {
-				t.Fatalf("row %+v re-encoded as %s reads back as %+v, %v", r, b, again, err)
-			}
+		if err == nil {
+			rowsReadBack(t, rows)
 		}
 	})
 }
@@ -251,24 +237,30 @@ func FuzzParseInvoicesCSV(f *testing.F) {
 	f.Add([]byte("deal_id,invoice_id,category,amount,currency,date,supplier\nd1,I1,travel,10,EUR,2026-01-02,M\xfcller\n"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		rows, err := deal.ParseInvoicesCSV(bytes.NewReader(body))
-		if err != nil {
-			return
-		}
-		for _, r := range rows {
-			if r.Err != nil {
-				if r.Err.Error() == "" {
-					t.Fatal("a row refused without a reason")
-				}
-				continue
-			}
-			sameAsCSV(t, r)
-			b, _ := json.Marshal(financeRow{DealID: r.DealID, InvoiceSignal: r.Invoice})
-			again, err := deal.ParseInvoicesJSON(b)
-			if err != nil || len(again) != 1 || again[0].Err != nil || !sameRow(r, again[0]) {
-				t.Fatalf("CSV row %+v as JSON %s reads back as %+v, %v", r, b, again, err)
-			}
+		if err == nil {
+			rowsReadBack(t, rows)
 		}
 	})
+}
+
+// rowsReadBack wants every refused row to have a reason, and every row
+// taken to read back the same written out as CSV and as JSON.
+func rowsReadBack(t *testing.T, rows []deal.InvoiceRow) {
+	t.Helper()
+	for _, r := range rows {
+		if r.Err != nil {
+			if r.Err.Error() == "" {
+				t.Fatal("a row refused without a reason")
+			}
+			continue
+		}
+		sameAsCSV(t, r)
+		b, _ := json.Marshal(financeRow{DealID: r.DealID, InvoiceSignal: r.Invoice})
+		again, err := deal.ParseInvoicesJSON(b)
+		if err != nil || len(again) != 1 || again[0].Err != nil || !sameRow(r, again[0]) {
+			t.Fatalf("row %+v as JSON %s reads back as %+v, %v", r, b, again, err)
+		}
+	}
 }
 
 // sameAsCSV writes a row taken out as CSV and wants it read back the same.

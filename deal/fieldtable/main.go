@@ -8,12 +8,9 @@ package main
 import (
 	"fmt"
 	"os"
-	"strings"
 
 	"dealflow/deal"
 )
-
-const begin, end = "<!-- field-table:begin -->\n", "<!-- field-table:end -->"
 
 func main() {
 	b, err := os.ReadFile("README.md")
@@ -21,15 +18,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "fieldtable: run it from the repository root:", err)
 		os.Exit(1)
 	}
-	s := string(b)
-	i, j := strings.Index(s, begin), strings.Index(s, end)
-	if i < 0 || j < i {
-		fmt.Fprintf(os.Stderr, "fieldtable: README.md has no %q … %q markers\n", begin, end)
-		os.Exit(1)
+	out, err := deal.WithFieldTable(string(b))
+	if err == nil {
+		err = os.WriteFile("README.md", []byte(out), 0o644)
 	}
-	out := s[:i+len(begin)] + deal.FieldTable() + s[j:]
-	if err := os.WriteFile("README.md", []byte(out), 0o644); err != nil {
-		fmt.Fprintln(os.Stderr, "fieldtable:", err)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fieldtable: README.md:", err)
 		os.Exit(1)
 	}
 }
