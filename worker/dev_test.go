@@ -132,7 +132,20 @@ func startDevWorker(t *testing.T, extra ...string) *devWorker {
 	if err := w.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = w.cmd.Process.Kill() })
+	t.Cleanup(func() {
+		// An interrupt lets the worker stop the Temporal dev server it
+		// started; a kill would leave that server running after the test.
+		if w.cmd.Process.Signal(syscall.SIGINT) == nil {
+			done := make(chan struct{})
+			go func() { _ = w.cmd.Wait(); close(done) }()
+			select {
+			case <-done:
+				return
+			case <-time.After(30 * time.Second):
+			}
+		}
+		_ = w.cmd.Process.Kill()
+	})
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
