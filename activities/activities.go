@@ -103,19 +103,6 @@ func (a *Activities) TakeLedger(ctx context.Context, b LedgerBatch) (LedgerAnswe
 	return LedgerAnswer{Results: res, Totals: totals}, nil
 }
 
-// ImportRequest is a version-1 deal moving to PostgreSQL as it upgrades.
-type ImportRequest struct {
-	Record     deal.Record     `json:"record"`
-	Snapshots  []deal.Snapshot `json:"snapshots,omitempty"`
-	FirstRunID string          `json:"first_run_id"`
-}
-
-// ImportRecord writes a whole version-1 record once, when its deal
-// upgrades; its size is the old record's, for that one call.
-func (a *Activities) ImportRecord(ctx context.Context, req ImportRequest) error {
-	return permanentIfData(a.Store.ImportRecord(ctx, &req.Record, req.Snapshots, req.FirstRunID))
-}
-
 // permanentIfData marks an error PostgreSQL gave about the data itself
 // (classes 22, data exception, and 23, integrity violation) as final: the
 // same rows would be refused again. Anything else (a lost connection, a

@@ -26,9 +26,9 @@ type Store struct {
 
 func (s *Store) Queries() *dbq.Queries { return dbq.New(s.Pool) }
 
-// ImportRecord writes a whole record in one transaction: how a deal that
-// version 1 of the workflow kept in its history moves to PostgreSQL when it
-// upgrades. Rows are upserted by key, so importing twice writes once.
+// ImportRecord writes a whole record in one transaction: how tests and
+// report fixtures seed a deal without walking it through its workflow.
+// Rows are upserted by key, so importing twice writes once.
 func (s *Store) ImportRecord(ctx context.Context, r *deal.Record, snaps []deal.Snapshot, firstRunID string) error {
 	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		q := dbq.New(tx)

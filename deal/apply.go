@@ -42,14 +42,11 @@ type applier struct {
 }
 
 // Open starts a deal: the discovery ticket opens at once.
-//
-// rules is the rules version the deal opens under: CurrentRules, but for a
-// workflow replaying a history written before it.
-func Open(t Terms, rules int, now time.Time) (*State, Effects, error) {
-	if err := t.normalize(rules); err != nil {
+func Open(t Terms, now time.Time) (*State, Effects, error) {
+	if err := t.Normalize(); err != nil {
 		return nil, Effects{}, err
 	}
-	s := &State{Terms: t, Rules: rules, OpenedAt: now, Tickets: []TicketState{}, Commitments: []Keyed{}, Incidents: []IncidentState{},
+	s := &State{Terms: t, OpenedAt: now, Tickets: []TicketState{}, Commitments: []Keyed{}, Incidents: []IncidentState{},
 		ChangeOrders: []ChangeOrder{}, Ledger: NewLedger(), Alerted: OnTrack}
 	a := &applier{s: s, now: now}
 	a.moveTo(Discovery, t.People.AE, "deal opened")
@@ -82,9 +79,10 @@ func (s *State) Apply(now time.Time, signal string, payload []byte) (Result, Eff
 }
 
 // checkInput is the check every payload passes before it is decoded:
-// CheckInput under today's rules, the length guard alone before them.
+// CheckInput for a known signal, the length guard alone for an unknown
+// name, whose payload is only kept as a refusal.
 func (s *State) checkInput(signal string, payload []byte) error {
-	if s.strict() && slices.Contains(SignalNames, signal) {
+	if slices.Contains(SignalNames, signal) {
 		return CheckInput(signal, payload)
 	}
 	return guardPayload(payload)
@@ -142,17 +140,16 @@ func (a *applier) route(signal string, payload []byte) error {
 // take decodes strictly: an unknown field is most often a typo, and a typo
 // in a sign-off should be refused, not half-read.
 func take[T any](s *State, payload []byte, apply func(T) error) error {
-	v, err := decode[T](s, payload)
+	v, err := decode[T](payload)
 	if err != nil {
 		return err
 	}
 	return apply(v)
 }
 
-// decode reads a payload into its signal type. Under RulesFields the
-// payload passed CheckInput, whose text rules (in characters) stand in for
-// checkText's older ones (in bytes).
-func decode[T any](s *State, payload []byte) (T, error) {
+// decode reads a payload into its signal type. The payload passed
+// CheckInput, whose rules cover its text.
+func decode[T any](payload []byte) (T, error) {
 	var v T
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.DisallowUnknownFields()
@@ -161,12 +158,6 @@ func decode[T any](s *State, payload []byte) (T, error) {
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return v, refuse("payload holds more than one JSON value")
-	}
-	if s.strict() {
-		return v, nil
-	}
-	if err := checkText(v); err != nil {
-		return v, err
 	}
 	return v, nil
 }

@@ -168,22 +168,12 @@ func TestTermsAreCheckedAtOpen(t *testing.T) {
 	} {
 		terms := dealtest.Terms("d1", t0)
 		c.edit(&terms)
-		if _, _, err := deal.Open(terms, deal.CurrentRules, t0); err == nil || !strings.Contains(err.Error(), c.want) {
+		if _, _, err := deal.Open(terms, t0); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("error %v does not say %q", err, c.want)
 		}
 	}
-	// The rules before RulesFields name every problem at once.
-	terms := dealtest.Terms("d 1", t0)
-	terms.ContractValue = terms.ContractValue.Neg()
-	terms.ClientSignoff = []string{"handover"}
-	_, _, err := deal.Open(terms, 0, t0)
-	for _, want := range []string{"deal_id must not contain spaces", "contract_value must be positive", "client_signoff names \"handover\""} {
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("error %v does not say %q", err, want)
-		}
-	}
 	ok := dealtest.Terms("d1", t0)
-	r, _, err := deal.Open(ok, deal.CurrentRules, t0)
+	r, _, err := deal.Open(ok, t0)
 	if err != nil {
 		t.Fatal(err)
 	}

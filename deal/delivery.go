@@ -181,10 +181,8 @@ func (a *applier) changeOrder(c ChangeOrderSignal) error {
 	if err := decimalPlaces("planned_cost", c.PlannedCost, maxMoneyPlaces); err != nil {
 		return err
 	}
-	if s.strict() {
-		if err := s.checkChangeOrder(c); err != nil {
-			return err
-		}
+	if err := s.checkChangeOrder(c); err != nil {
+		return err
 	}
 	if s.Close == nil || s.Close.Outcome != "won" {
 		return refuse("change orders come after the deal is won; it is at %s", s.Stage)
@@ -237,8 +235,7 @@ func (a *applier) progress(p ProgressSignal) error {
 	return nil
 }
 
-// checkChangeOrder holds the rules a change order's money follows since
-// RulesFields: amounts in the deal currency's minor unit, a change to at
+// checkChangeOrder holds the rules a change order's money follows: amounts in the deal currency's minor unit, a change to at
 // least one of them, and an approval that leaves planned cost 0 or more
 // (a negative planned cost would show any spend as a margin gain).
 func (s *State) checkChangeOrder(c ChangeOrderSignal) error {

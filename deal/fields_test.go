@@ -207,32 +207,6 @@ func TestREADMEFieldTable(t *testing.T) {
 	}
 }
 
-// A deal moves to newer rules only when what it recorded passes them: an
-// old commitment id with a space would otherwise block its handover.
-func TestTakeRulesKeepsADealItsRecordWouldBlock(t *testing.T) {
-	now := time.Date(2026, 2, 2, 9, 0, 0, 0, time.UTC)
-	open := func() *dealtest.Deal {
-		d, err := dealtest.OpenUnder(dealtest.Terms("d1", now), 0, now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	old := open()
-	if res := old.Send(now, deal.SigCommitment, []byte(`{"id":"Q3 discount","kind":"discount","text":"10% off","by":"U_AE"}`)); res.Status != deal.Accepted {
-		t.Fatalf("rules 0 took no spaced id: %+v", res)
-	}
-	old.State.TakeRules(deal.CurrentRules)
-	if old.State.Rules != 0 {
-		t.Fatalf("a deal holding commitment id %q moved to rules %d", "Q3 discount", old.State.Rules)
-	}
-	clean := open()
-	clean.State.TakeRules(deal.CurrentRules)
-	if clean.State.Rules != deal.CurrentRules {
-		t.Fatalf("a clean deal stayed on rules %d", clean.State.Rules)
-	}
-}
-
 // Lengths are in characters, the same in CheckInput and in the rules: a
 // commitment of 4,000 CJK characters (12,000 bytes) is within its 4,000.
 func TestTextLimitsCountCharacters(t *testing.T) {

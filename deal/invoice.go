@@ -14,13 +14,6 @@ var InvoiceCategories = []string{"subcontractor", "license", "travel", "internal
 // into what the record keeps. Finance intake calls it too, to answer each
 // row before anything is sent.
 func NewInvoice(s InvoiceSignal, dealCurrency string) (Invoice, error) {
-	return newInvoice(s, dealCurrency, CurrentRules)
-}
-
-// newInvoice is NewInvoice under a rules version: before RulesFields an
-// amount was not checked against its currency's minor unit and a
-// converted one was rounded to 2 places whatever the deal's currency.
-func newInvoice(s InvoiceSignal, dealCurrency string, rules int) (Invoice, error) {
 	if strings.TrimSpace(s.InvoiceID) == "" {
 		return Invoice{}, refuse("invoice_id is required")
 	}
@@ -46,13 +39,10 @@ func newInvoice(s InvoiceSignal, dealCurrency string, rules int) (Invoice, error
 	if s.Date.IsZero() {
 		return Invoice{}, refuse("date is required (YYYY-MM-DD)")
 	}
-	places := int32(2)
-	if rules >= RulesFields {
-		if err := checkMinorUnits("amount", amount, cur); err != nil {
-			return Invoice{}, err
-		}
-		places = MinorUnits(dealCurrency)
+	if err := checkMinorUnits("amount", amount, cur); err != nil {
+		return Invoice{}, err
 	}
+	places := MinorUnits(dealCurrency)
 	inv := Invoice{InvoiceID: s.InvoiceID, Category: s.Category, Amount: amount, Currency: cur, Date: s.Date,
 		Supplier: s.Supplier, Memo: s.Memo, Credit: s.Credit, DealAmount: amount}
 	switch {

@@ -109,18 +109,18 @@ func (s *State) CheckEntry(now time.Time, signal string, payload []byte) (Ledger
 	}
 	switch signal {
 	case SigInvoice:
-		sig, err := decode[InvoiceSignal](s, payload)
+		sig, err := decode[InvoiceSignal](payload)
 		if err != nil {
 			return LedgerEntry{}, err
 		}
-		inv, err := newInvoice(sig, s.Terms.Currency, s.Rules)
+		inv, err := NewInvoice(sig, s.Terms.Currency)
 		if err != nil {
 			return LedgerEntry{}, err
 		}
 		inv.ReceivedAt = now
 		return LedgerEntry{Invoice: &inv}, nil
 	case SigFee:
-		sig, err := decode[FeeSignal](s, payload)
+		sig, err := decode[FeeSignal](payload)
 		if err != nil {
 			return LedgerEntry{}, err
 		}
@@ -150,10 +150,8 @@ func (s *State) newFee(f FeeSignal) (Fee, error) {
 	if f.Date.IsZero() {
 		return Fee{}, refuse("fee date is required (YYYY-MM-DD)")
 	}
-	if s.strict() {
-		if err := checkMinorUnits("fee amount", f.Amount, cur); err != nil {
-			return Fee{}, err
-		}
+	if err := checkMinorUnits("fee amount", f.Amount, cur); err != nil {
+		return Fee{}, err
 	}
 	if s.Close == nil || s.Close.Outcome != "won" {
 		return Fee{}, refuse("fees are recorded once the deal is won; it is at %s", s.Stage)

@@ -188,9 +188,6 @@ func (a *applier) commitment(c CommitmentSignal) error {
 	if !slices.Contains(CommitmentKinds, c.Kind) {
 		return refuse("commitment kind must be one of %s, not %q", strings.Join(CommitmentKinds, ", "), c.Kind)
 	}
-	if !s.strict() && len(c.Text) > maxCommitmentTextSz {
-		return refuse("commitment text is longer than %d characters", maxCommitmentTextSz)
-	}
 	sum := digest(c)
 	if i := slices.IndexFunc(s.Commitments, func(k Keyed) bool { return k.ID == c.ID }); i >= 0 {
 		if s.Commitments[i].Sum == sum {

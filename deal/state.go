@@ -40,57 +40,6 @@ type State struct {
 	// Version grows with every change; the deal's row in PostgreSQL carries
 	// it so an older write never overwrites a newer one.
 	Version int64 `json:"version"`
-	// Rules is the version of the input rules the deal runs under: 0 for
-	// the rules before every field was checked against Fields, RulesFields
-	// and on after. A workflow raises it only at the start of a run
-	// (TakeRules), so a history replays under the rules it was written with.
-	Rules int `json:"rules,omitempty"`
-}
-
-// Rules versions. Each rule that changed asks whether the deal runs under
-// the version that changed it, never whether it runs under the newest, so
-// adding a version changes nothing for deals already on this one.
-const (
-	// RulesFields checks every input against Fields (CheckInput), amounts
-	// against their currency's minor unit, and change orders' totals.
-	RulesFields = 1
-	// CurrentRules is the version new deals open under.
-	CurrentRules = RulesFields
-)
-
-func (s *State) strict() bool { return s.Rules >= RulesFields }
-
-// TakeRules moves a deal to a newer rules version at the start of a run,
-// unless what it recorded under the older rules would not pass the newer
-// ones: a deal in a currency outside ISO 4217, or with a commitment,
-// incident or change order whose id is not an id, could otherwise never
-// take an invoice in its own currency or name that entry again. Such a
-// deal keeps its rules.
-func (s *State) TakeRules(rules int) {
-	if rules <= s.Rules {
-		return
-	}
-	if rules >= RulesFields && s.Rules < RulesFields {
-		ids := []string{}
-		for _, c := range s.Commitments {
-			ids = append(ids, c.ID)
-		}
-		for _, i := range s.Incidents {
-			ids = append(ids, i.ID)
-		}
-		for _, c := range s.ChangeOrders {
-			ids = append(ids, c.ID)
-		}
-		for _, id := range ids {
-			if !idPattern.MatchString(id) || len(id) > maxIDLen {
-				return
-			}
-		}
-		if !IsCurrency(s.Terms.Currency) {
-			return
-		}
-	}
-	s.Rules = rules
 }
 
 // Bounds on what the state keeps per deal. Together with the text limits

@@ -69,16 +69,11 @@ const (
 // Normalize fills defaults and checks the terms under today's rules. A
 // field the table refuses is reported alone; past that the error names
 // every problem at once, so a bad deal file is fixed in one go.
-func (t *Terms) Normalize() error { return t.normalize(CurrentRules) }
-
-func (t *Terms) normalize(rules int) error {
-	var bad []string
-	if rules >= RulesFields {
-		if err := t.checkInput(); err != nil {
-			return fmt.Errorf("deal terms: %w", err)
-		}
-		bad = t.checkMoney()
+func (t *Terms) Normalize() error {
+	if err := t.checkInput(); err != nil {
+		return fmt.Errorf("deal terms: %w", err)
 	}
+	bad := t.checkMoney()
 	need := func(v, name string) {
 		if strings.TrimSpace(v) == "" {
 			bad = append(bad, name+" is required")
@@ -93,9 +88,6 @@ func (t *Terms) normalize(rules int) error {
 	need(t.People.PricingApprover, "people.pricing_approver")
 	need(t.People.PM, "people.pm")
 	need(t.People.GM, "people.gm")
-	if err := checkText(*t); err != nil && rules < RulesFields {
-		bad = append(bad, err.Error())
-	}
 	if strings.ContainsAny(t.DealID, " /\t\n") {
 		bad = append(bad, "deal_id must not contain spaces or slashes")
 	}
@@ -108,9 +100,7 @@ func (t *Terms) normalize(rules int) error {
 	}
 	if t.PlannedCost == nil {
 		pc := t.ContractValue.Mul(decimal.NewFromInt(1).Sub(t.TargetMarginPct.Div(hundred)))
-		if rules >= RulesFields {
-			pc = pc.Round(MinorUnits(t.Currency))
-		}
+		pc = pc.Round(MinorUnits(t.Currency))
 		t.PlannedCost = &pc
 	} else if t.PlannedCost.IsNegative() {
 		bad = append(bad, "planned_cost must not be negative")
@@ -157,7 +147,7 @@ func (t *Terms) normalize(rules int) error {
 	return nil
 }
 
-// checkInput and checkMoney are the checks of RulesFields: the terms as
+// checkInput and checkMoney check the terms as
 // JSON against Fields, then money in the currency's minor unit and each
 // client sign-off once. Whoever reads terms from JSON checks that JSON
 // with CheckInput first, for what decoding hides: unknown and repeated

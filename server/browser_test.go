@@ -159,7 +159,7 @@ func TestDealPageInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 		r.Terms.Client = "Initech"
-		// Seeded whole, as a deal upgrading from version 1 is.
+		// Seeded whole (db.Store.ImportRecord), without its workflow.
 		if err := s.Store.ImportRecord(ctx, r, nil, "seed-"+r.Terms.DealID); err != nil {
 			t.Fatal(err)
 		}

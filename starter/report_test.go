@@ -41,7 +41,7 @@ func TestReport(t *testing.T) {
 	seed := func(r *deal.Record, err error) {
 		t.Helper()
 		if err == nil {
-			// Written whole, as a deal upgrading from version 1 is.
+			// Written whole (db.Store.ImportRecord), without its workflow.
 			err = store.ImportRecord(ctx, r, nil, "seed-"+r.Terms.DealID)
 		}
 		if err != nil {

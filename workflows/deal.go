@@ -19,7 +19,6 @@ import (
 	"dealflow/activities"
 	"dealflow/deal"
 	"dealflow/metrics"
-	"dealflow/workflows/legacy"
 )
 
 const (
@@ -37,30 +36,15 @@ const (
 // WorkflowID is the id of a deal's workflow.
 func WorkflowID(dealID string) string { return "deal-" + dealID }
 
-// Version 2 keeps the ledger and the lists in PostgreSQL. A version-1 run
-// (no marker in its history) replays with the frozen code in legacy, which
-// hands the deal over at its next workflow task; see "Long life" in the
-// README for how to ship the next change.
-const (
-	versionChangeID = "ledger-in-postgresql"
-	version2        = 1
-	// A run with this marker checks every input against deal.Fields
-	// (deal.CurrentRules) and records signals of unknown names as
-	// refusals; a run without it keeps the rules its history was
-	// written under until it continues as new.
-	rulesChangeID = "field-rules"
-)
-
 // Input starts a deal. The terms are the start JSON. State is set only by
-// continue-as-new; Carry only by a version-1 run handing over.
+// continue-as-new.
 type Input struct {
 	deal.Terms
 	// ContinueAfterEvents makes the run continue-as-new once its history has
 	// this many events, on top of the server's own suggestion. Zero leaves it
 	// to the server.
 	ContinueAfterEvents int           `json:"continue_after_events,omitempty"`
-	State               *Carry        `json:"state,omitempty"`
-	Carry               *legacy.Carry `json:"carry,omitempty"`
+	State               *Carry `json:"state,omitempty"`
 
 	// inputErr is what is wrong with the start input as it was sent.
 	inputErr string
@@ -76,8 +60,8 @@ func (in *Input) UnmarshalJSON(b []byte) error {
 	var p plain
 	err := json.Unmarshal(b, &p)
 	*in = Input(p)
-	if in.State == nil && in.Carry == nil {
-		if cerr := deal.CheckInput("terms", b, "continue_after_events", "state", "carry"); cerr != nil {
+	if in.State == nil {
+		if cerr := deal.CheckInput("terms", b, "continue_after_events", "state"); cerr != nil {
 			in.inputErr = cerr.Error()
 			return nil
 		}
@@ -172,18 +156,12 @@ type dealWorkflow struct {
 	handingOver bool
 	// signalsTaken counts the plain signals this run took.
 	signalsTaken int
-	// rules is the deal.State.Rules version this run applies.
-	rules int
 }
 
 // DealWorkflow runs one deal from discovery to closed_won or closed_lost,
 // and takes late costs for the deal's late-cost window after that.
 func DealWorkflow(ctx workflow.Context, in Input) (*Outcome, error) {
-	if workflow.GetVersion(ctx, versionChangeID, workflow.DefaultVersion, version2) == workflow.DefaultVersion {
-		_, err := legacy.Run(ctx, in.legacyInput())
-		return nil, err
-	}
-	w := &dealWorkflow{in: in, rules: max(0, int(workflow.GetVersion(ctx, rulesChangeID, workflow.DefaultVersion, deal.CurrentRules)))}
+	w := &dealWorkflow{in: in}
 	// Handlers first, so an update in the first workflow task is turned
 	// away to be sent again (admit) rather than refused as unknown.
 	if err := w.setupHandlers(ctx); err != nil {
@@ -199,48 +177,34 @@ func DealWorkflow(ctx workflow.Context, in Input) (*Outcome, error) {
 	return w.run(ctx)
 }
 
-// legacyInput is the start input as version 1 read it: the same JSON.
-func (in Input) legacyInput() legacy.Input {
-	var out legacy.Input
-	b, _ := json.Marshal(Input{Terms: in.Terms, ContinueAfterEvents: in.ContinueAfterEvents, Carry: in.Carry})
-	_ = json.Unmarshal(b, &out)
-	return out
-}
-
 // start takes the deal over from the previous run, or opens it.
 func (w *dealWorkflow) start(ctx workflow.Context) error {
 	in := w.in
 	info := workflow.GetInfo(ctx)
-	handedOver := in.State != nil || in.Carry != nil
 	switch {
 	case in.inputErr != "" && info.ContinuedExecutionRunID != "":
 		// The previous run's carry does not decode: a bug of ours, not bad
 		// input. Failing the workflow task keeps the deal as it is until a
 		// worker that reads the carry is deployed.
 		panic("the previous run's carry does not decode: " + in.inputErr)
-	case in.inputErr != "" && w.rules >= deal.RulesFields:
+	case in.inputErr != "":
 		return temporal.NewNonRetryableApplicationError("deal terms: "+in.inputErr, "BadTerms", nil)
 	}
-	if handedOver && info.ContinuedExecutionRunID == "" {
+	if in.State != nil && info.ContinuedExecutionRunID == "" {
 		// Only a real continue-as-new may hand state over: a start input
 		// carrying one would put a deal anywhere, past every gate.
 		return temporal.NewNonRetryableApplicationError(
-			"the start input carries a previous run's state (\"state\" or \"carry\"); a deal starts from its terms only", "BadTerms", nil)
+			"the start input carries a previous run's state (\"state\"); a deal starts from its terms only", "BadTerms", nil)
 	}
-	switch {
-	case in.State != nil:
+	if in.State != nil {
 		w.Carry = *in.State
 		w.s = &w.Carry.Deal
 		w.writes.queue(w.Unsaved)
 		w.Unsaved = deal.Rows{}
 		w.ledger.resume(w.Entries)
 		w.Entries = nil
-	case in.Carry != nil:
-		if err := w.upgrade(ctx, in.Carry); err != nil {
-			return err
-		}
-	default:
-		st, eff, err := deal.Open(in.Terms, w.rules, workflow.Now(ctx))
+	} else {
+		st, eff, err := deal.Open(in.Terms, workflow.Now(ctx))
 		if err != nil {
 			return temporal.NewNonRetryableApplicationError(err.Error(), "BadTerms", nil)
 		}
@@ -250,7 +214,6 @@ func (w *dealWorkflow) start(ctx workflow.Context) error {
 		}
 		w.absorb(eff)
 	}
-	w.s.TakeRules(w.rules)
 	every, err := w.s.Terms.CheckEvery()
 	if err != nil {
 		return temporal.NewNonRetryableApplicationError(err.Error(), "BadTerms", nil)
@@ -437,36 +400,16 @@ func (w *dealWorkflow) absorb(eff deal.Effects) {
 // payload is taken raw, so a payload that does not decode becomes a
 // recorded refusal rather than a decoding error inside the SDK.
 //
-// Under the field rules the goroutine waits until a signal is waiting and
-// then takes every waiting one (takeSignals). Runs before them used a
-// selector, kept below for their replay: a selector that is woken holds
-// the signal it was woken by until it runs, where the hand-over's drain
-// cannot see it, and looking for unknown names (GetUnhandledSignalNames,
-// which peeks into every channel) could overwrite it.
+// The goroutine waits until a signal is waiting and then takes every
+// waiting one (drainSignals), rather than using a selector: a selector that
+// is woken holds the signal it was woken by until it runs, where the
+// hand-over's drain cannot see it, and looking for unknown names
+// (GetUnhandledSignalNames, which peeks into every channel) could
+// overwrite it.
 func (w *dealWorkflow) listen(ctx workflow.Context) {
-	if w.rules >= deal.RulesFields {
-		workflow.Go(ctx, func(ctx workflow.Context) {
-			for workflow.Await(ctx, func() bool { return signalsWaiting(ctx) }) == nil {
-				w.drainSignals(ctx)
-			}
-		})
-		return
-	}
-	sel := workflow.NewSelector(ctx)
-	for _, name := range deal.SignalNames {
-		sel.AddReceive(workflow.GetSignalChannel(ctx, name), func(c workflow.ReceiveChannel, _ bool) {
-			// ReceiveAsync, not Receive: the SDK drops a payload it cannot
-			// read, and Receive would then wait for the next signal of this
-			// name, holding up every other signal.
-			var raw json.RawMessage
-			c.ReceiveAsync(&raw)
-			w.signalsTaken++
-			w.handle(ctx, name, raw, "", false)
-		})
-	}
 	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			sel.Select(ctx)
+		for workflow.Await(ctx, func() bool { return signalsWaiting(ctx) }) == nil {
+			w.drainSignals(ctx)
 		}
 	})
 }
@@ -526,24 +469,10 @@ func (w *dealWorkflow) takeSignals(ctx workflow.Context, name string) {
 // drainSignals takes the signals that arrived but were not yet handled, so
 // none is lost when this run ends.
 func (w *dealWorkflow) drainSignals(ctx workflow.Context) {
-	if w.rules >= deal.RulesFields {
-		for _, name := range deal.SignalNames {
-			w.takeSignals(ctx, name)
-		}
-		w.takeUnknownSignals(ctx)
-		return
-	}
 	for _, name := range deal.SignalNames {
-		ch := workflow.GetSignalChannel(ctx, name)
-		for {
-			var raw json.RawMessage
-			if !ch.ReceiveAsync(&raw) {
-				break
-			}
-			w.signalsTaken++
-			w.handle(ctx, name, raw, "", false)
-		}
+		w.takeSignals(ctx, name)
 	}
+	w.takeUnknownSignals(ctx)
 }
 
 func (w *dealWorkflow) run(ctx workflow.Context) (*Outcome, error) {
@@ -716,7 +645,6 @@ func (w *dealWorkflow) continueAsNew(ctx workflow.Context) error {
 	w.Entries = w.ledger.carry()
 	next := w.in
 	next.Terms = w.s.Terms
-	next.Carry = nil
 	carry := w.Carry
 	carry.Deal = *w.s
 	next.State = &carry

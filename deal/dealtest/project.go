@@ -18,13 +18,9 @@ type Deal struct {
 	Effects deal.Effects
 }
 
-// Open opens a deal at now under today's rules.
-func Open(t deal.Terms, now time.Time) (*Deal, error) { return OpenUnder(t, deal.CurrentRules, now) }
-
-// OpenUnder opens a deal at now under a rules version, as a workflow
-// replaying an older history does.
-func OpenUnder(t deal.Terms, rules int, now time.Time) (*Deal, error) {
-	st, eff, err := deal.Open(t, rules, now)
+// Open opens a deal at now.
+func Open(t deal.Terms, now time.Time) (*Deal, error) {
+	st, eff, err := deal.Open(t, now)
 	if err != nil {
 		return nil, err
 	}
