@@ -43,7 +43,7 @@ type Input struct {
 	// ContinueAfterEvents makes the run continue-as-new once its history has
 	// this many events, on top of the server's own suggestion. Zero leaves it
 	// to the server.
-	ContinueAfterEvents int           `json:"continue_after_events,omitempty"`
+	ContinueAfterEvents int    `json:"continue_after_events,omitempty"`
 	State               *Carry `json:"state,omitempty"`
 
 	// inputErr is what is wrong with the start input as it was sent.
