@@ -183,7 +183,26 @@ func queueRows(ctx context.Context, q *dbq.Queries, id string, r deal.Rows, orde
 			return err
 		}
 	}
+	for _, k := range r.Keys {
+		if err := q.InsertAppliedKey(ctx, dbq.InsertAppliedKeyParams{DealID: id, Key: k.Key, Signal: k.Signal, Status: k.Status,
+			Reason: k.Reason, AppliedAt: k.At}); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// AppliedKey is the first answer a deal gave to an idempotency key, if it
+// applied that key.
+func (s *Store) AppliedKey(ctx context.Context, dealID, key string) (deal.Result, bool, error) {
+	k, err := dbq.New(s.Pool).GetAppliedKey(ctx, dbq.GetAppliedKeyParams{DealID: dealID, Key: key})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return deal.Result{}, false, nil
+	}
+	if err != nil {
+		return deal.Result{}, false, err
+	}
+	return deal.Result{Status: k.Status, Reason: k.Reason}, true, nil
 }
 
 func dealParams(r *deal.Record) dbq.UpsertDealParams {

@@ -27,6 +27,26 @@ const (
 // errDuplicate marks a signal that repeats one already taken.
 var errDuplicate = errors.New("duplicate")
 
+// staleError marks a signal whose person acted before the change already
+// recorded: a late retry of an old click. It changes nothing and is
+// answered as a duplicate, with the reason.
+type staleError struct{ reason string }
+
+func (e staleError) Error() string { return e.reason }
+
+func stale(what string, recorded time.Time) error {
+	return staleError{fmt.Sprintf("%s has a newer change, made at %s; this one is older and changes nothing", what, recorded.UTC().Format(time.RFC3339))}
+}
+
+// actedAt is when the person acted: as the source stamped it, or the
+// deal's clock when the signal arrived.
+func (a *applier) actedAt(e Envelope) time.Time {
+	if e.ActedAt != nil {
+		return *e.ActedAt
+	}
+	return a.now
+}
+
 // refusal is a signal broken or not allowed now; its text is shown to people.
 type refusal struct{ reason string }
 
@@ -67,6 +87,8 @@ func (s *State) Apply(now time.Time, signal string, payload []byte) (Result, Eff
 	switch {
 	case errors.Is(err, errDuplicate):
 		return Result{Status: Duplicate}, Effects{}
+	case errors.As(err, new(staleError)):
+		return Result{Status: Duplicate, Reason: err.Error()}, Effects{}
 	case err != nil:
 		// A refused sign-off also leaves its row on the ticket.
 		res, eff := s.Refuse(now, signal, reason(err), payload)

@@ -360,6 +360,17 @@ func checkValue(f *Field, v string) error {
 		if d.Year() < 2000 || d.Year() > 2199 {
 			return refuse("%s %s is outside the years 2000 to 2199", n, v)
 		}
+	case KindTime:
+		if len(v) > 40 {
+			return refuse("%s is not a time of the form 2026-03-01T09:30:00Z", n)
+		}
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return refuse("%s %q is not a time of the form 2026-03-01T09:30:00Z", n, clip(v, 40))
+		}
+		if t.Year() < 2000 || t.Year() > 2199 {
+			return refuse("%s %s is outside the years 2000 to 2199", n, v)
+		}
 	case KindEnum:
 		if !slices.Contains(f.Values, v) {
 			return refuse("%s must be one of %s, not %q", n, strings.Join(f.Values, ", "), clip(v, maxIDLen))

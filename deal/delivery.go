@@ -125,7 +125,8 @@ func (a *applier) incident(in IncidentSignal) error {
 	if s.Close == nil || s.Close.Outcome != "won" {
 		return refuse("incidents are tracked once the deal is won; it is at %s", s.Stage)
 	}
-	row := Incident{IncidentID: in.IncidentID, Severity: in.Severity, Status: in.Status, Title: in.Title, UpdatedAt: a.now}
+	at := a.actedAt(in.Envelope)
+	row := Incident{IncidentID: in.IncidentID, Severity: in.Severity, Status: in.Status, Title: in.Title, UpdatedAt: at}
 	i := slices.IndexFunc(s.Incidents, func(x IncidentState) bool { return x.ID == in.IncidentID })
 	if i < 0 {
 		if strings.TrimSpace(in.Title) == "" {
@@ -135,10 +136,13 @@ func (a *applier) incident(in IncidentSignal) error {
 			return refuse("a deal tracks at most %d incidents", MaxIncidents)
 		}
 		s.Incidents = append(s.Incidents, IncidentState{ID: in.IncidentID, Severity: in.Severity, Status: in.Status,
-			TitleSum: digest(in.Title), OpenedAt: a.now})
+			TitleSum: digest(in.Title), OpenedAt: a.now, ActedAt: at})
 		row.OpenedAt = a.now
 	} else {
 		cur := &s.Incidents[i]
+		if at.Before(cur.ActedAt) {
+			return stale("incident "+in.IncidentID, cur.ActedAt)
+		}
 		titleSum := cur.TitleSum
 		if in.Title != "" {
 			titleSum = digest(in.Title)
@@ -146,7 +150,7 @@ func (a *applier) incident(in IncidentSignal) error {
 		if cur.Severity == in.Severity && cur.Status == in.Status && cur.TitleSum == titleSum {
 			return errDuplicate
 		}
-		cur.Severity, cur.Status, cur.TitleSum = in.Severity, in.Status, titleSum
+		cur.Severity, cur.Status, cur.TitleSum, cur.ActedAt = in.Severity, in.Status, titleSum, at
 		// An update without a title keeps the stored one.
 		row.OpenedAt = cur.OpenedAt
 	}
@@ -227,16 +231,21 @@ func (a *applier) progress(p ProgressSignal) error {
 	if !s.Stage.IsDelivery() {
 		return refuse("progress is reported during delivery; the deal is at %s", s.Stage)
 	}
+	at := a.actedAt(p.Envelope)
+	if s.Progress != nil && at.Before(s.Progress.At) {
+		return stale("progress", s.Progress.At)
+	}
 	if s.Progress != nil && s.Progress.PctComplete.Equal(p.PctComplete) {
 		return errDuplicate
 	}
-	s.Progress = &Progress{PctComplete: p.PctComplete, By: p.By, At: a.now}
+	s.Progress = &Progress{PctComplete: p.PctComplete, By: p.By, At: at}
 	a.checkMarginAfter()
 	return nil
 }
 
-// checkChangeOrder holds the rules a change order's money follows: amounts in the deal currency's minor unit, a change to at
-// least one of them, and an approval that leaves planned cost 0 or more
+// checkChangeOrder holds the rules a change order's money follows:
+// amounts in the deal currency's minor unit, a change to at least one of
+// them, and an approval that leaves planned cost 0 or more
 // (a negative planned cost would show any spend as a margin gain).
 func (s *State) checkChangeOrder(c ChangeOrderSignal) error {
 	cur := s.Terms.Currency

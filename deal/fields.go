@@ -25,6 +25,7 @@ const (
 	KindPercent  Kind = "percent"
 	KindCurrency Kind = "currency"
 	KindDate     Kind = "date"
+	KindTime     Kind = "time"
 	KindEnum     Kind = "enum"
 	KindBool     Kind = "bool"
 	KindDays     Kind = "days"
@@ -50,6 +51,7 @@ var kindRules = []struct {
 	{KindPercent, "a decimal string from 0 to 100 with at most 4 decimal places; the field's range applies"},
 	{KindCurrency, "an ISO 4217 currency code in capitals, such as `EUR` as listed by ISO 4217 (metals and test codes such as `XAU` and `XXX` are not taken)"},
 	{KindDate, "a calendar day written `YYYY-MM-DD`, years 2000 to 2199"},
+	{KindTime, "an instant in RFC 3339 (`2026-03-01T09:30:00Z`, a zone offset required), years 2000 to 2199"},
 	{KindEnum, "one of the listed words, exactly as written"},
 	{KindBool, "JSON `true` or `false` (in a CSV file: `true` or `false` in any case, or empty)"},
 	{KindDays, "a whole JSON number of days in the field's range"},
@@ -177,6 +179,12 @@ var Fields = func() []Field {
 			f.Path = "finance." + name
 			fs = append(fs, f)
 		}
+	}
+	// Every signal may carry the envelope (Envelope).
+	for _, sig := range SignalNames {
+		fs = append(fs,
+			Field{Path: sig + ".key", Kind: KindID, Rule: "an idempotency key: sent again with the same key, the first answer, and nothing changes"},
+			Field{Path: sig + ".acted_at", Kind: KindTime, Rule: "when the person acted, as the source stamps it; an older value never overwrites a newer one"})
 	}
 	return fs
 }()

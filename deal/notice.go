@@ -1,5 +1,7 @@
 package deal
 
+import "time"
+
 // Effects are what applying a signal asks of the outside world: rows to
 // write to PostgreSQL and notices for people. The workflow hands them to
 // activities; each row is keyed, so writing it twice writes it once.
@@ -23,6 +25,18 @@ type Rows struct {
 	Refusals     []Refusal       `json:"refusals,omitempty"`
 	Alerts       []Alert         `json:"alerts,omitempty"`
 	Snapshots    []Snapshot      `json:"snapshots,omitempty"`
+	// Keys are the idempotency keys applied, with their first answers.
+	Keys []AppliedKey `json:"keys,omitempty"`
+}
+
+// AppliedKey is an idempotency key a deal applied and the answer it gave;
+// PostgreSQL keeps the first answer for good.
+type AppliedKey struct {
+	Key    string    `json:"key"`
+	Signal string    `json:"signal"`
+	Status string    `json:"status"`
+	Reason string    `json:"reason,omitempty"`
+	At     time.Time `json:"at"`
 }
 
 // TicketSignoff is a sign-off row with the ticket it belongs to.
@@ -34,7 +48,7 @@ type TicketSignoff struct {
 // Len counts the rows.
 func (r Rows) Len() int {
 	n := len(r.StageChanges) + len(r.Tickets) + len(r.Signoffs) + len(r.Commitments) + len(r.Incidents) +
-		len(r.ChangeOrders) + len(r.Refusals) + len(r.Alerts) + len(r.Snapshots)
+		len(r.ChangeOrders) + len(r.Refusals) + len(r.Alerts) + len(r.Snapshots) + len(r.Keys)
 	if r.Handover != nil {
 		n++
 	}
@@ -55,6 +69,7 @@ func (r *Rows) Merge(o Rows) {
 	r.Refusals = append(r.Refusals, o.Refusals...)
 	r.Alerts = append(r.Alerts, o.Alerts...)
 	r.Snapshots = append(r.Snapshots, o.Snapshots...)
+	r.Keys = append(r.Keys, o.Keys...)
 }
 
 const (

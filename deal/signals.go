@@ -1,6 +1,10 @@
 package deal
 
-import "github.com/shopspring/decimal"
+import (
+	"time"
+
+	"github.com/shopspring/decimal"
+)
 
 // Signal names: the workflow listens on these and the starter, the Slack
 // handler and finance intake send them.
@@ -34,7 +38,20 @@ var (
 	ChangeOrderStatuses = []string{"pending", "approved", "rejected"}
 )
 
+// Envelope is what every signal may carry besides its own fields. Key is
+// an idempotency key: a signal or update sent again with the same key, in
+// this run or a later one, gets the first answer and changes nothing.
+// ActedAt is when the person acted, as the source stamps it (Slack's
+// action_ts): a value older than the one recorded (progress, an
+// incident's status) never overwrites it. Without it the deal's clock
+// when the signal arrives stands in.
+type Envelope struct {
+	Key     string     `json:"key,omitempty"`
+	ActedAt *time.Time `json:"acted_at,omitempty"`
+}
+
 type SignoffSignal struct {
+	Envelope
 	// ID is optional; when given (Slack clicks give one) a re-sent sign-off
 	// with the same ID is a no-op.
 	ID          string       `json:"id,omitempty"`
@@ -61,6 +78,7 @@ type ClientSigner struct {
 }
 
 type CommitmentSignal struct {
+	Envelope
 	ID    string `json:"id"`
 	Kind  string `json:"kind"`
 	Text  string `json:"text"`
@@ -69,23 +87,27 @@ type CommitmentSignal struct {
 }
 
 type CloseSignal struct {
+	Envelope
 	Outcome string `json:"outcome"`
 	By      string `json:"by"`
 	Reason  string `json:"reason,omitempty"`
 }
 
 type HandoverSignal struct {
+	Envelope
 	By        string    `json:"by"`
 	Checklist Checklist `json:"checklist"`
 	SignedOff bool      `json:"signed_off"`
 }
 
 type StageSignal struct {
+	Envelope
 	To Stage  `json:"to"`
 	By string `json:"by"`
 }
 
 type IncidentSignal struct {
+	Envelope
 	IncidentID string `json:"incident_id"`
 	Severity   string `json:"severity"`
 	Status     string `json:"status"`
@@ -93,6 +115,7 @@ type IncidentSignal struct {
 }
 
 type FeeSignal struct {
+	Envelope
 	FeeID    string          `json:"fee_id"`
 	Kind     string          `json:"kind"`
 	Amount   decimal.Decimal `json:"amount"`
@@ -101,6 +124,7 @@ type FeeSignal struct {
 }
 
 type InvoiceSignal struct {
+	Envelope
 	InvoiceID string           `json:"invoice_id"`
 	Category  string           `json:"category"`
 	Amount    decimal.Decimal  `json:"amount"`
@@ -113,6 +137,7 @@ type InvoiceSignal struct {
 }
 
 type ChangeOrderSignal struct {
+	Envelope
 	ID          string          `json:"id"`
 	Amount      decimal.Decimal `json:"amount"`
 	PlannedCost decimal.Decimal `json:"planned_cost"`
@@ -121,6 +146,7 @@ type ChangeOrderSignal struct {
 }
 
 type ProgressSignal struct {
+	Envelope
 	PctComplete decimal.Decimal `json:"pct_complete"`
 	By          string          `json:"by"`
 }

@@ -107,6 +107,9 @@ type IncidentState struct {
 	Status   string    `json:"status"`
 	TitleSum string    `json:"title_sum"`
 	OpenedAt time.Time `json:"opened_at"`
+	// ActedAt is when the person behind the last change acted: an older
+	// change never overwrites it.
+	ActedAt time.Time `json:"acted_at"`
 }
 
 // digest names content by a short hash: equal content, equal digest. It

@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
 	"dealflow/deal"
 	"dealflow/deal/dealtest"
 	"dealflow/workflows"
@@ -76,5 +79,75 @@ func TestContinueAsNewUnderLoad(t *testing.T) {
 	}
 	if len(rec.Commitments) != n || len(seen) != n || len(rec.Refusals) != 0 {
 		t.Fatalf("PostgreSQL holds %d commitments (%d ids) and %d refusals, want %d and none", len(rec.Commitments), len(seen), len(rec.Refusals), n)
+	}
+}
+
+// TestPlainClientUpdatesNeverBounce sends 2,500 updates with the plain SDK
+// client (no project helper, so nothing re-sends for it) to one deal: the
+// first ones right after the start, while the deal opens, and the rest
+// across several continue-as-new hand-overs. Every one gets its real
+// answer; none gets an error.
+func TestPlainClientUpdatesNeverBounce(t *testing.T) {
+	s := startServer(t, nil)
+	ctx := context.Background()
+	id := "bounce-" + s.TaskQueue()
+	run, err := workflows.OpenDeal(ctx, s.Client, s.TaskQueue(), workflows.Input{Terms: dealtest.Terms(id, time.Now()), ContinueAfterEvents: 600})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n, senders = 2500, 8
+	date := time.Now().Format("2006-01-02")
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for w := 0; w < senders; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += senders {
+				req := workflows.SignalRequest{Signal: deal.SigInvoice,
+					Payload: dealtest.Invoice(fmt.Sprintf("INV-%04d", i), "travel", "10", date).Payload}
+				h, err := s.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: workflows.WorkflowID(id),
+					UpdateName: workflows.UpdateSignal, Args: []any{req}, WaitForStage: client.WorkflowUpdateStageCompleted})
+				var res deal.Result
+				if err == nil {
+					err = h.Get(ctx, &res)
+				}
+				if err == nil && res.Status != deal.Accepted {
+					err = fmt.Errorf("invoice %d answered %+v", i, res)
+				}
+				if err != nil {
+					errs <- fmt.Errorf("update %d: %w", i, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	failed := 0
+	for err := range errs {
+		if failed++; failed <= 5 {
+			t.Error(err)
+		}
+	}
+	if failed > 0 {
+		t.Fatalf("%d of %d updates failed", failed, n)
+	}
+	st, err := workflows.Record(ctx, s.Client, id)
+	if err != nil || st.Deal.Ledger.Invoices != n {
+		t.Fatalf("the deal holds %v invoices (%v), want %d", st.Deal.Ledger.Invoices, err, n)
+	}
+	// At least 3 hand-overs: the chain's runs, as visibility lists them.
+	runs := 0
+	dealtest.Eventually(t, "the runs to be listed", func() bool {
+		resp, err := s.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Query: fmt.Sprintf("WorkflowId = %q", workflows.WorkflowID(id))})
+		if err != nil {
+			return false
+		}
+		runs = len(resp.Executions)
+		return runs >= 4
+	})
+	if runs < 4 {
+		t.Fatalf("%d runs after %d updates (first run %s), want at least 4", runs, n, run.GetRunID())
 	}
 }

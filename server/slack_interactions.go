@@ -2,8 +2,11 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/slack-go/slack"
 
@@ -39,6 +42,9 @@ func (a *slackApp) handle(ic slack.InteractionCallback) any {
 		if len(inputErrs) > 0 {
 			return slack.NewErrorsViewSubmissionResponse(inputErrs)
 		}
+		// A modal submission carries no action_ts: its view and the view's
+		// hash name it, so Slack's retry of the same submission is one.
+		sub.Key = slackKey("view", ic.View.ID, ic.View.Hash, ic.User.ID)
 		a.async(func(ctx context.Context) {
 			if sub, ok := a.acknowledged(ctx, ic.User.ID, sub); ok {
 				a.send(ctx, ic.User.ID, sub)
@@ -80,6 +86,7 @@ func (a *slackApp) click(ctx context.Context, ic slack.InteractionCallback, act 
 		a.openHandover(ctx, ic, meta)
 	case activities.ActionCloseWon:
 		a.send(ctx, user, submission{Meta: meta, Signal: deal.SigClose, Payload: slackJSON(deal.CloseSignal{Outcome: "won", By: user}),
+			Key:  slackKey("click", act.ActionID, act.ActionTs, ic.Container.MessageTs, user),
 			Done: "the deal is closed won; the PM has the handover checklist"})
 	case activities.ActionCloseLost:
 		rec, ok := a.record(ctx, user, meta)
@@ -182,7 +189,7 @@ func (a *slackApp) openHandover(ctx context.Context, ic slack.InteractionCallbac
 // with the outcome, and tells the clicker. Sign-off ids come from the
 // Slack view, so a double submission is recorded once.
 func (a *slackApp) send(ctx context.Context, user string, sub submission) {
-	res, err := workflows.Send(ctx, a.temporal, sub.Meta.Deal, sub.Signal, sub.Payload)
+	res, err := workflows.SendOnce(ctx, a.temporal, a.store, sub.Meta.Deal, sub.Signal, workflows.WithKey(sub.Payload, sub.Key))
 	var text string
 	switch {
 	case errors.Is(err, workflows.ErrUnknownDeal):
@@ -286,4 +293,12 @@ func (a *slackApp) post(ctx context.Context, user string, meta modalMeta, text s
 // dealName is safe in mrkdwn and short enough for a modal's section.
 func dealName(r *deal.Record) string {
 	return activities.SlackDealName(r.Terms.Client, r.Terms.Workstream)
+}
+
+// slackKey is the idempotency key of a Slack interaction: a hash of what
+// names it (docs/idempotency.md), so Slack's retries, a redelivery after a
+// worker restart and a late duplicate all apply once.
+func slackKey(kind string, parts ...string) string {
+	h := sha256.Sum256([]byte(kind + "\x00" + strings.Join(parts, "\x00")))
+	return "slack-" + kind + "-" + hex.EncodeToString(h[:16])
 }

@@ -184,6 +184,8 @@ type submission struct {
 	Payload []byte
 	// Done is the confirmation shown to the clicker when it is accepted.
 	Done string
+	// Key is the interaction's idempotency key (slackKey).
+	Key string
 	// handover is a handover sign-off before its acknowledged commitments
 	// are known: ticked holds the positions the PM ticked, which
 	// withCommitments turns into ids. Payload is empty until then.

@@ -2,6 +2,9 @@ package workflows
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,7 +13,6 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"dealflow/deal"
 )
@@ -53,29 +55,91 @@ func OpenDealNamed(ctx context.Context, c client.Client, taskQueue string, in In
 
 // Send applies one signal through the update and returns its outcome, so
 // the sender learns at once whether it was accepted, a repeat, or refused.
+// The payload's idempotency key (its "key" field) names the update; a
+// payload without one gets a fresh key here, so this call's own retries
+// apply once. A caller that may send the same change again (a Slack
+// retry, a re-run script) sets the key itself: see WithKey.
 func Send(ctx context.Context, c client.Client, dealID, signal string, payload []byte) (deal.Result, error) {
+	key := keyOf(signal, payload, false)
+	if key == "" {
+		key = "req-" + randomID()
+		payload = WithKey(payload, key)
+	}
 	var res deal.Result
-	err := update(ctx, c, dealID, UpdateSignal, SignalRequest{Signal: signal, Payload: json.RawMessage(payload)}, &res)
+	err := update(ctx, c, dealID, UpdateSignal, key, SignalRequest{Signal: signal, Payload: json.RawMessage(payload)}, &res)
 	return res, err
+}
+
+// AppliedKeys finds the first answer a deal gave to a key: PostgreSQL's
+// record of every key applied (db.Store.AppliedKey).
+type AppliedKeys interface {
+	AppliedKey(ctx context.Context, dealID, key string) (deal.Result, bool, error)
+}
+
+// SendOnce is Send for a sender that may send the same change again long
+// after (Slack, the starter): a key the deal applied, in whatever run,
+// gets its first answer from PostgreSQL without reaching the deal.
+func SendOnce(ctx context.Context, c client.Client, keys AppliedKeys, dealID, signal string, payload []byte) (deal.Result, error) {
+	if key := keyOf(signal, payload, false); key != "" {
+		res, ok, err := keys.AppliedKey(ctx, dealID, key)
+		if err != nil {
+			return deal.Result{}, err
+		}
+		if ok {
+			return res, nil
+		}
+	}
+	return Send(ctx, c, dealID, signal, payload)
+}
+
+// WithKey sets the idempotency key of a signal payload (a JSON object).
+// A payload that is not an object is returned as it is, for the deal to
+// refuse.
+func WithKey(payload []byte, key string) []byte {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(payload, &m) != nil || m == nil {
+		return payload
+	}
+	m["key"] = mustJSON(key)
+	return mustJSON(m)
 }
 
 // SendInvoices sends one batch of a deal's invoices (at most MaxBatch)
-// through the `invoices` update and returns an answer per invoice.
+// through the `invoices` update and returns an answer per invoice. A batch
+// whose rows are named (Sources) is named by them, so sending it again
+// (an intake job's retry) is the same update.
 func SendInvoices(ctx context.Context, c client.Client, dealID string, b InvoiceBatch) ([]deal.Result, error) {
+	id := "req-" + randomID()
+	if len(b.Sources) > 0 {
+		h := sha256.New()
+		for _, s := range b.Sources {
+			h.Write([]byte(s + "\x00"))
+		}
+		id = "rows-" + hex.EncodeToString(h.Sum(nil)[:16])
+	}
 	var res []deal.Result
-	err := update(ctx, c, dealID, UpdateInvoices, b, &res)
+	err := update(ctx, c, dealID, UpdateInvoices, id, b, &res)
 	return res, err
 }
 
-// update runs one update to its answer. While the deal hands over to a new
-// run it turns updates away (ErrContinuing) for a moment, and while one of
-// its workflow tasks failed and is being retried Temporal does (workflow
-// not ready): those are sent again, so callers never see them.
-func update(ctx context.Context, c client.Client, dealID, name string, arg, out any) error {
+func randomID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// update runs one update to its answer, named by updateID, so that a
+// retry Temporal has seen in this run is answered without running again
+// (and the deal's key window answers one from an earlier run). While one
+// of the deal's workflow tasks failed and is being retried, Temporal turns
+// updates away (workflow not ready): those are sent again, so callers
+// never see them. An update that reaches the deal as it continues as new
+// is moved to the next run by the server and the SDK.
+func update(ctx context.Context, c client.Client, dealID, name, updateID string, arg, out any) error {
 	pause := 20 * time.Millisecond
 	for {
 		h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-			WorkflowID: WorkflowID(dealID), UpdateName: name, Args: []any{arg},
+			WorkflowID: WorkflowID(dealID), UpdateName: name, UpdateID: updateID, Args: []any{arg},
 			WaitForStage: client.WorkflowUpdateStageCompleted,
 		})
 		if err == nil {
@@ -94,9 +158,8 @@ func update(ctx context.Context, c client.Client, dealID, name string, arg, out 
 }
 
 func retryable(err error) bool {
-	var app *temporal.ApplicationError
 	var notReady *serviceerror.WorkflowNotReady
-	return (errors.As(err, &app) && app.Type() == ErrContinuing) || errors.As(err, &notReady)
+	return errors.As(err, &notReady)
 }
 
 // Record asks the running workflow for the deal's process state. The

@@ -78,11 +78,13 @@ type Carry struct {
 	// Unsaved are rows not yet in PostgreSQL (normally none).
 	Unsaved deal.Rows `json:"unsaved"`
 	// Entries are ledger entries from plain signals not yet answered.
-	Entries   []CarriedEntry `json:"entries,omitempty"`
-	Outbox    []outgoing     `json:"outbox"`
-	NoticeSeq int64          `json:"notice_seq"`
-	NextCheck time.Time      `json:"next_check"`
-	Health    Health         `json:"health"`
+	Entries []CarriedEntry `json:"entries,omitempty"`
+	Outbox  []outgoing     `json:"outbox"`
+	// Keys are the recent idempotency keys and their answers (keys.go).
+	Keys      []KeyedAnswer `json:"keys,omitempty"`
+	NoticeSeq int64         `json:"notice_seq"`
+	NextCheck time.Time     `json:"next_check"`
+	Health    Health        `json:"health"`
 }
 
 // Status is the answer of the `record` query: the process and what is
@@ -119,16 +121,19 @@ type InvoiceBatch struct {
 // MaxBatch bounds one `invoices` update.
 const MaxBatch = 500
 
-// ErrContinuing is the rejection an update gets in the moment the deal
-// hands over to a new run; Send retries it, so callers never see it.
-const ErrContinuing = "DealContinuing"
-
 // minEventsPerRun keeps a low ContinueAfterEvents from making runs that
 // continue-as-new before doing anything.
 const minEventsPerRun = 60
 
-// maxUpdatesPerRun stays below Temporal's 2,000 updates per run.
-const maxUpdatesPerRun = 1500
+// A run starts handing over after maxUpdatesPerRun updates, well below
+// Temporal's 2,000 per run: updates that arrive while it hands over are
+// still accepted and answered by this run, so the rest is their room.
+// Only past hardUpdatesPerRun (a flood that never pauses) does the
+// validator turn one away, before the server would.
+const (
+	maxUpdatesPerRun  = 1000
+	hardUpdatesPerRun = 1900
+)
 
 // What a run hands to the next besides the state (under 192 KiB) is
 // bounded too, so the carry stays under 256 KiB: unwritten rows, unsent
@@ -146,14 +151,17 @@ type dealWorkflow struct {
 	published  string
 	writes     writer
 	ledger     ledgerQueue
-	updates    int
-	// ready is set once the deal is opened or taken over; draining when the
-	// run is about to continue as new. Updates are turned away (and sent
-	// again by the sender) while not ready or draining.
-	ready, draining bool
-	// handingOver is set once the run waits only for what is on its way to
-	// fit the carry.
-	handingOver bool
+	keys       keyWindow
+	// updates counts the updates this run accepted.
+	updates int
+	// ready is set once the deal is opened or taken over: update handlers
+	// wait for it, so an update sent right after the start is answered, not
+	// turned away.
+	ready bool
+	// draining is set once the run is about to end: the ledger answers
+	// updates first. handingOver is set once the run waits only for what
+	// is on its way to fit the carry.
+	draining, handingOver bool
 	// signalsTaken counts the plain signals this run took.
 	signalsTaken int
 }
@@ -162,8 +170,8 @@ type dealWorkflow struct {
 // and takes late costs for the deal's late-cost window after that.
 func DealWorkflow(ctx workflow.Context, in Input) (*Outcome, error) {
 	w := &dealWorkflow{in: in}
-	// Handlers first, so an update in the first workflow task is turned
-	// away to be sent again (admit) rather than refused as unknown.
+	// Handlers first, so an update in the first workflow task waits for
+	// the deal to open rather than being refused as unknown.
 	if err := w.setupHandlers(ctx); err != nil {
 		return nil, err
 	}
@@ -203,6 +211,8 @@ func (w *dealWorkflow) start(ctx workflow.Context) error {
 		w.Unsaved = deal.Rows{}
 		w.ledger.resume(w.Entries)
 		w.Entries = nil
+		w.keys.resume(w.Keys)
+		w.Keys = nil
 	} else {
 		st, eff, err := deal.Open(in.Terms, workflow.Now(ctx))
 		if err != nil {
@@ -245,7 +255,9 @@ func (w *dealWorkflow) setupHandlers(ctx workflow.Context) error {
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSignal,
 		func(ctx workflow.Context, req SignalRequest) (deal.Result, error) {
-			w.updates++
+			if err := w.awaitReady(ctx); err != nil {
+				return deal.Result{}, err
+			}
 			return w.handle(ctx, req.Signal, req.Payload, "", true), nil
 		},
 		workflow.UpdateHandlerOptions{Validator: func(req SignalRequest) error {
@@ -263,7 +275,9 @@ func (w *dealWorkflow) setupHandlers(ctx workflow.Context) error {
 	}
 	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateInvoices,
 		func(ctx workflow.Context, b InvoiceBatch) ([]deal.Result, error) {
-			w.updates++
+			if err := w.awaitReady(ctx); err != nil {
+				return nil, err
+			}
 			return w.takeInvoices(ctx, b)
 		},
 		workflow.UpdateHandlerOptions{Validator: func(b InvoiceBatch) error {
@@ -280,17 +294,23 @@ func (w *dealWorkflow) setupHandlers(ctx workflow.Context) error {
 		}})
 }
 
-// admit turns updates away until the deal is open, while the run hands
-// over to the next one, and before the run reaches Temporal's
-// updates-per-run limit.
+// admit turns an update away only past hardUpdatesPerRun, which a run
+// reaches only under a flood that leaves it no moment to hand over. A
+// validator must not change the workflow's state (it is not run again on
+// replay), so the handlers count.
 func (w *dealWorkflow) admit() error {
-	switch {
-	case !w.ready:
-		return temporal.NewApplicationError("the deal is opening; send again", ErrContinuing)
-	case w.draining || w.updates >= maxUpdatesPerRun:
-		return temporal.NewApplicationError("the deal is moving to a new run; send again", ErrContinuing)
+	if w.updates >= hardUpdatesPerRun {
+		return fmt.Errorf("deal %s took %d updates in this run without a pause to hand over; send again", w.in.DealID, w.updates)
 	}
 	return nil
+}
+
+// awaitReady counts an accepted update and holds it while the deal opens
+// (the start's first activity) until the deal is open, as Temporal's safe
+// message handler sample does.
+func (w *dealWorkflow) awaitReady(ctx workflow.Context) error {
+	w.updates++
+	return workflow.Await(ctx, func() bool { return w.ready })
 }
 
 // handle applies one signal payload. It never returns an error and never
@@ -299,6 +319,13 @@ func (w *dealWorkflow) admit() error {
 // fee waits for the ledger when wait is set (an update); a plain signal
 // does not.
 func (w *dealWorkflow) handle(ctx workflow.Context, signal string, payload []byte, source string, wait bool) deal.Result {
+	return w.keyed(ctx, signal, keyOf(signal, payload, !wait), func() deal.Result {
+		return w.apply(ctx, signal, payload, source, wait)
+	})
+}
+
+// apply is handle for a key not seen before.
+func (w *dealWorkflow) apply(ctx workflow.Context, signal string, payload []byte, source string, wait bool) deal.Result {
 	now := workflow.Now(ctx)
 	if len(payload) == 0 {
 		// The SDK could not even read the payload as JSON.
@@ -510,9 +537,7 @@ func (w *dealWorkflow) run(ctx workflow.Context) (*Outcome, error) {
 		}
 	}
 	// The late-cost window is over: finish what is on its way, then end.
-	if err := w.drain(ctx); err != nil {
-		return w.cancelled(ctx, err)
-	}
+	w.draining = true
 	if err := w.handOver(ctx, func() bool { return w.writes.settled(w.s.Version) && len(w.Outbox) == 0 && w.ledger.idle() }); err != nil {
 		return w.cancelled(ctx, err)
 	}
@@ -534,22 +559,19 @@ func (w *dealWorkflow) nextWake(now time.Time) (time.Time, bool) {
 	return w.NextCheck, true
 }
 
-// drain readies the run to end: new updates are turned away and running
-// handlers finish. Signals keep arriving meanwhile; handOver, the last step
-// before the run ends, takes them.
-func (w *dealWorkflow) drain(ctx workflow.Context) error {
-	w.draining = true
-	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
-}
-
-// handOver takes every waiting signal and returns only when what is still
-// on its way fits the carry (fits), right after taking the signals once
-// more, so none arrives unread before the run ends. It ends the run only
+// handOver takes every waiting signal and returns only when every update
+// this run accepted is answered and what is still on its way fits the
+// carry (fits), right after taking the signals once more, so none arrives
+// unread before the run ends. It returns within one workflow task of that
+// check, so no update is accepted in between: an update that reaches the
+// server while the run ends is not lost either, since the server sends it
+// again to the next run (it was never accepted here). It ends the run only
 // after a quiet moment with no new signal: Temporal refuses to end a run
 // while signals land during its last workflow task, and every refusal
 // costs a replay of the whole run, so trying in the middle of a burst only
 // makes the burst longer.
-func (w *dealWorkflow) handOver(ctx workflow.Context, fits func() bool) error {
+func (w *dealWorkflow) handOver(ctx workflow.Context, carried func() bool) error {
+	fits := func() bool { return carried() && workflow.AllHandlersFinished(ctx) }
 	for waits := 0; ; {
 		w.drainSignals(ctx)
 		if !fits() {
@@ -611,23 +633,20 @@ func (w *dealWorkflow) shouldContinueAsNew(ctx workflow.Context) bool {
 	return limit > 0 && info.GetCurrentHistoryLength() >= limit
 }
 
-// continueAsNew hands the state to a fresh run. New updates are turned
-// away first (their senders retry on the next run), so a steady stream of
-// them cannot hold the hand-over off; plain signals are taken to the last,
-// and what is still on its way travels in the carry within its bounds:
-// ledger entries not yet answered (from plain signals: no one waits for
-// them), rows not yet written, notices not yet sent. Beyond the bounds
-// (PostgreSQL down for long) the run waits for PostgreSQL instead.
+// continueAsNew hands the state to a fresh run. Every update this run
+// accepted is answered first (the ledger takes their entries first);
+// plain signals are taken to the last, and what is still on its way
+// travels in the carry within its bounds: ledger entries not yet answered
+// (from plain signals: no one waits for them), rows not yet written,
+// notices not yet sent. Beyond the bounds (PostgreSQL down for long) the
+// run waits for PostgreSQL instead.
 func (w *dealWorkflow) continueAsNew(ctx workflow.Context) error {
 	// No waiting for PostgreSQL or Slack to settle: under a steady stream
 	// they never would, and what is on their way travels in the carry.
-	if err := w.drain(ctx); err != nil {
-		_, err = w.cancelled(ctx, err)
-		return err
-	}
+	w.draining = true
 	w.handingOver = true
 	fits := func() bool {
-		return !w.ledger.busy && w.ledger.bytes() <= maxCarriedEntries && w.writes.bytes() <= maxCarriedRows
+		return !w.ledger.busy && !w.ledger.waited() && w.ledger.bytes() <= maxCarriedEntries && w.writes.bytes() <= maxCarriedRows
 	}
 	if err := w.handOver(ctx, fits); err != nil {
 		_, err = w.cancelled(ctx, err)
@@ -643,6 +662,7 @@ func (w *dealWorkflow) continueAsNew(ctx workflow.Context) error {
 	}
 	w.Unsaved = w.writes.all()
 	w.Entries = w.ledger.carry()
+	w.Keys = w.keys.answered
 	next := w.in
 	next.Terms = w.s.Terms
 	carry := w.Carry

@@ -41,6 +41,16 @@ func (q *ledgerQueue) add(signal string, e deal.LedgerEntry, source string, wait
 
 func (q *ledgerQueue) idle() bool { return len(q.items) == 0 && !q.busy }
 
+// waited is true while an update waits for an entry's answer.
+func (q *ledgerQueue) waited() bool {
+	for _, it := range q.items {
+		if it.waited && !it.done {
+			return true
+		}
+	}
+	return false
+}
+
 // bytes is the size of the entries waiting.
 func (q *ledgerQueue) bytes() int {
 	n := 0
@@ -133,9 +143,10 @@ func (w *dealWorkflow) ledgerLoop(ctx workflow.Context) {
 	ctx = withRetries(ctx, time.Minute)
 	for {
 		// While the run hands over, what fits the carry waits for the next
-		// run: a steady stream of signals must not keep this run busy.
+		// run: a steady stream of signals must not keep this run busy. An
+		// update's entry never waits: the update is answered in this run.
 		ready := func() bool {
-			return len(w.ledger.items) > 0 && !(w.handingOver && w.ledger.bytes() <= maxCarriedEntries)
+			return len(w.ledger.items) > 0 && (!w.handingOver || w.ledger.waited() || w.ledger.bytes() > maxCarriedEntries)
 		}
 		if workflow.Await(ctx, ready) != nil {
 			return

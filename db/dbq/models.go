@@ -10,6 +10,15 @@ import (
 	"github.com/shopspring/decimal"
 )
 
+type AppliedKey struct {
+	DealID    string
+	Key       string
+	Signal    string
+	Status    string
+	Reason    string
+	AppliedAt time.Time
+}
+
 type ChangeOrder struct {
 	DealID        string
 	ChangeOrderID string
