@@ -7,6 +7,7 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -124,6 +125,31 @@ func (a *Activities) Notify(ctx context.Context, n Notification) error {
 		return err
 	}
 	return a.Notifier.Notify(ctx, n)
+}
+
+// NoticeRef names one of a deal's notices by its number.
+type NoticeRef struct {
+	DealID string `json:"deal_id"`
+	Seq    int64  `json:"seq"`
+}
+
+// SendNotice posts one notice, read from PostgreSQL where the workflow
+// wrote it, and records that Slack has it. A notice already recorded as
+// sent is not posted again; one posted by an attempt that died before
+// recording it is found by the Notifier's own key check (Notification.Key).
+func (a *Activities) SendNotice(ctx context.Context, r NoticeRef) error {
+	body, sent, err := a.Store.Notice(ctx, r.DealID, r.Seq)
+	if err != nil || sent {
+		return err
+	}
+	var n Notification
+	if err := json.Unmarshal(body, &n); err != nil {
+		return temporal.NewNonRetryableApplicationError("notice "+n.Key+" does not decode: "+err.Error(), "BadNotice", err)
+	}
+	if err := a.Notify(ctx, n); err != nil {
+		return err
+	}
+	return a.Store.MarkNoticeSent(ctx, r.DealID, r.Seq)
 }
 
 // signoffsShown is how many of a ticket's newest sign-offs a message reads.

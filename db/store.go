@@ -183,6 +183,11 @@ func queueRows(ctx context.Context, q *dbq.Queries, id string, r deal.Rows, orde
 			return err
 		}
 	}
+	for _, n := range r.Notices {
+		if err := q.InsertNotice(ctx, dbq.InsertNoticeParams{DealID: id, Seq: n.Seq, Body: n.Body}); err != nil {
+			return err
+		}
+	}
 	for _, k := range r.Keys {
 		if err := q.InsertAppliedKey(ctx, dbq.InsertAppliedKeyParams{DealID: id, Key: k.Key, Signal: k.Signal, Status: k.Status,
 			Reason: k.Reason, AppliedAt: k.At}); err != nil {
@@ -190,6 +195,21 @@ func queueRows(ctx context.Context, q *dbq.Queries, id string, r deal.Rows, orde
 		}
 	}
 	return nil
+}
+
+// Notice is a deal's notice by its number: its body, and whether Slack
+// already has it.
+func (s *Store) Notice(ctx context.Context, dealID string, seq int64) (body []byte, sent bool, err error) {
+	n, err := dbq.New(s.Pool).GetNotice(ctx, dbq.GetNoticeParams{DealID: dealID, Seq: seq})
+	if err != nil {
+		return nil, false, err
+	}
+	return n.Body, n.SentAt != nil, nil
+}
+
+// MarkNoticeSent records that Slack has a notice.
+func (s *Store) MarkNoticeSent(ctx context.Context, dealID string, seq int64) error {
+	return dbq.New(s.Pool).MarkNoticeSent(ctx, dbq.MarkNoticeSentParams{DealID: dealID, Seq: seq})
 }
 
 // AppliedKey is the first answer a deal gave to an idempotency key, if it

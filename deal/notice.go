@@ -1,6 +1,9 @@
 package deal
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Effects are what applying a signal asks of the outside world: rows to
 // write to PostgreSQL and notices for people. The workflow hands them to
@@ -27,6 +30,15 @@ type Rows struct {
 	Snapshots    []Snapshot      `json:"snapshots,omitempty"`
 	// Keys are the idempotency keys applied, with their first answers.
 	Keys []AppliedKey `json:"keys,omitempty"`
+	// Notices wait in PostgreSQL until Slack has them.
+	Notices []QueuedNotice `json:"notices,omitempty"`
+}
+
+// QueuedNotice is a notice numbered in the deal's order; Body is what the
+// sender needs (the workflow's Notification), opaque here.
+type QueuedNotice struct {
+	Seq  int64           `json:"seq"`
+	Body json.RawMessage `json:"body"`
 }
 
 // AppliedKey is an idempotency key a deal applied and the answer it gave;
@@ -48,7 +60,7 @@ type TicketSignoff struct {
 // Len counts the rows.
 func (r Rows) Len() int {
 	n := len(r.StageChanges) + len(r.Tickets) + len(r.Signoffs) + len(r.Commitments) + len(r.Incidents) +
-		len(r.ChangeOrders) + len(r.Refusals) + len(r.Alerts) + len(r.Snapshots) + len(r.Keys)
+		len(r.ChangeOrders) + len(r.Refusals) + len(r.Alerts) + len(r.Snapshots) + len(r.Keys) + len(r.Notices)
 	if r.Handover != nil {
 		n++
 	}
@@ -70,6 +82,7 @@ func (r *Rows) Merge(o Rows) {
 	r.Alerts = append(r.Alerts, o.Alerts...)
 	r.Snapshots = append(r.Snapshots, o.Snapshots...)
 	r.Keys = append(r.Keys, o.Keys...)
+	r.Notices = append(r.Notices, o.Notices...)
 }
 
 const (

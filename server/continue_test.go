@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -88,7 +90,9 @@ func TestContinueAsNewUnderLoad(t *testing.T) {
 // across several continue-as-new hand-overs. Every one gets its real
 // answer; none gets an error.
 func TestPlainClientUpdatesNeverBounce(t *testing.T) {
-	s := startServer(t, nil)
+	s := startServer(t, func(c *Config) {
+		c.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	})
 	ctx := context.Background()
 	id := "bounce-" + s.TaskQueue()
 	run, err := workflows.OpenDeal(ctx, s.Client, s.TaskQueue(), workflows.Input{Terms: dealtest.Terms(id, time.Now()), ContinueAfterEvents: 600})

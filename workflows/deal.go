@@ -79,12 +79,16 @@ type Carry struct {
 	Unsaved deal.Rows `json:"unsaved"`
 	// Entries are ledger entries from plain signals not yet answered.
 	Entries []CarriedEntry `json:"entries,omitempty"`
-	Outbox  []outgoing     `json:"outbox"`
 	// Keys are the recent idempotency keys and their answers (keys.go).
-	Keys      []KeyedAnswer `json:"keys,omitempty"`
-	NoticeSeq int64         `json:"notice_seq"`
-	NextCheck time.Time     `json:"next_check"`
-	Health    Health        `json:"health"`
+	Keys []KeyedAnswer `json:"keys,omitempty"`
+	// NoticeSeq numbers the deal's notices (they wait in PostgreSQL);
+	// NoticesSent is the last one Slack has, NoticesSaved the last one
+	// PostgreSQL has.
+	NoticeSeq    int64     `json:"notice_seq"`
+	NoticesSent  int64     `json:"notices_sent"`
+	NoticesSaved int64     `json:"notices_saved"`
+	NextCheck    time.Time `json:"next_check"`
+	Health       Health    `json:"health"`
 }
 
 // Status is the answer of the `record` query: the process and what is
@@ -136,8 +140,9 @@ const (
 )
 
 // What a run hands to the next besides the state (under 192 KiB) is
-// bounded too, so the carry stays under 256 KiB: unwritten rows, unsent
-// notices (maxOutboxBytes) and unanswered ledger entries.
+// bounded too, so the carry stays under 256 KiB: unwritten rows (unsent
+// notices among them until PostgreSQL has them), recent keys
+// (maxKeyBytes) and unanswered ledger entries.
 const (
 	maxCarriedRows    = 16 << 10
 	maxCarriedEntries = 32 << 10
@@ -213,6 +218,7 @@ func (w *dealWorkflow) start(ctx workflow.Context) error {
 		w.Entries = nil
 		w.keys.resume(w.Keys)
 		w.Keys = nil
+		w.writes.noticesSaved = w.NoticesSaved
 	} else {
 		st, eff, err := deal.Open(in.Terms, workflow.Now(ctx))
 		if err != nil {
@@ -249,7 +255,7 @@ func (w *dealWorkflow) setupHandlers(ctx workflow.Context) error {
 			return Status{}, errors.New("the deal is opening; ask again")
 		}
 		return Status{Deal: *w.s, Health: w.Health, PendingWrites: w.writes.pending(), PendingLedger: len(w.ledger.items),
-			PendingNotices: len(w.Outbox)}, nil
+			PendingNotices: int(w.NoticeSeq - w.NoticesSent)}, nil
 	}); err != nil {
 		return err
 	}
@@ -406,21 +412,20 @@ func (w *dealWorkflow) takeInvoices(ctx workflow.Context, b InvoiceBatch) ([]dea
 }
 
 // absorb queues what applying a signal asked of the outside world: its
-// rows first, then its notices, which wait for those rows to be written.
+// rows, and its notices with them, numbered in the deal's order; a notice
+// is sent once PostgreSQL has it (notifyLoop), and so after the rows it
+// follows, which the message reads.
 func (w *dealWorkflow) absorb(eff deal.Effects) {
-	w.writes.queue(eff.Rows)
 	t := w.s.Terms
 	for _, n := range eff.Notices {
 		w.NoticeSeq++
 		m := w.s.Margin
-		o := outgoing{AfterWrite: w.writes.queued, Notification: activities.Notification{
+		body := mustJSON(activities.Notification{
 			Key: fmt.Sprintf("n%d", w.NoticeSeq), DealID: t.DealID, Client: t.Client, Workstream: t.Workstream,
-			Channel: t.SlackChannel, People: t.People, Notice: n, Margin: &m}}
-		b, _ := json.Marshal(o.Notification)
-		o.Size = len(b)
-		w.Outbox = append(w.Outbox, o)
+			Channel: t.SlackChannel, People: t.People, Notice: n, Margin: &m})
+		eff.Rows.Notices = append(eff.Rows.Notices, deal.QueuedNotice{Seq: w.NoticeSeq, Body: body})
 	}
-	w.trimOutbox()
+	w.writes.queue(eff.Rows)
 }
 
 // listen starts one goroutine that takes every signal as it arrives. The
@@ -538,7 +543,9 @@ func (w *dealWorkflow) run(ctx workflow.Context) (*Outcome, error) {
 	}
 	// The late-cost window is over: finish what is on its way, then end.
 	w.draining = true
-	if err := w.handOver(ctx, func() bool { return w.writes.settled(w.s.Version) && len(w.Outbox) == 0 && w.ledger.idle() }); err != nil {
+	if err := w.handOver(ctx, func() bool {
+		return w.writes.settled(w.s.Version) && w.NoticesSent == w.NoticeSeq && w.ledger.idle()
+	}); err != nil {
 		return w.cancelled(ctx, err)
 	}
 	return &Outcome{DealID: w.s.Terms.DealID, Stage: w.s.Stage, Margin: w.s.Margin}, nil
@@ -572,8 +579,23 @@ func (w *dealWorkflow) nextWake(now time.Time) (time.Time, bool) {
 // makes the burst longer.
 func (w *dealWorkflow) handOver(ctx workflow.Context, carried func() bool) error {
 	fits := func() bool { return carried() && workflow.AllHandlersFinished(ctx) }
+	// settle answers the updates accepted so far within this workflow task
+	// and lets their handlers return.
+	settle := func() error {
+		if !w.handingOver {
+			return nil
+		}
+		if err := w.settleWaited(ctx); err != nil {
+			return nil // PostgreSQL is down: the loop below waits and tries again
+		}
+		_, err := workflow.AwaitWithTimeout(ctx, time.Second, fits)
+		return err
+	}
 	for waits := 0; ; {
 		w.drainSignals(ctx)
+		if err := settle(); err != nil {
+			return err
+		}
 		if !fits() {
 			// Let the ledger and the writer make progress, then look again.
 			if _, err := workflow.AwaitWithTimeout(ctx, time.Second, fits); err != nil {
@@ -591,6 +613,9 @@ func (w *dealWorkflow) handOver(ctx workflow.Context, carried func() bool) error
 		}
 		waits++
 		w.drainSignals(ctx)
+		if err := settle(); err != nil {
+			return err
+		}
 		if w.signalsTaken == seen && fits() {
 			return nil
 		}
@@ -652,15 +677,10 @@ func (w *dealWorkflow) continueAsNew(ctx workflow.Context) error {
 		_, err = w.cancelled(ctx, err)
 		return err
 	}
-	// The carried rows are written first in the next run, as its entry 1.
-	for i := range w.Outbox {
-		if w.Outbox[i].AfterWrite > w.writes.saved {
-			w.Outbox[i].AfterWrite = 1
-		} else {
-			w.Outbox[i].AfterWrite = 0
-		}
-	}
+	// The carried rows are written first in the next run; a notice still
+	// being sent is sent again by the next run, and found already posted.
 	w.Unsaved = w.writes.all()
+	w.NoticesSaved = w.writes.noticesSaved
 	w.Entries = w.ledger.carry()
 	w.Keys = w.keys.answered
 	next := w.in

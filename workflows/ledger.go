@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"dealflow/activities"
@@ -142,47 +143,91 @@ func (q *ledgerQueue) removeDone() {
 func (w *dealWorkflow) ledgerLoop(ctx workflow.Context) {
 	ctx = withRetries(ctx, time.Minute)
 	for {
-		// While the run hands over, what fits the carry waits for the next
-		// run: a steady stream of signals must not keep this run busy. An
-		// update's entry never waits: the update is answered in this run.
+		// While the run hands over, the hand-over answers the updates'
+		// entries itself (settleWaited), and what fits the carry waits for
+		// the next run: a steady stream must not keep this run busy.
 		ready := func() bool {
-			return len(w.ledger.items) > 0 && (!w.handingOver || w.ledger.waited() || w.ledger.bytes() > maxCarriedEntries)
+			return len(w.ledger.items) > 0 && !w.ledger.busy && (!w.handingOver || w.ledger.bytes() > maxCarriedEntries)
 		}
 		if workflow.Await(ctx, ready) != nil {
 			return
 		}
-		batch := w.ledger.next(w.draining)
 		w.ledger.busy = true
-		req := activities.LedgerBatch{DealID: w.s.Terms.DealID, Batch: w.s.Ledger.Batches + 1}
-		for _, it := range batch {
-			req.Entries = append(req.Entries, db.LedgerEntry{LedgerEntry: it.entry, Source: it.source})
-		}
-		var ans activities.LedgerAnswer
-		err := workflow.ExecuteActivity(ctx, a.TakeLedger, req).Get(ctx, &ans)
-		switch {
-		case err == nil:
-			w.Health.Ledger = ""
-			w.absorb(w.s.TakeLedger(workflow.Now(ctx), ans.Totals))
-			for i, it := range batch {
-				w.answer(ctx, it, ans.Results[i])
-			}
-		case isPermanent(err):
-			w.Health.Ledger = err.Error()
-			for _, it := range batch {
-				w.answer(ctx, it, deal.Result{Status: deal.Refused, Reason: "PostgreSQL refused it: " + err.Error()})
-			}
-		default:
-			w.Health.Ledger = err.Error()
+		err := w.takeBatch(ctx, w.ledger.next(w.draining), false)
+		w.ledger.busy = false
+		if err != nil {
 			workflow.GetLogger(ctx).Error("taking invoices into the ledger failed; retrying in a minute", "error", err)
-			w.ledger.busy = false
 			if workflow.Sleep(ctx, retryPause) != nil {
 				return
 			}
-			continue
 		}
-		w.ledger.removeDone()
-		w.ledger.busy = false
 	}
+}
+
+// takeBatch sends one batch to PostgreSQL and answers its entries. It
+// returns an error only for a failure worth trying again later; entries
+// PostgreSQL refuses for good are answered as refused.
+func (w *dealWorkflow) takeBatch(ctx workflow.Context, batch []*ledgerItem, local bool) error {
+	req := activities.LedgerBatch{DealID: w.s.Terms.DealID, Batch: w.s.Ledger.Batches + 1}
+	for _, it := range batch {
+		req.Entries = append(req.Entries, db.LedgerEntry{LedgerEntry: it.entry, Source: it.source})
+	}
+	var ans activities.LedgerAnswer
+	var err error
+	if local {
+		err = workflow.ExecuteLocalActivity(ctx, takeLedgerName, req).Get(ctx, &ans)
+	} else {
+		err = workflow.ExecuteActivity(ctx, a.TakeLedger, req).Get(ctx, &ans)
+	}
+	switch {
+	case err == nil:
+		w.Health.Ledger = ""
+		w.absorb(w.s.TakeLedger(workflow.Now(ctx), ans.Totals))
+		for i, it := range batch {
+			w.answer(ctx, it, ans.Results[i])
+		}
+	case isPermanent(err):
+		w.Health.Ledger = err.Error()
+		for _, it := range batch {
+			w.answer(ctx, it, deal.Result{Status: deal.Refused, Reason: "PostgreSQL refused it: " + err.Error()})
+		}
+	default:
+		w.Health.Ledger = err.Error()
+		return err
+	}
+	w.ledger.removeDone()
+	return nil
+}
+
+// takeLedgerName is the TakeLedger activity by its registered name, as a
+// local activity needs it.
+const takeLedgerName = "TakeLedger"
+
+// settleWaited answers, while the run hands over, the entries updates
+// wait for, through a local activity: the answer comes back within the
+// same workflow task, so the run can end in it with every accepted update
+// answered. Updates the server holds meanwhile were never accepted here,
+// and the server sends them again to the next run. (A regular activity
+// would take a workflow task of its own, and each one brings new updates
+// under a steady stream, so the run would never end.)
+func (w *dealWorkflow) settleWaited(ctx workflow.Context) error {
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second},
+	})
+	// One batch at a time: a batch the ledger loop has out is answered
+	// first, since the next batch's number follows from its answer.
+	if err := workflow.Await(ctx, func() bool { return !w.ledger.busy }); err != nil {
+		return err
+	}
+	w.ledger.busy = true
+	defer func() { w.ledger.busy = false }()
+	for w.ledger.waited() {
+		if err := w.takeBatch(lctx, w.ledger.next(true), true); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (w *dealWorkflow) answer(ctx workflow.Context, it *ledgerItem, res deal.Result) {

@@ -25,6 +25,8 @@ type writer struct {
 	queued, saved int64
 	// version is the state version PostgreSQL last took.
 	version int64
+	// noticesSaved is the number of the last notice PostgreSQL took.
+	noticesSaved int64
 }
 
 func (wr *writer) queue(r deal.Rows) {
@@ -63,6 +65,11 @@ func (wr *writer) next(maxBytes int) (int, deal.Rows) {
 }
 
 func (wr *writer) done(n int, version int64) {
+	for _, r := range wr.rows[:n] {
+		for _, no := range r.Notices {
+			wr.noticesSaved = max(wr.noticesSaved, no.Seq)
+		}
+	}
 	wr.rows, wr.sizes = wr.rows[n:], wr.sizes[n:]
 	wr.saved += int64(n)
 	wr.version = max(wr.version, version)
@@ -162,57 +169,39 @@ func (w *dealWorkflow) writeLoop(ctx workflow.Context) {
 	}
 }
 
-// outgoing is a notice waiting to be sent once the rows it follows are
-// written, since the Notify activity reads them.
-type outgoing struct {
-	activities.Notification
-	AfterWrite int64 `json:"after_write"`
-	Size       int   `json:"size"`
-}
-
-// maxOutboxBytes bounds the notices waiting while Slack (or PostgreSQL)
-// is down, so the carry stays bounded; the oldest go first.
-const maxOutboxBytes = 16 << 10
-
-func (w *dealWorkflow) trimOutbox() {
-	total := 0
-	for _, o := range w.Outbox {
-		total += o.Size
-	}
-	dropped := 0
-	for total > maxOutboxBytes && len(w.Outbox) > 1 {
-		total -= w.Outbox[0].Size
-		w.Outbox = w.Outbox[1:]
-		dropped++
-	}
-	if dropped > 0 {
-		w.Health.Notify = "notices dropped while Slack was unreachable"
-	}
-}
-
-// notifyLoop sends notices one by one, in order, in a goroutine of its
-// own so the deal never waits for Slack. Slack is a view of the record: a
-// message that cannot be posted within an hour (or that Slack refuses for
-// good) is logged and dropped, and the next one goes.
+// notifyLoop sends the deal's notices one by one, in order, in a
+// goroutine of its own so the deal never waits for Slack. The notices wait
+// in PostgreSQL (written with the rows they follow), never in the
+// workflow, so however long Slack is down none is dropped and the carry
+// stays small: the next run goes on from NoticesSent. A notice Slack
+// refuses for good (a channel that does not exist) is logged, shown on the
+// deal's health, and passed; everything else is retried until it goes.
 func (w *dealWorkflow) notifyLoop(ctx workflow.Context) {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout:    30 * time.Second,
-		ScheduleToCloseTimeout: time.Hour,
+		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2,
-			MaximumInterval: 5 * time.Minute},
+			MaximumInterval: NotifyRetryMax},
 	})
 	for {
-		ready := func() bool { return len(w.Outbox) > 0 && w.writes.saved >= w.Outbox[0].AfterWrite }
+		ready := func() bool { return w.NoticesSent < w.writes.noticesSaved }
 		if workflow.Await(ctx, ready) != nil {
 			return
 		}
-		n := w.Outbox[0]
-		if err := workflow.ExecuteActivity(ctx, a.Notify, n.Notification).Get(ctx, nil); err != nil {
+		ref := activities.NoticeRef{DealID: w.s.Terms.DealID, Seq: w.NoticesSent + 1}
+		if err := workflow.ExecuteActivity(ctx, a.SendNotice, ref).Get(ctx, nil); err != nil {
+			if !isPermanent(err) {
+				return // the run was cancelled
+			}
 			w.Health.Notify = err.Error()
-			workflow.GetLogger(ctx).Error("notification dropped", "key", n.Key, "kind", n.Notice.Kind, "error", err)
+			workflow.GetLogger(ctx).Error("notice refused by Slack for good; passed", "seq", ref.Seq, "error", err)
 		} else {
 			w.Health.Notify = ""
 		}
-		w.Outbox = w.Outbox[1:]
+		w.NoticesSent = ref.Seq
 	}
 }
+
+// NotifyRetryMax is the longest pause between two tries of a notice. The
+// retry policy is not part of what a replay checks, so tests shorten it
+// (the worker sets it once, before it starts).
+var NotifyRetryMax = 5 * time.Minute

@@ -222,6 +222,14 @@ type MarginSnapshot struct {
 	Status            string
 }
 
+type Notice struct {
+	DealID    string
+	Seq       int64
+	Body      []byte
+	CreatedAt time.Time
+	SentAt    *time.Time
+}
+
 type Person struct {
 	UserID    string
 	Name      string
