@@ -247,3 +247,44 @@ func TestClientLinkDays(t *testing.T) {
 		}
 	}
 }
+
+// An older change never overwrites a newer one: a late retry of an old
+// click (acted_at before the recorded change) changes nothing, whatever
+// order the changes arrive in.
+func TestOlderChangesNeverOverwriteNewer(t *testing.T) {
+	acted := func(min int) string { return t0.Add(time.Duration(min) * time.Minute).Format(time.RFC3339) }
+	incident := func(status, at string) dealtest.Step {
+		return step(deal.SigIncident, map[string]string{"incident_id": "i1", "severity": "major", "status": status, "title": "slow", "acted_at": at})
+	}
+	progress := func(pct, at string) dealtest.Step {
+		return step(deal.SigProgress, map[string]string{"pct_complete": pct, "by": dealtest.PM, "acted_at": at})
+	}
+	for _, c := range []struct {
+		name  string
+		setup []dealtest.Step
+		late  dealtest.Step
+		check func(*dealtest.Deal) bool
+	}{
+		{"incident resolved, then open from an older click", []dealtest.Step{incident("open", acted(100)), incident("resolved", acted(120))},
+			incident("open", acted(110)), func(d *dealtest.Deal) bool { return d.State.Incidents[0].Status == "resolved" }},
+		{"progress 60, then 40 from an older report", []dealtest.Step{progress("40", acted(100)), progress("60", acted(120))},
+			progress("40", acted(110)), func(d *dealtest.Deal) bool { return d.State.Progress.PctComplete.String() == "60" }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d := at(t, append(dealtest.ToDelivery(), c.setup...)...)
+			before, _ := json.Marshal([]any{d.State, d.Record})
+			res := d.Send(t0.Add(time.Hour), c.late.Signal, c.late.Payload)
+			if res.Status != deal.Duplicate || !strings.Contains(res.Reason, "newer change") {
+				t.Fatalf("the late change was answered %+v, want a duplicate naming the newer change", res)
+			}
+			if after, _ := json.Marshal([]any{d.State, d.Record}); string(after) != string(before) || !c.check(d) {
+				t.Fatal("the late change changed the deal")
+			}
+		})
+	}
+	// A newer change still applies: progress may go down when the PM says so later.
+	d := at(t, append(dealtest.ToDelivery(), progress("60", acted(100)))...)
+	if res := d.Send(t0.Add(time.Hour), deal.SigProgress, progress("50", acted(130)).Payload); res.Status != deal.Accepted {
+		t.Fatalf("a newer, lower progress was answered %+v", res)
+	}
+}

@@ -155,3 +155,80 @@ func TestPlainClientUpdatesNeverBounce(t *testing.T) {
 		t.Fatalf("%d runs after %d updates (first run %s), want at least 4", runs, n, run.GetRunID())
 	}
 }
+
+// TestSameKeyAppliesOnce delivers one click three times: at once (Slack's
+// retry), after the deal moved to a new run, and through another worker
+// process. The click opened an incident that was resolved in between, so
+// applying it again would re-open it: it applies once, and every delivery
+// gets the first answer.
+func TestSameKeyAppliesOnce(t *testing.T) {
+	var dbURL string
+	s := startServer(t, func(c *Config) { dbURL = c.DatabaseURL })
+	ctx := context.Background()
+	id := "key-" + s.TaskQueue()
+	run, err := workflows.OpenDeal(ctx, s.Client, s.TaskQueue(), workflows.Input{Terms: dealtest.Terms(id, time.Now()), ContinueAfterEvents: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(payload []byte) deal.Result {
+		t.Helper()
+		res, err := workflows.SendOnce(ctx, s.Client, s.Store, id, deal.SigIncident, payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	for _, st := range dealtest.ToDelivery() {
+		if res, err := workflows.Send(ctx, s.Client, id, st.Signal, st.Payload); err != nil || res.Status != deal.Accepted {
+			t.Fatalf("%s: %+v %v", st.Signal, res, err)
+		}
+	}
+	click := dealtest.JSON(map[string]string{"incident_id": "I1", "severity": "major", "status": "open", "title": "slow", "key": "slack-click-open-I1"})
+	resolve := dealtest.JSON(map[string]string{"incident_id": "I1", "severity": "major", "status": "resolved", "key": "slack-click-resolve-I1"})
+	if res := send(click); res.Status != deal.Accepted {
+		t.Fatalf("first delivery: %+v", res)
+	}
+	if res := send(click); res.Status != deal.Accepted {
+		t.Fatalf("Slack's retry got %+v, want the first answer", res)
+	}
+	if res := send(resolve); res.Status != deal.Accepted {
+		t.Fatalf("resolve: %+v", res)
+	}
+	// Move the deal to a new run: every progress report is a few events,
+	// and the run continues at 60.
+	for i := 0; ; i++ {
+		desc, err := s.Client.DescribeWorkflowExecution(ctx, workflows.WorkflowID(id), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if desc.WorkflowExecutionInfo.Execution.RunId != run.GetRunID() {
+			break
+		}
+		if i > 200 {
+			t.Fatal("the deal did not continue as new")
+		}
+		if _, err := workflows.Send(ctx, s.Client, id, deal.SigProgress, dealtest.Progress(fmt.Sprintf("%d", 10+i%80)).Payload); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if res := send(click); res.Status != deal.Accepted {
+		t.Fatalf("after continue-as-new the click got %+v, want the first answer", res)
+	}
+	// A second worker process on the same database and task queue, as
+	// after a restart: it knows the key from PostgreSQL.
+	s2 := startServer(t, func(c *Config) { c.DatabaseURL, c.TaskQueue = dbURL, s.TaskQueue() })
+	if res, err := workflows.SendOnce(ctx, s2.Client, s2.Store, id, deal.SigIncident, click); err != nil || res.Status != deal.Accepted {
+		t.Fatalf("after the worker restart the click got %+v %v, want the first answer", res, err)
+	}
+	// The same click without the PostgreSQL look-up reaches the deal's own window.
+	if res, err := workflows.Send(ctx, s2.Client, id, deal.SigIncident, click); err != nil || res.Status != deal.Accepted {
+		t.Fatalf("the click sent straight to the deal got %+v %v, want the first answer", res, err)
+	}
+	st, err := workflows.Record(ctx, s2.Client, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Deal.Incidents) != 1 || st.Deal.Incidents[0].Status != "resolved" {
+		t.Fatalf("incidents %+v: the click applied again", st.Deal.Incidents)
+	}
+}
