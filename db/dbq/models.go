@@ -19,6 +19,7 @@ type ChangeOrder struct {
 	ByUser        string
 	At            time.Time
 	Position      int32
+	WriteVersion  int64
 }
 
 type ClientFee struct {
@@ -150,17 +151,19 @@ type Handover struct {
 	CommitmentsAcknowledged []string
 	ScopeAmbiguities        []string
 	ResourcesConfirmed      bool
+	WriteVersion            int64
 }
 
 type Incident struct {
-	DealID     string
-	IncidentID string
-	Severity   string
-	Status     string
-	Title      string
-	OpenedAt   time.Time
-	UpdatedAt  time.Time
-	Position   int32
+	DealID       string
+	IncidentID   string
+	Severity     string
+	Status       string
+	Title        string
+	OpenedAt     time.Time
+	UpdatedAt    time.Time
+	Position     int32
+	WriteVersion int64
 }
 
 type IntakeJob struct {
@@ -169,6 +172,7 @@ type IntakeJob struct {
 	RowsTotal  int32
 	CreatedAt  time.Time
 	FinishedAt *time.Time
+	StartedAt  *time.Time
 }
 
 type IntakeRow struct {
@@ -263,6 +267,15 @@ type SlackMessage struct {
 	UpdatedAt time.Time
 }
 
+type SlackPost struct {
+	DealID     string
+	NoticeKey  string
+	Channel    string
+	ReservedAt time.Time
+	InDoubt    bool
+	Attempts   int32
+}
+
 type StageChange struct {
 	DealID    string
 	Seq       int32
@@ -287,4 +300,5 @@ type Ticket struct {
 	DeliverableBody       string
 	DeliverableUrl        string
 	Position              int32
+	WriteVersion          int64
 }
