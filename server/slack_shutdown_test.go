@@ -17,14 +17,7 @@ import (
 // left unacknowledged for Slack to send again, never acknowledged and
 // dropped.
 func TestSocketModeStopAppliesEveryAcknowledgedClick(t *testing.T) {
-	sock := slackfake.NewSocket()
-	t.Cleanup(sock.Close)
-	fake := slackfake.New(testBotToken)
-	t.Cleanup(fake.Close)
-	fake.AppToken, fake.SocketURL = "xapp-test-token", sock.WSURL()
-	s := startServer(t, func(c *Config) {
-		c.Slack = SlackConfig{BotToken: testBotToken, AppToken: "xapp-test-token", APIURL: fake.APIURL()}
-	})
+	s, fake, sock := socketServer(t)
 	openDeal(t, s, dealtest.Terms("sl-socket-stop", time.Now()))
 	msg := slackTicketMessage(t, fake, "discovery", activities.ActionApprove)
 	b, _ := slackfake.FindButton(msg.Blocks, activities.ActionApprove)
