@@ -15,6 +15,7 @@ import (
 	"github.com/slack-go/slack"
 	"go.temporal.io/sdk/temporal"
 
+	"dealflow/activities/failpoint"
 	"dealflow/db"
 	"dealflow/db/dbq"
 	"dealflow/deal"
@@ -154,38 +155,190 @@ func (s *SlackNotifier) settle(ctx context.Context, n Notification, kind, ticket
 	return nil
 }
 
-// post sends a message once: a retried activity finds the key in
-// slack_messages and posts nothing. (A crash between Slack's answer and the
-// row being written would post twice; Slack offers no idempotency key.)
+// post sends a message exactly once, however its attempts end:
+//
+//  1. A notice already in slack_messages was posted: nothing to do.
+//  2. The notice is locked (a PostgreSQL advisory lock), so two attempts at
+//     it, such as an old run still sending what the next run sends too,
+//     never post side by side.
+//  3. The post is reserved in slack_posts and marked in doubt just before
+//     the request goes out; a clear refusal (Slack's ok=false, a 429)
+//     clears the doubt.
+//  4. An attempt that finds the post in doubt (an earlier one timed out,
+//     got a 5xx, or died before recording) looks for the message in the
+//     channel's history by the notice key its metadata carries, and
+//     records what it finds instead of posting again.
+//
+// The earlier attempt's request is over by then: Temporal retries only
+// after the attempt's time-out, and the Slack client's own time-out is
+// shorter.
 func (s *SlackNotifier) post(ctx context.Context, n Notification, key, channel, kind, ticketID string, m SlackMessage) error {
 	if channel == "" {
 		s.Log.Warn("deal has no Slack channel; message not posted", "deal", n.DealID, "key", key, "text", m.Text)
 		return nil
 	}
-	q := s.Store.Queries()
-	_, err := q.GetSlackMessage(ctx, dbq.GetSlackMessageParams{DealID: n.DealID, NoticeKey: key})
-	if err == nil {
-		return nil
-	}
-	if !errors.Is(err, pgx.ErrNoRows) {
+	if done, err := recorded(ctx, s.Store.Queries(), n.DealID, key); done || err != nil {
 		return err
 	}
+	// Everything from here runs on the connection that holds the lock, so
+	// attempts waiting for it never starve the holder of connections.
+	q, unlock, err := s.lock(ctx, n.DealID, key)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if done, err := recorded(ctx, q, n.DealID, key); done || err != nil {
+		return err
+	}
+	res, err := q.ReserveSlackPost(ctx, dbq.ReserveSlackPostParams{DealID: n.DealID, NoticeKey: key, Channel: channel})
+	if err != nil {
+		return err
+	}
+	if res.InDoubt {
+		found, err := s.find(ctx, n.DealID, key, channel, res.ReservedAt)
+		if err != nil {
+			return slackFailure("conversations.history", err)
+		}
+		if found != nil {
+			s.Log.Info("slack message found by its notice key; not posted again", "deal", n.DealID, "key", key, "ts", found.ts)
+			return record(ctx, q, n.DealID, key, kind, ticketID, found.channel, found.ts, found.SlackMessage)
+		}
+	}
+	meta := slack.MsgOptionMetadata(slack.SlackMetadata{EventType: NoticeEventType,
+		EventPayload: map[string]any{"deal_id": n.DealID, "key": key}})
 	var ch, ts string
 	m, err = s.shortened(n, key, m, func(m SlackMessage) error {
-		return SlackCall(ctx, func() (err error) {
-			ch, ts, err = s.API.PostMessageContext(ctx, channel, slack.MsgOptionText(m.Text, false), slack.MsgOptionBlocks(m.Blocks...))
+		return SlackCall(ctx, func() error {
+			if err := q.MarkSlackPostInDoubt(ctx, dbq.MarkSlackPostInDoubtParams{DealID: n.DealID, NoticeKey: key, InDoubt: true}); err != nil {
+				return err
+			}
+			var err error
+			ch, ts, err = s.API.PostMessageContext(ctx, channel, slack.MsgOptionText(m.Text, false), slack.MsgOptionBlocks(m.Blocks...), meta)
+			if clearlyRefused(err) {
+				if err := q.MarkSlackPostInDoubt(ctx, dbq.MarkSlackPostInDoubtParams{DealID: n.DealID, NoticeKey: key, InDoubt: false}); err != nil {
+					return err
+				}
+			}
 			return err
 		})
 	})
 	if err != nil {
 		return slackFailure("chat.postMessage", err)
 	}
+	failpoint.Hit("notify/posted")
+	return record(ctx, q, n.DealID, key, kind, ticketID, ch, ts, m)
+}
+
+// NoticeEventType is the event_type of the metadata on every message a
+// notice posts; its payload holds deal_id and key.
+const NoticeEventType = "dealflow_notice"
+
+// recorded is true when the notice's message is in slack_messages.
+func recorded(ctx context.Context, q *dbq.Queries, dealID, key string) (bool, error) {
+	_, err := q.GetSlackMessage(ctx, dbq.GetSlackMessageParams{DealID: dealID, NoticeKey: key})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// record keeps a posted message, so the notice is never posted again and
+// later notices can update it.
+func record(ctx context.Context, q *dbq.Queries, dealID, key, kind, ticketID, channel, ts string, m SlackMessage) error {
 	blocks, err := json.Marshal(m.Blocks)
 	if err != nil {
 		return err
 	}
-	return q.UpsertSlackMessage(ctx, dbq.UpsertSlackMessageParams{DealID: n.DealID, NoticeKey: key, Channel: ch, Ts: ts,
+	return q.UpsertSlackMessage(ctx, dbq.UpsertSlackMessageParams{DealID: dealID, NoticeKey: key, Channel: channel, Ts: ts,
 		Kind: kind, TicketID: ticketID, Text: m.Text, Blocks: blocks})
+}
+
+// lock holds the notice's advisory lock on a connection of its own until
+// the returned function runs, and answers queries on that connection. A
+// worker that dies drops its connection, and with it the lock.
+func (s *SlackNotifier) lock(ctx context.Context, dealID, key string) (*dbq.Queries, func(), error) {
+	conn, err := s.Store.Pool.Acquire(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := dbq.New(conn).LockSlackNotice(ctx, dbq.LockSlackNoticeParams{DealID: dealID, NoticeKey: key}); err != nil {
+		conn.Release()
+		return nil, nil, err
+	}
+	return dbq.New(conn), func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := dbq.New(conn).UnlockSlackNotice(ctx, dbq.UnlockSlackNoticeParams{DealID: dealID, NoticeKey: key}); err != nil {
+			// A connection whose lock state is unknown is not reused.
+			_ = conn.Conn().Close(ctx)
+		}
+		conn.Release()
+	}, nil
+}
+
+// clearlyRefused is true when Slack answered and took nothing: an ok=false
+// answer or a 429. A time-out, a 5xx or a lost connection may have posted.
+func clearlyRefused(err error) bool {
+	var se slack.SlackErrorResponse
+	var rl *slack.RateLimitedError
+	return errors.As(err, &se) || errors.As(err, &rl)
+}
+
+// reconcileSkew is how far before a reservation the history is read, for
+// clocks that disagree between PostgreSQL and Slack.
+const reconcileSkew = 10 * time.Minute
+
+// historyPage is how many messages one conversations.history call asks
+// for: Slack's recommended page size (the maximum is 999, and 15 for apps
+// distributed outside the Marketplace, which then page more).
+const historyPage = 200
+
+type foundMessage struct {
+	SlackMessage
+	channel, ts string
+}
+
+// find looks for the notice's message in the channel it was posted to, from
+// shortly before its reservation on, by the key in its metadata. A post to
+// a user id lands in the direct message with them, which is where it is
+// looked for.
+func (s *SlackNotifier) find(ctx context.Context, dealID, key, channel string, since time.Time) (*foundMessage, error) {
+	conv := channel
+	if strings.HasPrefix(channel, "U") || strings.HasPrefix(channel, "W") {
+		err := SlackCall(ctx, func() error {
+			c, _, _, err := s.API.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{channel}})
+			if err == nil {
+				conv = c.ID
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	from := since.Add(-reconcileSkew)
+	p := slack.GetConversationHistoryParameters{ChannelID: conv, Oldest: fmt.Sprintf("%d.%06d", from.Unix(), from.Nanosecond()/1000),
+		Inclusive: true, Limit: historyPage, IncludeAllMetadata: true}
+	for {
+		var page *slack.GetConversationHistoryResponse
+		err := SlackCall(ctx, func() (err error) {
+			page, err = s.API.GetConversationHistoryContext(ctx, &p)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, msg := range page.Messages {
+			md := msg.Metadata
+			if md.EventType == NoticeEventType && md.EventPayload["deal_id"] == dealID && md.EventPayload["key"] == key {
+				return &foundMessage{SlackMessage: SlackMessage{Text: msg.Text, Blocks: msg.Blocks.BlockSet}, channel: conv, ts: msg.Timestamp}, nil
+			}
+		}
+		p.Cursor = page.ResponseMetaData.NextCursor
+		if !page.HasMore || p.Cursor == "" {
+			return nil, nil
+		}
+	}
 }
 
 // update replaces a posted message's content. A message someone deleted is

@@ -39,7 +39,7 @@ func (s *Store) ImportRecord(ctx context.Context, r *deal.Record, snaps []deal.S
 		if err := queueRecord(ctx, dbq.New(&b), r); err != nil {
 			return err
 		}
-		if err := queueRows(ctx, dbq.New(&b), r.Terms.DealID, deal.Rows{Snapshots: snaps}, false); err != nil {
+		if err := queueRows(ctx, dbq.New(&b), r.Terms.DealID, r.Version, deal.Rows{Snapshots: snaps}, false); err != nil {
 			return err
 		}
 		if err := b.send(ctx, tx); err != nil {
@@ -63,7 +63,7 @@ func queueRecord(ctx context.Context, q *dbq.Queries, r *deal.Record) error {
 			rows.Signoffs = append(rows.Signoffs, deal.TicketSignoff{Ticket: t.ID, Signoff: so})
 		}
 	}
-	if err := queueRows(ctx, q, id, rows, true); err != nil {
+	if err := queueRows(ctx, q, id, r.Version, rows, true); err != nil {
 		return err
 	}
 	for i, f := range r.Fees {
@@ -85,7 +85,12 @@ func queueRecord(ctx context.Context, q *dbq.Queries, r *deal.Record) error {
 // queueRows upserts one batch of rows. Positions come from the lists when
 // a whole record is imported (ordered), and are appended after the
 // stored rows otherwise.
-func queueRows(ctx context.Context, q *dbq.Queries, id string, r deal.Rows, ordered bool) error {
+//
+// version is the deal version the rows come from: a row changed in place
+// (a ticket, the handover, an incident, a change order) that PostgreSQL
+// holds from a newer version is left as it is, so a late write of an old
+// run never moves it back.
+func queueRows(ctx context.Context, q *dbq.Queries, id string, version int64, r deal.Rows, ordered bool) error {
 	pos := func(i int) int32 {
 		if ordered {
 			return int32(i)
@@ -101,12 +106,12 @@ func queueRows(ctx context.Context, q *dbq.Queries, id string, r deal.Rows, orde
 	for n, t := range r.Tickets {
 		if err := q.UpsertTicket(ctx, dbq.UpsertTicketParams{DealID: id, TicketID: t.ID, Owner: t.Owner, DeliverableKind: t.DeliverableKind,
 			ClientSignoffRequired: t.ClientSignoffRequired, Status: t.Status, OpenedAt: t.OpenedAt, ClosedAt: t.ClosedAt,
-			InternalApproved: t.InternalApproved, ClientApproved: t.ClientApproved, Position: pos(n)}); err != nil {
+			InternalApproved: t.InternalApproved, ClientApproved: t.ClientApproved, Position: pos(n), WriteVersion: version}); err != nil {
 			return err
 		}
 		if d := t.Deliverable; d != nil {
 			if err := q.SetTicketDeliverable(ctx, dbq.SetTicketDeliverableParams{DealID: id, TicketID: t.ID,
-				DeliverableBody: d.Body, DeliverableUrl: d.URL}); err != nil {
+				DeliverableBody: d.Body, DeliverableUrl: d.URL, WriteVersion: version}); err != nil {
 				return err
 			}
 		}
@@ -144,19 +149,19 @@ func queueRows(ctx context.Context, q *dbq.Queries, id string, r deal.Rows, orde
 		}
 		if err := q.UpsertHandover(ctx, dbq.UpsertHandoverParams{DealID: id, Pm: h.PM, Status: h.Status, OpenedAt: h.OpenedAt,
 			SignedOffAt: h.SignedOffAt, SignedOffBy: h.SignedOffBy, DeliverablesReviewed: h.Checklist.DeliverablesReviewed,
-			CommitmentsAcknowledged: acks, ScopeAmbiguities: amb, ResourcesConfirmed: h.Checklist.ResourcesConfirmed}); err != nil {
+			CommitmentsAcknowledged: acks, ScopeAmbiguities: amb, ResourcesConfirmed: h.Checklist.ResourcesConfirmed, WriteVersion: version}); err != nil {
 			return err
 		}
 	}
 	for n, i := range r.Incidents {
 		if err := q.UpsertIncident(ctx, dbq.UpsertIncidentParams{DealID: id, Position: pos(n), IncidentID: i.IncidentID, Severity: i.Severity,
-			Status: i.Status, Title: i.Title, OpenedAt: i.OpenedAt, UpdatedAt: i.UpdatedAt}); err != nil {
+			Status: i.Status, Title: i.Title, OpenedAt: i.OpenedAt, UpdatedAt: i.UpdatedAt, WriteVersion: version}); err != nil {
 			return err
 		}
 	}
 	for i, c := range r.ChangeOrders {
 		if err := q.UpsertChangeOrder(ctx, dbq.UpsertChangeOrderParams{DealID: id, Position: pos(i), ChangeOrderID: c.ID, Amount: c.Amount,
-			PlannedCost: c.PlannedCost, Status: c.Status, ByUser: c.By, At: c.At}); err != nil {
+			PlannedCost: c.PlannedCost, Status: c.Status, ByUser: c.By, At: c.At, WriteVersion: version}); err != nil {
 			return err
 		}
 	}

@@ -80,7 +80,7 @@ func (s *Store) SaveRows(ctx context.Context, st *deal.Summary, health string, r
 			}
 		}
 		var b batcher
-		if err := queueRows(ctx, dbq.New(&b), st.DealID, rows, false); err != nil {
+		if err := queueRows(ctx, dbq.New(&b), st.DealID, st.Version, rows, false); err != nil {
 			return err
 		}
 		return b.send(ctx, tx)

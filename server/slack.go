@@ -38,8 +38,14 @@ type slackApp struct {
 	// clicks run under it, and Stop cancels it.
 	ctx    context.Context
 	cancel context.CancelFunc
-	// wg counts Socket Mode's goroutines, which end when ctx is cancelled.
+	// wg counts Socket Mode's connection, which ends when ctx is cancelled.
 	wg sync.WaitGroup
+	// taking counts Socket Mode's event reader, which stopTaking ends
+	// first when stopping (nil without Socket Mode).
+	taking     sync.WaitGroup
+	stopTaking context.CancelFunc
+	// stoppedTaking, when set (tests), runs once no event is taken any more.
+	stoppedTaking func()
 	// clicks counts the work started by clicks, which Stop lets finish
 	// before cancelling ctx; once stopping, no new work starts.
 	clicks   sync.WaitGroup
@@ -73,16 +79,30 @@ func (s *Server) slackNotifier() activities.Notifier {
 		ClientLinks: s.links != nil}}
 }
 
-// clickGrace is how long Stop lets clicks being handled finish before it
-// cancels them.
-const clickGrace = 10 * time.Second
+// clickTimeout bounds the work of one click.
+const clickTimeout = 30 * time.Second
 
-// stopSlack lets the clicks being handled finish (for clickGrace at most),
-// then cancels what is left and ends Socket Mode.
+// clickGrace is how long Stop lets clicks being handled finish before it
+// cancels them: as long as a click may take, since every click it waits
+// for was acknowledged to Slack.
+const clickGrace = clickTimeout
+
+// stopSlack first stops taking events over Socket Mode (the HTTP server is
+// already shut down), then lets the clicks taken finish (for clickGrace at
+// most), then cancels what is left and ends Socket Mode.
 func (s *Server) stopSlack() {
 	a := s.slack
 	if a == nil {
 		return
+	}
+	if a.stopTaking != nil {
+		a.stopTaking()
+		if !waitFor(&a.taking, 5*time.Second) {
+			s.log.Warn("slack: the Socket Mode reader did not stop")
+		}
+	}
+	if a.stoppedTaking != nil {
+		a.stoppedTaking()
 	}
 	a.mu.Lock()
 	a.stopping = true
@@ -144,7 +164,13 @@ func (a *slackApp) serveInteractions(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "interaction payload does not decode", http.StatusBadRequest)
 		return
 	}
-	resp := a.handle(ic)
+	resp, taken := a.handle(ic)
+	if !taken {
+		// Stopping: an answer other than 200 tells the clicker it failed,
+		// instead of a click acknowledged and then dropped.
+		http.Error(w, "dealflow is restarting; click again in a moment", http.StatusServiceUnavailable)
+		return
+	}
 	if resp == nil {
 		w.WriteHeader(http.StatusOK)
 		return
@@ -173,17 +199,18 @@ func (a *slackApp) verify(h http.Header, body []byte) error {
 // async runs work a click asked for after Slack has its answer: Slack
 // wants one within 3 seconds, and a workflow update or a Web API call may
 // take longer when either is slow.
-func (a *slackApp) async(f func(ctx context.Context)) {
+func (a *slackApp) async(f func(ctx context.Context)) bool {
 	// Under the lock, so no work starts once Stop has begun waiting.
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.stopping {
-		a.log.Warn("slack: stopping, so a click is not handled; clicking again after the restart works")
-		return
+		a.log.Warn("slack: stopping, so a click is not taken; clicking again after the restart works")
+		return false
 	}
 	a.clicks.Go(func() {
-		ctx, cancel := context.WithTimeout(a.ctx, 30*time.Second)
+		ctx, cancel := context.WithTimeout(a.ctx, clickTimeout)
 		defer cancel()
 		f(ctx)
 	})
+	return true
 }

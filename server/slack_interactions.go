@@ -19,39 +19,43 @@ import (
 
 // handle is where both paths end, HTTP and Socket Mode. It returns what to
 // answer Slack with: nil for an empty 200 (which also closes a submitted
-// modal), or a response that shows input errors in the modal.
+// modal), or a response that shows input errors in the modal; and whether
+// it took the interaction. One not taken (the server is stopping) must not
+// be acknowledged: an acknowledged click is a click applied.
 //
 // Everything slower than reading the payload runs after the answer (async):
 // the workflow update behind a sign-off is usually quick, but Slack gives 3
 // seconds and a busy Temporal may need more, so the clicker learns the
 // outcome from an ephemeral message instead of the HTTP answer.
-func (a *slackApp) handle(ic slack.InteractionCallback) any {
+func (a *slackApp) handle(ic slack.InteractionCallback) (any, bool) {
 	a.handled.Add(1)
 	switch ic.Type {
 	case slack.InteractionTypeBlockActions:
 		for _, act := range ic.ActionCallback.BlockActions {
 			act := *act
-			a.async(func(ctx context.Context) { a.click(ctx, ic, act) })
+			if !a.async(func(ctx context.Context) { a.click(ctx, ic, act) }) {
+				return nil, false
+			}
 		}
 	case slack.InteractionTypeViewSubmission:
 		sub, inputErrs, err := readSubmission(ic.User.ID, ic.View)
 		if err != nil {
 			a.log.Warn("slack: a submitted view is not dealflow's", "user", ic.User.ID, "error", err)
-			return nil
+			return nil, true
 		}
 		if len(inputErrs) > 0 {
-			return slack.NewErrorsViewSubmissionResponse(inputErrs)
+			return slack.NewErrorsViewSubmissionResponse(inputErrs), true
 		}
 		// A modal submission carries no action_ts: its view and the view's
 		// hash name it, so Slack's retry of the same submission is one.
 		sub.Key = slackKey("view", ic.View.ID, ic.View.Hash, ic.User.ID)
-		a.async(func(ctx context.Context) {
+		return nil, a.async(func(ctx context.Context) {
 			if sub, ok := a.acknowledged(ctx, ic.User.ID, sub); ok {
 				a.send(ctx, ic.User.ID, sub)
 			}
 		})
 	}
-	return nil
+	return nil, true
 }
 
 // click answers a button: most open a modal asking for what the signal

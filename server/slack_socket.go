@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -10,15 +11,19 @@ import (
 // startSocketMode connects to Slack over Socket Mode when SLACK_APP_TOKEN
 // is set: for firms that cannot expose a public URL. Slack then delivers
 // clicks over a WebSocket the worker opens, and they end in the same
-// handler as the HTTP ones. The connection lives until Stop.
+// handler as the HTTP ones. The connection lives until Stop, which first
+// stops taking events (stopTaking), so nothing is acknowledged that will
+// not be handled.
 func (s *Server) startSocketMode() {
 	if s.cfg.Slack.AppToken == "" {
 		return
 	}
 	a := s.slackApp()
 	sm := socketmode.New(a.api)
+	taking, stop := context.WithCancel(a.ctx)
+	a.stopTaking = stop
 	a.wg.Go(func() { a.runSocketMode(sm) })
-	a.wg.Go(func() { a.socketEvents(sm) })
+	a.taking.Go(func() { a.socketEvents(taking, sm) })
 }
 
 // runSocketMode keeps the connection up. RunContext reconnects by itself
@@ -41,14 +46,15 @@ func (a *slackApp) runSocketMode(sm *socketmode.Client) {
 	}
 }
 
-// socketEvents acknowledges every request Slack sends and hands
-// interactions to the shared handler; the acknowledgement carries what the
-// HTTP answer would (input errors for a modal).
-func (a *slackApp) socketEvents(sm *socketmode.Client) {
+// socketEvents hands interactions to the shared handler and acknowledges
+// each one it took; the acknowledgement carries what the HTTP answer would
+// (input errors for a modal). Once ctx ends it takes no more events: those
+// left unread are never acknowledged, and Slack sends them again.
+func (a *slackApp) socketEvents(ctx context.Context, sm *socketmode.Client) {
 	for {
 		var evt socketmode.Event
 		select {
-		case <-a.ctx.Done():
+		case <-ctx.Done():
 			return
 		case evt = <-sm.Events:
 		}
@@ -60,7 +66,10 @@ func (a *slackApp) socketEvents(sm *socketmode.Client) {
 		case socketmode.EventTypeInteractive:
 			var resp any
 			if ic, ok := evt.Data.(slack.InteractionCallback); ok {
-				resp = a.handle(ic)
+				var taken bool
+				if resp, taken = a.handle(ic); !taken {
+					continue // stopping: not acknowledged, so Slack sends it again
+				}
 			}
 			a.ack(sm, evt, resp)
 		case socketmode.EventTypeEventsAPI, socketmode.EventTypeSlashCommand:

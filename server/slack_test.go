@@ -199,14 +199,7 @@ func TestSlackClickAfterRestart(t *testing.T) {
 // connection, and clicks arriving over it end in the same handler. With no
 // signing secret the HTTP endpoint refuses everything.
 func TestSlackSocketMode(t *testing.T) {
-	sock := slackfake.NewSocket()
-	t.Cleanup(sock.Close)
-	fake := slackfake.New(testBotToken)
-	t.Cleanup(fake.Close)
-	fake.AppToken, fake.SocketURL = "xapp-test-token", sock.WSURL()
-	s := startServer(t, func(c *Config) {
-		c.Slack = SlackConfig{BotToken: testBotToken, AppToken: "xapp-test-token", APIURL: fake.APIURL()}
-	})
+	s, fake, sock := socketServer(t)
 	id := "sl-socket"
 	openDeal(t, s, dealtest.Terms(id, time.Now()))
 	msg := slackTicketMessage(t, fake, "discovery", activities.ActionApprove)
@@ -246,6 +239,20 @@ func TestSlackSocketMode(t *testing.T) {
 	if a.EnvelopeID != "env-3" || resp.ResponseAction != "errors" || resp.Errors[blockURL] == "" {
 		t.Fatalf("ack %s %s, want the modal's input error", a.EnvelopeID, a.Payload)
 	}
+}
+
+// socketServer is a server taking clicks over Socket Mode from a fake
+// endpoint, with the fake Web API behind it.
+func socketServer(t *testing.T) (*Server, *slackfake.Server, *slackfake.Socket) {
+	sock := slackfake.NewSocket()
+	t.Cleanup(sock.Close)
+	fake := slackfake.New(testBotToken)
+	t.Cleanup(fake.Close)
+	fake.AppToken, fake.SocketURL = "xapp-test-token", sock.WSURL()
+	s := startServer(t, func(c *Config) {
+		c.Slack = SlackConfig{BotToken: testBotToken, AppToken: "xapp-test-token", APIURL: fake.APIURL()}
+	})
+	return s, fake, sock
 }
 
 func nextAck(t *testing.T, sock *slackfake.Socket) slackfake.Ack {

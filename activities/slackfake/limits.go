@@ -42,6 +42,8 @@ type Limits struct {
 	MessageText int
 	// FallbackText caps a message's top-level text.
 	FallbackText int
+	// HistoryPage caps a conversations.history page; HistoryPage when 0.
+	HistoryPage int
 }
 
 // SlackLimits are Slack's.

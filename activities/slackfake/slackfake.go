@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Call is one Web API call as the fake received it.
@@ -29,6 +30,8 @@ type Call struct {
 	TriggerID string
 	View      json.RawMessage
 	ViewID    string
+	// Metadata is a post's message metadata (event_type, event_payload).
+	Metadata json.RawMessage
 }
 
 // Message is a posted message with its current content.
@@ -38,6 +41,8 @@ type Message struct {
 	Text    string
 	Blocks  json.RawMessage
 	Updates int
+	// Metadata is the message metadata it was posted with, if any.
+	Metadata json.RawMessage
 }
 
 // Server is the fake Web API. Its URL + "/api/" is SLACK_API_URL.
@@ -66,6 +71,11 @@ type Server struct {
 	channelFailures map[string]string
 	// users are what users.info answers, by user id.
 	users map[string]user
+	// outages are the faults calls meet, by method (faults.go).
+	outages      map[string]*outage
+	faultsServed int
+	// lastTS is the ts of the newest message: ts grow strictly.
+	lastTS time.Time
 }
 
 type user struct{ name, realName string }
@@ -175,6 +185,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	var c Call
 	c.Method = method
+	var form url.Values
 	token := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
 		var body struct {
@@ -194,22 +205,42 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		if t := r.PostForm.Get("token"); t != "" {
 			token = t
 		}
+		form = r.PostForm
 		c.Channel, c.User, c.TS, c.Text = r.PostForm.Get("channel"), r.PostForm.Get("user"), r.PostForm.Get("ts"), r.PostForm.Get("text")
 		if b := r.PostForm.Get("blocks"); b != "" {
 			c.Blocks = json.RawMessage(b)
 		}
+		if m := r.PostForm.Get("metadata"); m != "" {
+			c.Metadata = json.RawMessage(m)
+		}
 	}
 
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	want := s.Token
 	if method == "apps.connections.open" {
 		want = s.AppToken
 	}
 	if token != want || want == "" {
+		s.mu.Unlock()
 		answer(w, map[string]any{"ok": false, "error": "invalid_auth"})
 		return
 	}
+	if f, ok := s.fault(method); ok {
+		s.mu.Unlock()
+		serveFault(w, r, f, func(w http.ResponseWriter) {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			s.handle(w, c, form)
+		})
+		return
+	}
+	defer s.mu.Unlock()
+	s.handle(w, c, form)
+}
+
+// handle runs one call that met no fault. Called with s.mu held.
+func (s *Server) handle(w http.ResponseWriter, c Call, form url.Values) {
+	method := c.Method
 	if s.limited[method] > 0 {
 		s.limited[method]--
 		w.Header().Set("Retry-After", strconv.Itoa(s.retry))
@@ -234,12 +265,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		if s.refuse(w, method, s.Limits.Message(c.Text, c.Blocks)) {
 			return
 		}
+		if len(c.Metadata) > 0 && s.refuse(w, method, checkMetadata(c.Metadata)) {
+			return
+		}
 		// Posting to a user id lands in the app's direct message with them.
 		if strings.HasPrefix(c.Channel, "U") || strings.HasPrefix(c.Channel, "W") {
 			c.Channel = "D" + c.Channel
 		}
-		c.TS = fmt.Sprintf("1700000000.%06d", s.seq)
-		s.messages = append(s.messages, &Message{Channel: c.Channel, TS: c.TS, Text: c.Text, Blocks: c.Blocks})
+		c.TS = s.nextTS()
+		s.messages = append(s.messages, &Message{Channel: c.Channel, TS: c.TS, Text: c.Text, Blocks: c.Blocks, Metadata: c.Metadata})
 		s.calls = append(s.calls, c)
 		answer(w, map[string]any{"ok": true, "channel": c.Channel, "ts": c.TS, "message": map[string]any{"text": c.Text, "ts": c.TS}})
 	case "chat.update":
@@ -284,6 +318,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		answer(w, map[string]any{"ok": true, "user": map[string]any{"id": c.User, "name": u.name, "real_name": u.realName,
 			"profile": map[string]any{"real_name": u.realName, "display_name": u.name}}})
+	case "conversations.history":
+		s.calls = append(s.calls, c)
+		s.history(w, form)
+	case "conversations.open":
+		s.calls = append(s.calls, c)
+		s.openIM(w, form)
 	case "apps.connections.open":
 		s.calls = append(s.calls, c)
 		answer(w, map[string]any{"ok": true, "url": s.SocketURL})

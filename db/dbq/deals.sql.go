@@ -233,7 +233,7 @@ func (q *Queries) GetDealOwner(ctx context.Context, dealID string) (GetDealOwner
 }
 
 const getHandover = `-- name: GetHandover :one
-SELECT deal_id, pm, status, opened_at, signed_off_at, signed_off_by, deliverables_reviewed, commitments_acknowledged, scope_ambiguities, resources_confirmed FROM handovers WHERE deal_id = $1
+SELECT deal_id, pm, status, opened_at, signed_off_at, signed_off_by, deliverables_reviewed, commitments_acknowledged, scope_ambiguities, resources_confirmed, write_version FROM handovers WHERE deal_id = $1
 `
 
 func (q *Queries) GetHandover(ctx context.Context, dealID string) (Handover, error) {
@@ -250,12 +250,13 @@ func (q *Queries) GetHandover(ctx context.Context, dealID string) (Handover, err
 		&i.CommitmentsAcknowledged,
 		&i.ScopeAmbiguities,
 		&i.ResourcesConfirmed,
+		&i.WriteVersion,
 	)
 	return i, err
 }
 
 const getTicket = `-- name: GetTicket :one
-SELECT deal_id, ticket_id, owner, deliverable_kind, client_signoff_required, status, opened_at, closed_at, internal_approved, client_approved, deliverable_body, deliverable_url, position FROM tickets WHERE deal_id = $1 AND ticket_id = $2
+SELECT deal_id, ticket_id, owner, deliverable_kind, client_signoff_required, status, opened_at, closed_at, internal_approved, client_approved, deliverable_body, deliverable_url, position, write_version FROM tickets WHERE deal_id = $1 AND ticket_id = $2
 `
 
 type GetTicketParams struct {
@@ -280,12 +281,13 @@ func (q *Queries) GetTicket(ctx context.Context, arg GetTicketParams) (Ticket, e
 		&i.DeliverableBody,
 		&i.DeliverableUrl,
 		&i.Position,
+		&i.WriteVersion,
 	)
 	return i, err
 }
 
 const listChangeOrders = `-- name: ListChangeOrders :many
-SELECT deal_id, change_order_id, amount, planned_cost, status, by_user, at, position FROM change_orders WHERE deal_id = $1 ORDER BY position, at, change_order_id
+SELECT deal_id, change_order_id, amount, planned_cost, status, by_user, at, position, write_version FROM change_orders WHERE deal_id = $1 ORDER BY position, at, change_order_id
 `
 
 func (q *Queries) ListChangeOrders(ctx context.Context, dealID string) ([]ChangeOrder, error) {
@@ -306,6 +308,7 @@ func (q *Queries) ListChangeOrders(ctx context.Context, dealID string) ([]Change
 			&i.ByUser,
 			&i.At,
 			&i.Position,
+			&i.WriteVersion,
 		); err != nil {
 			return nil, err
 		}
@@ -488,7 +491,7 @@ func (q *Queries) ListFees(ctx context.Context, dealID string) ([]ClientFee, err
 }
 
 const listIncidents = `-- name: ListIncidents :many
-SELECT deal_id, incident_id, severity, status, title, opened_at, updated_at, position FROM incidents WHERE deal_id = $1 ORDER BY position, opened_at, incident_id
+SELECT deal_id, incident_id, severity, status, title, opened_at, updated_at, position, write_version FROM incidents WHERE deal_id = $1 ORDER BY position, opened_at, incident_id
 `
 
 func (q *Queries) ListIncidents(ctx context.Context, dealID string) ([]Incident, error) {
@@ -509,6 +512,7 @@ func (q *Queries) ListIncidents(ctx context.Context, dealID string) ([]Incident,
 			&i.OpenedAt,
 			&i.UpdatedAt,
 			&i.Position,
+			&i.WriteVersion,
 		); err != nil {
 			return nil, err
 		}
@@ -724,7 +728,7 @@ func (q *Queries) ListTicketSignoffs(ctx context.Context, arg ListTicketSignoffs
 }
 
 const listTickets = `-- name: ListTickets :many
-SELECT deal_id, ticket_id, owner, deliverable_kind, client_signoff_required, status, opened_at, closed_at, internal_approved, client_approved, deliverable_body, deliverable_url, position FROM tickets WHERE deal_id = $1 ORDER BY position, opened_at, ticket_id
+SELECT deal_id, ticket_id, owner, deliverable_kind, client_signoff_required, status, opened_at, closed_at, internal_approved, client_approved, deliverable_body, deliverable_url, position, write_version FROM tickets WHERE deal_id = $1 ORDER BY position, opened_at, ticket_id
 `
 
 func (q *Queries) ListTickets(ctx context.Context, dealID string) ([]Ticket, error) {
@@ -750,6 +754,7 @@ func (q *Queries) ListTickets(ctx context.Context, dealID string) ([]Ticket, err
 			&i.DeliverableBody,
 			&i.DeliverableUrl,
 			&i.Position,
+			&i.WriteVersion,
 		); err != nil {
 			return nil, err
 		}
@@ -843,7 +848,8 @@ func (q *Queries) SaveDealState(ctx context.Context, arg SaveDealStateParams) (i
 }
 
 const setTicketDeliverable = `-- name: SetTicketDeliverable :exec
-UPDATE tickets SET deliverable_body = $3, deliverable_url = $4 WHERE deal_id = $1 AND ticket_id = $2
+UPDATE tickets SET deliverable_body = $3, deliverable_url = $4
+WHERE deal_id = $1 AND ticket_id = $2 AND write_version <= $5
 `
 
 type SetTicketDeliverableParams struct {
@@ -851,6 +857,7 @@ type SetTicketDeliverableParams struct {
 	TicketID        string
 	DeliverableBody string
 	DeliverableUrl  string
+	WriteVersion    int64
 }
 
 func (q *Queries) SetTicketDeliverable(ctx context.Context, arg SetTicketDeliverableParams) error {
@@ -859,18 +866,21 @@ func (q *Queries) SetTicketDeliverable(ctx context.Context, arg SetTicketDeliver
 		arg.TicketID,
 		arg.DeliverableBody,
 		arg.DeliverableUrl,
+		arg.WriteVersion,
 	)
 	return err
 }
 
 const upsertChangeOrder = `-- name: UpsertChangeOrder :exec
-INSERT INTO change_orders (deal_id, change_order_id, amount, planned_cost, status, by_user, at, position)
+INSERT INTO change_orders (deal_id, change_order_id, amount, planned_cost, status, by_user, at, position, write_version)
 VALUES ($1, $2, $3, $4, $5, $6, $7,
     CASE WHEN $8::int >= 0 THEN $8::int
-         ELSE (SELECT COALESCE(max(position) + 1, 0) FROM change_orders c WHERE c.deal_id = $1) END)
+         ELSE (SELECT COALESCE(max(position) + 1, 0) FROM change_orders c WHERE c.deal_id = $1) END,
+    $9)
 ON CONFLICT (deal_id, change_order_id) DO UPDATE SET
     amount = EXCLUDED.amount, planned_cost = EXCLUDED.planned_cost, status = EXCLUDED.status,
-    by_user = EXCLUDED.by_user, at = EXCLUDED.at
+    by_user = EXCLUDED.by_user, at = EXCLUDED.at, write_version = EXCLUDED.write_version
+WHERE change_orders.write_version <= EXCLUDED.write_version
 `
 
 type UpsertChangeOrderParams struct {
@@ -882,6 +892,7 @@ type UpsertChangeOrderParams struct {
 	ByUser        string
 	At            time.Time
 	Position      int32
+	WriteVersion  int64
 }
 
 func (q *Queries) UpsertChangeOrder(ctx context.Context, arg UpsertChangeOrderParams) error {
@@ -894,6 +905,7 @@ func (q *Queries) UpsertChangeOrder(ctx context.Context, arg UpsertChangeOrderPa
 		arg.ByUser,
 		arg.At,
 		arg.Position,
+		arg.WriteVersion,
 	)
 	return err
 }
@@ -1106,12 +1118,14 @@ func (q *Queries) UpsertFee(ctx context.Context, arg UpsertFeeParams) error {
 
 const upsertHandover = `-- name: UpsertHandover :exec
 INSERT INTO handovers (deal_id, pm, status, opened_at, signed_off_at, signed_off_by, deliverables_reviewed,
-    commitments_acknowledged, scope_ambiguities, resources_confirmed)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+    commitments_acknowledged, scope_ambiguities, resources_confirmed, write_version)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 ON CONFLICT (deal_id) DO UPDATE SET
     status = EXCLUDED.status, signed_off_at = EXCLUDED.signed_off_at, signed_off_by = EXCLUDED.signed_off_by,
     deliverables_reviewed = EXCLUDED.deliverables_reviewed, commitments_acknowledged = EXCLUDED.commitments_acknowledged,
-    scope_ambiguities = EXCLUDED.scope_ambiguities, resources_confirmed = EXCLUDED.resources_confirmed
+    scope_ambiguities = EXCLUDED.scope_ambiguities, resources_confirmed = EXCLUDED.resources_confirmed,
+    write_version = EXCLUDED.write_version
+WHERE handovers.write_version <= EXCLUDED.write_version
 `
 
 type UpsertHandoverParams struct {
@@ -1125,6 +1139,7 @@ type UpsertHandoverParams struct {
 	CommitmentsAcknowledged []string
 	ScopeAmbiguities        []string
 	ResourcesConfirmed      bool
+	WriteVersion            int64
 }
 
 func (q *Queries) UpsertHandover(ctx context.Context, arg UpsertHandoverParams) error {
@@ -1139,30 +1154,34 @@ func (q *Queries) UpsertHandover(ctx context.Context, arg UpsertHandoverParams) 
 		arg.CommitmentsAcknowledged,
 		arg.ScopeAmbiguities,
 		arg.ResourcesConfirmed,
+		arg.WriteVersion,
 	)
 	return err
 }
 
 const upsertIncident = `-- name: UpsertIncident :exec
-INSERT INTO incidents (deal_id, incident_id, severity, status, title, opened_at, updated_at, position)
+INSERT INTO incidents (deal_id, incident_id, severity, status, title, opened_at, updated_at, position, write_version)
 VALUES ($1, $2, $3, $4, $5, $6, $7,
     CASE WHEN $8::int >= 0 THEN $8::int
-         ELSE (SELECT COALESCE(max(position) + 1, 0) FROM incidents i WHERE i.deal_id = $1) END)
+         ELSE (SELECT COALESCE(max(position) + 1, 0) FROM incidents i WHERE i.deal_id = $1) END,
+    $9)
 ON CONFLICT (deal_id, incident_id) DO UPDATE SET
     -- an update without a title keeps the stored one
     severity = EXCLUDED.severity, status = EXCLUDED.status, title = COALESCE(NULLIF(EXCLUDED.title, ''), incidents.title),
-    updated_at = EXCLUDED.updated_at
+    updated_at = EXCLUDED.updated_at, write_version = EXCLUDED.write_version
+WHERE incidents.write_version <= EXCLUDED.write_version
 `
 
 type UpsertIncidentParams struct {
-	DealID     string
-	IncidentID string
-	Severity   string
-	Status     string
-	Title      string
-	OpenedAt   time.Time
-	UpdatedAt  time.Time
-	Position   int32
+	DealID       string
+	IncidentID   string
+	Severity     string
+	Status       string
+	Title        string
+	OpenedAt     time.Time
+	UpdatedAt    time.Time
+	Position     int32
+	WriteVersion int64
 }
 
 func (q *Queries) UpsertIncident(ctx context.Context, arg UpsertIncidentParams) error {
@@ -1175,6 +1194,7 @@ func (q *Queries) UpsertIncident(ctx context.Context, arg UpsertIncidentParams) 
 		arg.OpenedAt,
 		arg.UpdatedAt,
 		arg.Position,
+		arg.WriteVersion,
 	)
 	return err
 }
@@ -1331,13 +1351,16 @@ func (q *Queries) UpsertStageChange(ctx context.Context, arg UpsertStageChangePa
 
 const upsertTicket = `-- name: UpsertTicket :exec
 INSERT INTO tickets (deal_id, ticket_id, owner, deliverable_kind, client_signoff_required, status, opened_at,
-    closed_at, internal_approved, client_approved, deliverable_body, deliverable_url, position)
+    closed_at, internal_approved, client_approved, deliverable_body, deliverable_url, position, write_version)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
     CASE WHEN $13::int >= 0 THEN $13::int
-         ELSE (SELECT COALESCE(max(position) + 1, 0) FROM tickets t WHERE t.deal_id = $1) END)
+         ELSE (SELECT COALESCE(max(position) + 1, 0) FROM tickets t WHERE t.deal_id = $1) END,
+    $14)
 ON CONFLICT (deal_id, ticket_id) DO UPDATE SET
     owner = EXCLUDED.owner, status = EXCLUDED.status, closed_at = EXCLUDED.closed_at,
-    internal_approved = EXCLUDED.internal_approved, client_approved = EXCLUDED.client_approved
+    internal_approved = EXCLUDED.internal_approved, client_approved = EXCLUDED.client_approved,
+    write_version = EXCLUDED.write_version
+WHERE tickets.write_version <= EXCLUDED.write_version
 `
 
 type UpsertTicketParams struct {
@@ -1354,8 +1377,10 @@ type UpsertTicketParams struct {
 	DeliverableBody       string
 	DeliverableUrl        string
 	Position              int32
+	WriteVersion          int64
 }
 
+// a write from an older deal version (a late retry of an old run) changes nothing
 func (q *Queries) UpsertTicket(ctx context.Context, arg UpsertTicketParams) error {
 	_, err := q.db.Exec(ctx, upsertTicket,
 		arg.DealID,
@@ -1371,6 +1396,7 @@ func (q *Queries) UpsertTicket(ctx context.Context, arg UpsertTicketParams) erro
 		arg.DeliverableBody,
 		arg.DeliverableUrl,
 		arg.Position,
+		arg.WriteVersion,
 	)
 	return err
 }

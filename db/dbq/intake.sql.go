@@ -187,6 +187,65 @@ func (q *Queries) ListIntakeRows(ctx context.Context, arg ListIntakeRowsParams) 
 	return items, nil
 }
 
+const markIntakeJobStarted = `-- name: MarkIntakeJobStarted :exec
+UPDATE intake_jobs SET started_at = COALESCE(started_at, now()) WHERE job_id = $1
+`
+
+func (q *Queries) MarkIntakeJobStarted(ctx context.Context, jobID string) error {
+	_, err := q.db.Exec(ctx, markIntakeJobStarted, jobID)
+	return err
+}
+
+const trySweepLock = `-- name: TrySweepLock :one
+SELECT pg_try_advisory_xact_lock(hashtextextended('intake-sweeper', 0))
+`
+
+// Only one worker sweeps at a time: a transaction-scoped advisory lock.
+func (q *Queries) TrySweepLock(ctx context.Context) (bool, error) {
+	row := q.db.QueryRow(ctx, trySweepLock)
+	var pg_try_advisory_xact_lock bool
+	err := row.Scan(&pg_try_advisory_xact_lock)
+	return pg_try_advisory_xact_lock, err
+}
+
+const unstartedIntakeJobs = `-- name: UnstartedIntakeJobs :many
+SELECT job_id, path FROM intake_jobs
+WHERE started_at IS NULL AND finished_at IS NULL AND created_at < now() - make_interval(secs => $1::float8)
+ORDER BY created_at LIMIT $2
+`
+
+type UnstartedIntakeJobsParams struct {
+	GraceSeconds float64
+	Page         int32
+}
+
+type UnstartedIntakeJobsRow struct {
+	JobID string
+	Path  string
+}
+
+// Jobs whose workflow start was never recorded, older than a grace period
+// (a start in flight is not the sweeper's).
+func (q *Queries) UnstartedIntakeJobs(ctx context.Context, arg UnstartedIntakeJobsParams) ([]UnstartedIntakeJobsRow, error) {
+	rows, err := q.db.Query(ctx, unstartedIntakeJobs, arg.GraceSeconds, arg.Page)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []UnstartedIntakeJobsRow
+	for rows.Next() {
+		var i UnstartedIntakeJobsRow
+		if err := rows.Scan(&i.JobID, &i.Path); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const waitingIntakeRows = `-- name: WaitingIntakeRows :many
 SELECT row_no, invoice FROM intake_rows
 WHERE job_id = $1 AND deal_id = $2 AND status = ''

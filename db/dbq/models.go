@@ -28,6 +28,7 @@ type ChangeOrder struct {
 	ByUser        string
 	At            time.Time
 	Position      int32
+	WriteVersion  int64
 }
 
 type ClientFee struct {
@@ -159,17 +160,19 @@ type Handover struct {
 	CommitmentsAcknowledged []string
 	ScopeAmbiguities        []string
 	ResourcesConfirmed      bool
+	WriteVersion            int64
 }
 
 type Incident struct {
-	DealID     string
-	IncidentID string
-	Severity   string
-	Status     string
-	Title      string
-	OpenedAt   time.Time
-	UpdatedAt  time.Time
-	Position   int32
+	DealID       string
+	IncidentID   string
+	Severity     string
+	Status       string
+	Title        string
+	OpenedAt     time.Time
+	UpdatedAt    time.Time
+	Position     int32
+	WriteVersion int64
 }
 
 type IntakeJob struct {
@@ -178,6 +181,7 @@ type IntakeJob struct {
 	RowsTotal  int32
 	CreatedAt  time.Time
 	FinishedAt *time.Time
+	StartedAt  *time.Time
 }
 
 type IntakeRow struct {
@@ -280,6 +284,15 @@ type SlackMessage struct {
 	UpdatedAt time.Time
 }
 
+type SlackPost struct {
+	DealID     string
+	NoticeKey  string
+	Channel    string
+	ReservedAt time.Time
+	InDoubt    bool
+	Attempts   int32
+}
+
 type StageChange struct {
 	DealID    string
 	Seq       int32
@@ -304,4 +317,5 @@ type Ticket struct {
 	DeliverableBody       string
 	DeliverableUrl        string
 	Position              int32
+	WriteVersion          int64
 }

@@ -115,6 +115,68 @@ func (q *Queries) ListSlackMessages(ctx context.Context, dealID string) ([]Slack
 	return items, nil
 }
 
+const lockSlackNotice = `-- name: LockSlackNotice :exec
+SELECT pg_advisory_lock(hashtextextended('slack:' || $1::text || '/' || $2::text, 0))
+`
+
+type LockSlackNoticeParams struct {
+	DealID    string
+	NoticeKey string
+}
+
+// Held on one connection around a post, so two attempts at one notice (an
+// old run still sending what the next run sends too) never both post.
+func (q *Queries) LockSlackNotice(ctx context.Context, arg LockSlackNoticeParams) error {
+	_, err := q.db.Exec(ctx, lockSlackNotice, arg.DealID, arg.NoticeKey)
+	return err
+}
+
+const markSlackPostInDoubt = `-- name: MarkSlackPostInDoubt :exec
+UPDATE slack_posts SET in_doubt = $3, attempts = attempts + CASE WHEN $3::boolean THEN 1 ELSE 0 END
+WHERE deal_id = $1 AND notice_key = $2
+`
+
+type MarkSlackPostInDoubtParams struct {
+	DealID    string
+	NoticeKey string
+	InDoubt   bool
+}
+
+// Set just before the request goes out: from here until a clear answer, the
+// post may have reached Slack.
+func (q *Queries) MarkSlackPostInDoubt(ctx context.Context, arg MarkSlackPostInDoubtParams) error {
+	_, err := q.db.Exec(ctx, markSlackPostInDoubt, arg.DealID, arg.NoticeKey, arg.InDoubt)
+	return err
+}
+
+const reserveSlackPost = `-- name: ReserveSlackPost :one
+INSERT INTO slack_posts (deal_id, notice_key, channel) VALUES ($1, $2, $3)
+ON CONFLICT (deal_id, notice_key) DO UPDATE SET attempts = slack_posts.attempts
+RETURNING deal_id, notice_key, channel, reserved_at, in_doubt, attempts
+`
+
+type ReserveSlackPostParams struct {
+	DealID    string
+	NoticeKey string
+	Channel   string
+}
+
+// Reserves a post before it is made, or finds the earlier reservation: a
+// reservation in doubt means an earlier attempt may have posted.
+func (q *Queries) ReserveSlackPost(ctx context.Context, arg ReserveSlackPostParams) (SlackPost, error) {
+	row := q.db.QueryRow(ctx, reserveSlackPost, arg.DealID, arg.NoticeKey, arg.Channel)
+	var i SlackPost
+	err := row.Scan(
+		&i.DealID,
+		&i.NoticeKey,
+		&i.Channel,
+		&i.ReservedAt,
+		&i.InDoubt,
+		&i.Attempts,
+	)
+	return i, err
+}
+
 const setSlackMessageContent = `-- name: SetSlackMessageContent :exec
 UPDATE slack_messages SET text = $3, blocks = $4, updated_at = now()
 WHERE deal_id = $1 AND notice_key = $2
@@ -135,6 +197,20 @@ func (q *Queries) SetSlackMessageContent(ctx context.Context, arg SetSlackMessag
 		arg.Text,
 		arg.Blocks,
 	)
+	return err
+}
+
+const unlockSlackNotice = `-- name: UnlockSlackNotice :exec
+SELECT pg_advisory_unlock(hashtextextended('slack:' || $1::text || '/' || $2::text, 0))
+`
+
+type UnlockSlackNoticeParams struct {
+	DealID    string
+	NoticeKey string
+}
+
+func (q *Queries) UnlockSlackNotice(ctx context.Context, arg UnlockSlackNoticeParams) error {
+	_, err := q.db.Exec(ctx, unlockSlackNotice, arg.DealID, arg.NoticeKey)
 	return err
 }
 

@@ -57,16 +57,21 @@ SELECT * FROM stage_changes WHERE deal_id = $1 ORDER BY seq;
 
 -- name: UpsertTicket :exec
 INSERT INTO tickets (deal_id, ticket_id, owner, deliverable_kind, client_signoff_required, status, opened_at,
-    closed_at, internal_approved, client_approved, deliverable_body, deliverable_url, position)
+    closed_at, internal_approved, client_approved, deliverable_body, deliverable_url, position, write_version)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
     CASE WHEN sqlc.arg(position)::int >= 0 THEN sqlc.arg(position)::int
-         ELSE (SELECT COALESCE(max(position) + 1, 0) FROM tickets t WHERE t.deal_id = $1) END)
+         ELSE (SELECT COALESCE(max(position) + 1, 0) FROM tickets t WHERE t.deal_id = $1) END,
+    sqlc.arg(write_version))
 ON CONFLICT (deal_id, ticket_id) DO UPDATE SET
     owner = EXCLUDED.owner, status = EXCLUDED.status, closed_at = EXCLUDED.closed_at,
-    internal_approved = EXCLUDED.internal_approved, client_approved = EXCLUDED.client_approved;
+    internal_approved = EXCLUDED.internal_approved, client_approved = EXCLUDED.client_approved,
+    write_version = EXCLUDED.write_version
+-- a write from an older deal version (a late retry of an old run) changes nothing
+WHERE tickets.write_version <= EXCLUDED.write_version;
 
 -- name: SetTicketDeliverable :exec
-UPDATE tickets SET deliverable_body = $3, deliverable_url = $4 WHERE deal_id = $1 AND ticket_id = $2;
+UPDATE tickets SET deliverable_body = $3, deliverable_url = $4
+WHERE deal_id = $1 AND ticket_id = $2 AND write_version <= sqlc.arg(write_version);
 
 -- name: ListTickets :many
 SELECT * FROM tickets WHERE deal_id = $1 ORDER BY position, opened_at, ticket_id;
@@ -92,25 +97,29 @@ SELECT * FROM commitments WHERE deal_id = $1 ORDER BY position, at, commitment_i
 
 -- name: UpsertHandover :exec
 INSERT INTO handovers (deal_id, pm, status, opened_at, signed_off_at, signed_off_by, deliverables_reviewed,
-    commitments_acknowledged, scope_ambiguities, resources_confirmed)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+    commitments_acknowledged, scope_ambiguities, resources_confirmed, write_version)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 ON CONFLICT (deal_id) DO UPDATE SET
     status = EXCLUDED.status, signed_off_at = EXCLUDED.signed_off_at, signed_off_by = EXCLUDED.signed_off_by,
     deliverables_reviewed = EXCLUDED.deliverables_reviewed, commitments_acknowledged = EXCLUDED.commitments_acknowledged,
-    scope_ambiguities = EXCLUDED.scope_ambiguities, resources_confirmed = EXCLUDED.resources_confirmed;
+    scope_ambiguities = EXCLUDED.scope_ambiguities, resources_confirmed = EXCLUDED.resources_confirmed,
+    write_version = EXCLUDED.write_version
+WHERE handovers.write_version <= EXCLUDED.write_version;
 
 -- name: GetHandover :one
 SELECT * FROM handovers WHERE deal_id = $1;
 
 -- name: UpsertIncident :exec
-INSERT INTO incidents (deal_id, incident_id, severity, status, title, opened_at, updated_at, position)
+INSERT INTO incidents (deal_id, incident_id, severity, status, title, opened_at, updated_at, position, write_version)
 VALUES ($1, $2, $3, $4, $5, $6, $7,
     CASE WHEN sqlc.arg(position)::int >= 0 THEN sqlc.arg(position)::int
-         ELSE (SELECT COALESCE(max(position) + 1, 0) FROM incidents i WHERE i.deal_id = $1) END)
+         ELSE (SELECT COALESCE(max(position) + 1, 0) FROM incidents i WHERE i.deal_id = $1) END,
+    sqlc.arg(write_version))
 ON CONFLICT (deal_id, incident_id) DO UPDATE SET
     -- an update without a title keeps the stored one
     severity = EXCLUDED.severity, status = EXCLUDED.status, title = COALESCE(NULLIF(EXCLUDED.title, ''), incidents.title),
-    updated_at = EXCLUDED.updated_at;
+    updated_at = EXCLUDED.updated_at, write_version = EXCLUDED.write_version
+WHERE incidents.write_version <= EXCLUDED.write_version;
 
 -- name: ListIncidents :many
 SELECT * FROM incidents WHERE deal_id = $1 ORDER BY position, opened_at, incident_id;
@@ -133,13 +142,15 @@ ON CONFLICT (deal_id, invoice_id) DO NOTHING;
 SELECT * FROM cost_invoices WHERE deal_id = $1 ORDER BY position, received_at, invoice_id;
 
 -- name: UpsertChangeOrder :exec
-INSERT INTO change_orders (deal_id, change_order_id, amount, planned_cost, status, by_user, at, position)
+INSERT INTO change_orders (deal_id, change_order_id, amount, planned_cost, status, by_user, at, position, write_version)
 VALUES ($1, $2, $3, $4, $5, $6, $7,
     CASE WHEN sqlc.arg(position)::int >= 0 THEN sqlc.arg(position)::int
-         ELSE (SELECT COALESCE(max(position) + 1, 0) FROM change_orders c WHERE c.deal_id = $1) END)
+         ELSE (SELECT COALESCE(max(position) + 1, 0) FROM change_orders c WHERE c.deal_id = $1) END,
+    sqlc.arg(write_version))
 ON CONFLICT (deal_id, change_order_id) DO UPDATE SET
     amount = EXCLUDED.amount, planned_cost = EXCLUDED.planned_cost, status = EXCLUDED.status,
-    by_user = EXCLUDED.by_user, at = EXCLUDED.at;
+    by_user = EXCLUDED.by_user, at = EXCLUDED.at, write_version = EXCLUDED.write_version
+WHERE change_orders.write_version <= EXCLUDED.write_version;
 
 -- name: ListChangeOrders :many
 SELECT * FROM change_orders WHERE deal_id = $1 ORDER BY position, at, change_order_id;

@@ -38,3 +38,17 @@ GROUP BY j.job_id;
 SELECT row_no, deal_id, invoice_id, status, reason FROM intake_rows
 WHERE job_id = $1 AND row_no > sqlc.arg(after)::int
 ORDER BY row_no LIMIT sqlc.arg(page);
+
+-- name: MarkIntakeJobStarted :exec
+UPDATE intake_jobs SET started_at = COALESCE(started_at, now()) WHERE job_id = $1;
+
+-- name: UnstartedIntakeJobs :many
+-- Jobs whose workflow start was never recorded, older than a grace period
+-- (a start in flight is not the sweeper's).
+SELECT job_id, path FROM intake_jobs
+WHERE started_at IS NULL AND finished_at IS NULL AND created_at < now() - make_interval(secs => sqlc.arg(grace_seconds)::float8)
+ORDER BY created_at LIMIT sqlc.arg(page);
+
+-- name: TrySweepLock :one
+-- Only one worker sweeps at a time: a transaction-scoped advisory lock.
+SELECT pg_try_advisory_xact_lock(hashtextextended('intake-sweeper', 0));
