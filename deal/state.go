@@ -29,8 +29,10 @@ type State struct {
 	Incidents    []IncidentState `json:"incidents"`
 	ChangeOrders []ChangeOrder   `json:"change_orders"`
 	Progress     *Progress       `json:"progress,omitempty"`
-	Ledger       Ledger          `json:"ledger"`
-	Margin       Margin          `json:"margin"`
+	// Questions asked of the AE after the close (questions.go).
+	Questions []QuestionState `json:"questions,omitempty"`
+	Ledger    Ledger          `json:"ledger"`
+	Margin    Margin          `json:"margin"`
 	// Alerted is the margin status people were last told about.
 	Alerted string `json:"alerted"`
 	// Counters give every row the workflow writes a stable key.
