@@ -20,22 +20,26 @@ const (
 	ActionAskAE  = "ask_ae"
 	ActionAnswer = "answer_question"
 	MsgQuestion  = "question"
+	// MsgAnswer is an answer or an escalation: nothing updates it.
+	MsgAnswer = "question_news"
 )
 
 // questionNotice posts a question notice to the one person it is for.
 func (s *SlackNotifier) questionNotice(ctx context.Context, n Notification) error {
 	q := n.Notice.Question
-	var to string
-	var m SlackMessage
 	switch n.Notice.Kind {
 	case deal.NoticeQuestionAsked:
-		to, m = n.People.AE, s.Render.QuestionMessage(n)
+		// The question's id keys its message (in the column that names
+		// what a message is about), so the answer can settle it.
+		return s.post(ctx, n, n.Key, n.People.AE, MsgQuestion, q.ID, s.Render.QuestionMessage(n))
 	case deal.NoticeQuestionAnswered:
-		to, m = q.By, s.Render.AnswerMessage(n)
-	default:
-		to, m = n.People.GM, s.Render.EscalationMessage(n)
+		// The AE's copy loses its Answer button first.
+		if err := s.settle(ctx, n, MsgQuestion, q.ID, fmt.Sprintf(":white_check_mark: Answered %s.", when(q.Answer.At))); err != nil {
+			return err
+		}
+		return s.post(ctx, n, n.Key, q.By, MsgAnswer, "", s.Render.AnswerMessage(n))
 	}
-	return s.post(ctx, n, n.Key, to, MsgQuestion, "", m)
+	return s.post(ctx, n, n.Key, n.People.GM, MsgAnswer, "", s.Render.EscalationMessage(n))
 }
 
 // askAE is the handover message's "Ask the AE" button.
