@@ -57,7 +57,9 @@ func (ss *slackSession) done(user, answer string) {
 // answers the GM's question from the direct message the question came in.
 func askTheAE(t *testing.T, ss *slackSession, id string, ho, ro slackfake.Message) {
 	const ae, pm, gm = dealtest.AE, dealtest.PM, dealtest.GM
-	text := func(s string) slackfake.Input { return slackfake.Input{BlockID: blockText, ActionID: actionText, Value: s} }
+	text := func(s string) slackfake.Input {
+		return slackfake.Input{BlockID: blockText, ActionID: actionText, Value: s}
+	}
 	ss.done(gm, ss.submit(gm, ss.open(gm, ro, activities.ActionAskAE), text("Is the March go-live in the SOW?")))
 	slackClick(t, ss.s, ae, ho, activities.ActionAskAE)
 	slackWantContains(t, "the AE asking themselves", ss.answer(ae), "Only <@U_PM> (PM) or <@U_GM> (GM) asks the AE")
