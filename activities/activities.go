@@ -173,6 +173,16 @@ func (a *Activities) hydrate(ctx context.Context, n *Notification) error {
 			return err
 		}
 		no.Tickets, no.Commitments = ts, cs
+	case deal.NoticeQuestionAnswered, deal.NoticeQuestionEscalated:
+		// The workflow keeps no question's text; the message shows it.
+		if no.Question == nil {
+			return nil
+		}
+		q, err := a.Store.LoadQuestion(ctx, n.DealID, no.Question.ID)
+		if err != nil {
+			return err
+		}
+		no.Question = &q
 	}
 	return nil
 }

@@ -66,6 +66,9 @@ func (s *SlackNotifier) Notify(ctx context.Context, n Notification) error {
 		return s.post(ctx, n, n.Key, n.Channel, MsgIncident, "", r.IncidentMessage(n))
 	case no.Kind == deal.NoticeMarginAlert && no.Alert != nil:
 		return s.post(ctx, n, n.Key, n.Channel, MsgMargin, "", r.MarginMessage(n))
+	case no.Question != nil && (no.Kind == deal.NoticeQuestionAsked || no.Kind == deal.NoticeQuestionEscalated ||
+		no.Kind == deal.NoticeQuestionAnswered && no.Question.Answer != nil):
+		return s.questionNotice(ctx, n) // slack_questions.go
 	}
 	s.Log.Warn("notice not shown in Slack: unknown kind or missing details", "deal", n.DealID, "key", n.Key, "kind", no.Kind)
 	return nil

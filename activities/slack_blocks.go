@@ -49,6 +49,8 @@ const (
 type ButtonValue struct {
 	Deal   string `json:"deal"`
 	Ticket string `json:"ticket,omitempty"`
+	// Question is the question an Answer button answers.
+	Question string `json:"question,omitempty"`
 }
 
 func (v ButtonValue) String() string {
@@ -79,6 +81,9 @@ func ParseButtonValue(s string) (ButtonValue, error) {
 	}
 	if v.Ticket != "" && !slices.Contains(append(slices.Clone(deal.PresaleTickets), MsgHandover), v.Ticket) {
 		return ButtonValue{}, fmt.Errorf("button value %q names no ticket", s)
+	}
+	if v.Question != "" && deal.CheckValue("question.id", v.Question) != nil {
+		return ButtonValue{}, fmt.Errorf("button value %q names no question", s)
 	}
 	return v, nil
 }
@@ -390,11 +395,14 @@ func (r Renderer) HandoverMessage(n Notification, interactive bool) SlackMessage
 		p.PM, len(no.Tickets), len(no.Commitments))
 	if interactive {
 		blocks = append(blocks,
-			slack.NewActionBlock("handover", button(ActionHandoverSignoff, ButtonValue{Deal: n.DealID}.String(), "Sign off handover", slack.StylePrimary)),
-			hint(fmt.Sprintf("The button opens the checklist. Only <@%s>'s sign-off counts. Deal `%s`.", p.PM, clip(n.DealID, 60))))
+			slack.NewActionBlock("handover", button(ActionHandoverSignoff, ButtonValue{Deal: n.DealID}.String(), "Sign off handover", slack.StylePrimary),
+				askAE(n)),
+			hint(fmt.Sprintf("The button opens the checklist. Only <@%s>'s sign-off counts. <@%s> or <@%s> can ask <@%s> what was sold. Deal `%s`.",
+				p.PM, p.PM, p.GM, p.AE, clip(n.DealID, 60))))
 	} else {
-		readOnly := fmt.Sprintf("Read-only copy for <@%s> and the team: <@%s> signs off from the checklist sent to them.", p.AE, p.PM)
-		blocks = append(blocks, note(readOnly))
+		readOnly := fmt.Sprintf("Read-only copy for <@%s> and the team: <@%s> signs off from the checklist sent to them. <@%s> or <@%s> can ask <@%s> what was sold.",
+			p.AE, p.PM, p.PM, p.GM, p.AE)
+		blocks = append(blocks, slack.NewActionBlock("ask", askAE(n)), note(readOnly))
 		state += " " + readOnly
 	}
 	text := fmt.Sprintf("%s: won. Handover checklist for <@%s>: %d deliverables, %d commitments", dealName(n), p.PM, len(no.Tickets), len(no.Commitments))

@@ -148,7 +148,7 @@ func TestHandoverMessage(t *testing.T) {
 		{ID: "c2", Kind: "date", Text: "go-live before March", By: dealtest.AE},
 	}
 	pm := render(t, HandoverMessage(n, true))
-	if got := fmt.Sprint(actionIDs(pm)); got != fmt.Sprint([]string{ActionHandoverSignoff}) {
+	if got := fmt.Sprint(actionIDs(pm)); got != fmt.Sprint([]string{ActionHandoverSignoff, ActionAskAE}) {
 		t.Fatalf("PM's copy buttons %s", got)
 	}
 	for _, b := range []json.RawMessage{pm, render(t, HandoverMessage(n, false))} {
@@ -157,8 +157,9 @@ func TestHandoverMessage(t *testing.T) {
 			"`c1` discount: “10% off phase 2” (10%), by <@U_AE>", "`c2` date: “go-live before March”", "<@U_PM> signs the handover off")
 	}
 	ro := render(t, HandoverMessage(n, false))
-	if len(actionIDs(ro)) != 0 {
-		t.Fatal("the read-only copy has buttons")
+	// The channel's copy only lets the PM and the GM ask the AE.
+	if got := fmt.Sprint(actionIDs(ro)); got != fmt.Sprint([]string{ActionAskAE}) {
+		t.Fatalf("the read-only copy has buttons %s", got)
 	}
 	wantText(t, ro, "Read-only copy for <@U_AE>")
 }
@@ -339,4 +340,24 @@ func FuzzParseButtonValue(f *testing.F) {
 			t.Fatalf("%q read as %+v, which re-reads as %+v, %v", s, v, again, err)
 		}
 	})
+}
+
+func TestQuestionMessages(t *testing.T) {
+	n := Notification{Key: "n9", DealID: "d-1", Client: "Globex", Workstream: "Data platform", Channel: "C_DEALS",
+		People: deal.People{AE: dealtest.AE, PM: dealtest.PM, GM: dealtest.GM}}
+	q := deal.Question{ID: "slack-V1", By: dealtest.PM, Text: "Which <!channel> integrations?", AskedAt: at, DueAt: at.Add(48 * time.Hour)}
+	n.Notice = deal.Notice{Kind: deal.NoticeQuestionAsked, Question: &q}
+	ask := render(t, Renderer{}.QuestionMessage(n))
+	if got := fmt.Sprint(actionIDs(ask)); got != fmt.Sprint([]string{ActionAnswer}) {
+		t.Fatalf("question buttons %s", got)
+	}
+	if v, err := ParseButtonValue(slackfake.Buttons(ask)[0].Value); err != nil || v.Question != "slack-V1" || v.Deal != "d-1" {
+		t.Fatalf("answer button value %+v %v", v, err)
+	}
+	wantText(t, ask, "<@U_PM> asks you about *Globex / Data platform*", "Which &lt;!channel&gt; integrations?", "goes to <@U_GM>")
+	q.Answer = &deal.Answer{By: dealtest.AE, Text: "Only the CRM", At: at.Add(time.Hour)}
+	n.Notice.Kind = deal.NoticeQuestionAnswered
+	wantText(t, render(t, Renderer{}.AnswerMessage(n)), "<@U_AE> answered your question", "“Only the CRM”")
+	n.Notice.Kind = deal.NoticeQuestionEscalated
+	wantText(t, render(t, Renderer{}.EscalationMessage(n)), "<@U_AE> has not answered <@U_PM>'s question")
 }

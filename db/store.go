@@ -56,7 +56,7 @@ func (s *Store) ImportRecord(ctx context.Context, r *deal.Record, snaps []deal.S
 func queueRecord(ctx context.Context, q *dbq.Queries, r *deal.Record) error {
 	id := r.Terms.DealID
 	rows := deal.Rows{StageChanges: r.History, Commitments: r.Commitments, Handover: r.Handover, Incidents: r.Incidents,
-		ChangeOrders: r.ChangeOrders, Refusals: r.Refusals, Alerts: r.Alerts}
+		ChangeOrders: r.ChangeOrders, Refusals: r.Refusals, Alerts: r.Alerts, Questions: r.Questions}
 	for _, t := range r.Tickets {
 		rows.Tickets = append(rows.Tickets, t)
 		for _, so := range t.Signoffs {
@@ -176,6 +176,11 @@ func queueRows(ctx context.Context, q *dbq.Queries, id string, version int64, r 
 		if err := q.UpsertMarginAlert(ctx, dbq.UpsertMarginAlertParams{DealID: id, AlertID: a.ID, Kind: a.Kind, FromStatus: a.From,
 			ToStatus: a.To, At: a.At, Revenue: m.Revenue, ActualCost: m.ActualCost, Eac: m.EAC,
 			ForecastMarginPct: m.ForecastMarginPct, TargetMarginPct: m.TargetMarginPct, DriftPts: m.DriftPts, Position: pos(i)}); err != nil {
+			return err
+		}
+	}
+	for _, qu := range r.Questions {
+		if err := q.UpsertQuestion(ctx, questionParams(id, qu)); err != nil {
 			return err
 		}
 	}
@@ -386,6 +391,9 @@ func loadChildren(ctx context.Context, q *dbq.Queries, r *deal.Record) error {
 		r.Invoices = append(r.Invoices, deal.Invoice{InvoiceID: i.InvoiceID, Category: i.Category, Amount: i.Amount, Currency: i.Currency,
 			FXRate: i.FxRate, DealAmount: i.DealAmount, Date: deal.Date{Time: i.InvoiceDate}, Supplier: i.Supplier, Memo: i.Memo,
 			Credit: i.Credit, ReceivedAt: i.ReceivedAt})
+	}
+	if r.Questions, err = loadQuestions(ctx, q, id); err != nil {
+		return err
 	}
 	cos, err := q.ListChangeOrders(ctx, id)
 	if err != nil {

@@ -155,6 +155,10 @@ func (a *applier) route(signal string, payload []byte) error {
 		return take(a.s, payload, a.changeOrder)
 	case SigProgress:
 		return take(a.s, payload, a.progress)
+	case SigQuestion:
+		return take(a.s, payload, a.question)
+	case SigAnswer:
+		return take(a.s, payload, a.answer)
 	}
 	return refuse("unknown signal %q; known: %s", signal, strings.Join(SignalNames, ", "))
 }

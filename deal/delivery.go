@@ -136,7 +136,7 @@ func (a *applier) incident(in IncidentSignal) error {
 			return refuse("a deal tracks at most %d incidents", MaxIncidents)
 		}
 		s.Incidents = append(s.Incidents, IncidentState{ID: in.IncidentID, Severity: in.Severity, Status: in.Status,
-			TitleSum: digest(in.Title), OpenedAt: a.now, ActedAt: at})
+			TitleSum: digest(in.Title), ActedAt: at})
 		row.OpenedAt = a.now
 	} else {
 		cur := &s.Incidents[i]
@@ -151,8 +151,8 @@ func (a *applier) incident(in IncidentSignal) error {
 			return errDuplicate
 		}
 		cur.Severity, cur.Status, cur.TitleSum, cur.ActedAt = in.Severity, in.Status, titleSum, at
-		// An update without a title keeps the stored one.
-		row.OpenedAt = cur.OpenedAt
+		// An update without a title keeps the stored one, and the row
+		// keeps when the incident was opened (row.OpenedAt is unset).
 	}
 	a.effects.Rows.Incidents = append(a.effects.Rows.Incidents, row)
 	a.notify(Notice{Kind: NoticeIncident, Incident: &row})

@@ -74,7 +74,7 @@ type Field struct {
 // Input names the inputs; "terms" is a deal's start input and "finance" a
 // row of a finance file (JSON or CSV).
 var Inputs = []string{"terms", SigSignoff, SigCommitment, SigClose, SigHandover, SigStage, SigIncident,
-	SigFee, SigInvoice, SigChangeOrder, SigProgress, "finance"}
+	SigFee, SigInvoice, SigChangeOrder, SigProgress, SigQuestion, SigAnswer, "finance"}
 
 var presaleTickets = PresaleTickets
 
@@ -104,6 +104,8 @@ var Fields = func() []Field {
 		{Path: "terms.margin_check_every", Kind: KindDuration, Rule: "default 24h"},
 		{Path: "terms.late_cost_days", Kind: KindDays, Rule: "0 to 3650; default 90"},
 		{Path: "terms.client_link_days", Kind: KindDays, Rule: fmt.Sprintf("1 to %d; default %d", MaxClientLinkDays, DefaultClientLinkDays)},
+		{Path: "terms.time_zone", Kind: KindText, Max: 64, Rule: "an IANA time zone name such as `Europe/Berlin`; business days are Monday to Friday there; default `DEALFLOW_TIME_ZONE` where the deal is opened, else UTC"},
+		{Path: "terms.holidays", Kind: KindDate, List: true, MaxItems: MaxHolidays, Rule: "days that are not business days; default `DEALFLOW_HOLIDAYS` where the deal is opened"},
 
 		{Path: "signoff.id", Kind: KindID, Rule: "given, a re-sent sign-off with the same id is a repeat"},
 		{Path: "signoff.ticket", Kind: KindEnum, Required: true, Values: presaleTickets},
@@ -171,6 +173,14 @@ var Fields = func() []Field {
 
 		{Path: "progress.pct_complete", Kind: KindPercent, Required: true, Rule: "above 0, at most 2 decimal places"},
 		{Path: "progress.by", Kind: KindPerson, Required: true, Rule: "the PM"},
+
+		{Path: "question.id", Kind: KindID, Required: true, Rule: "a re-sent question with the same id is a repeat"},
+		{Path: "question.by", Kind: KindPerson, Required: true, Rule: "the PM or the GM, once the deal is won"},
+		{Path: "question.text", Kind: KindNote, Required: true, Max: MaxQuestionLen, Rule: fmt.Sprintf("escalated to the GM when unanswered after %d business days", EscalateAfterBusinessDays)},
+
+		{Path: "answer.question_id", Kind: KindKey, Required: true, Rule: "a question on the deal; one answer each"},
+		{Path: "answer.by", Kind: KindPerson, Required: true, Rule: "the AE"},
+		{Path: "answer.text", Kind: KindNote, Required: true, Max: MaxAnswerLen},
 	}
 	// A finance row is an invoice and the deal it belongs to.
 	fs = append(fs, Field{Path: "finance.deal_id", Kind: KindKey, Required: true})

@@ -28,6 +28,8 @@ type Rows struct {
 	Refusals     []Refusal       `json:"refusals,omitempty"`
 	Alerts       []Alert         `json:"alerts,omitempty"`
 	Snapshots    []Snapshot      `json:"snapshots,omitempty"`
+	// Questions are upserts by id: asked, answered or escalated.
+	Questions []Question `json:"questions,omitempty"`
 	// Keys are the idempotency keys applied, with their first answers.
 	Keys []AppliedKey `json:"keys,omitempty"`
 	// Notices wait in PostgreSQL until Slack has them.
@@ -60,7 +62,7 @@ type TicketSignoff struct {
 // Len counts the rows.
 func (r Rows) Len() int {
 	n := len(r.StageChanges) + len(r.Tickets) + len(r.Signoffs) + len(r.Commitments) + len(r.Incidents) +
-		len(r.ChangeOrders) + len(r.Refusals) + len(r.Alerts) + len(r.Snapshots) + len(r.Keys) + len(r.Notices)
+		len(r.ChangeOrders) + len(r.Refusals) + len(r.Alerts) + len(r.Snapshots) + len(r.Questions) + len(r.Keys) + len(r.Notices)
 	if r.Handover != nil {
 		n++
 	}
@@ -81,6 +83,7 @@ func (r *Rows) Merge(o Rows) {
 	r.Refusals = append(r.Refusals, o.Refusals...)
 	r.Alerts = append(r.Alerts, o.Alerts...)
 	r.Snapshots = append(r.Snapshots, o.Snapshots...)
+	r.Questions = append(r.Questions, o.Questions...)
 	r.Keys = append(r.Keys, o.Keys...)
 	r.Notices = append(r.Notices, o.Notices...)
 }
@@ -92,6 +95,11 @@ const (
 	NoticeHandoverOpened = "handover_opened"
 	NoticeIncident       = "incident"
 	NoticeMarginAlert    = "margin_alert"
+	// A question for the AE, its answer for whoever asked, and its
+	// escalation to the GM.
+	NoticeQuestionAsked     = "question_asked"
+	NoticeQuestionAnswered  = "question_answered"
+	NoticeQuestionEscalated = "question_escalated"
 )
 
 // Notice is one message for people. The workflow fills in what it holds;
@@ -105,6 +113,9 @@ type Notice struct {
 	Change   *StageChange `json:"change,omitempty"`
 	Incident *Incident    `json:"incident,omitempty"`
 	Alert    *Alert       `json:"alert,omitempty"`
+	// Question is the question asked, answered or escalated; an answer's
+	// and an escalation's carry no question text (the activity reads it).
+	Question *Question `json:"question,omitempty"`
 	// Tickets and Commitments are what the PM reviews at handover; the
 	// Notify activity reads them.
 	Tickets     []Ticket     `json:"tickets,omitempty"`

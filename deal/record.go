@@ -70,7 +70,9 @@ type Record struct {
 	InvoicesTotal int64         `json:"invoices_total"`
 	ChangeOrders  []ChangeOrder `json:"change_orders"`
 	Progress      *Progress     `json:"progress,omitempty"`
-	Margin        Margin        `json:"margin"`
+	// Questions asked of the AE, oldest first, with their answers.
+	Questions []Question `json:"questions"`
+	Margin    Margin     `json:"margin"`
 	// MarginChecks counts margin snapshots, so each has a stable key.
 	MarginChecks int64   `json:"margin_checks"`
 	Alerts       []Alert `json:"alerts"`

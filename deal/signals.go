@@ -19,10 +19,12 @@ const (
 	SigInvoice     = "invoice"
 	SigChangeOrder = "change_order"
 	SigProgress    = "progress"
+	SigQuestion    = "question"
+	SigAnswer      = "answer"
 )
 
 // SignalNames lists every signal in a fixed order.
-var SignalNames = []string{SigSignoff, SigCommitment, SigClose, SigHandover, SigStage, SigIncident, SigFee, SigInvoice, SigChangeOrder, SigProgress}
+var SignalNames = []string{SigSignoff, SigCommitment, SigClose, SigHandover, SigStage, SigIncident, SigFee, SigInvoice, SigChangeOrder, SigProgress, SigQuestion, SigAnswer}
 
 // The values signal fields may take. The rules in apply.go check them, and
 // the starter checks them too, before anything is sent.

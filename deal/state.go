@@ -29,8 +29,10 @@ type State struct {
 	Incidents    []IncidentState `json:"incidents"`
 	ChangeOrders []ChangeOrder   `json:"change_orders"`
 	Progress     *Progress       `json:"progress,omitempty"`
-	Ledger       Ledger          `json:"ledger"`
-	Margin       Margin          `json:"margin"`
+	// Questions asked of the AE after the close (questions.go).
+	Questions []QuestionState `json:"questions,omitempty"`
+	Ledger    Ledger          `json:"ledger"`
+	Margin    Margin          `json:"margin"`
 	// Alerted is the margin status people were last told about.
 	Alerted string `json:"alerted"`
 	// Counters give every row the workflow writes a stable key.
@@ -106,9 +108,9 @@ type IncidentState struct {
 	Severity string    `json:"severity"`
 	Status   string    `json:"status"`
 	TitleSum string    `json:"title_sum"`
-	OpenedAt time.Time `json:"opened_at"`
 	// ActedAt is when the person behind the last change acted: an older
-	// change never overwrites it.
+	// change never overwrites it. (When it was opened lives in its row,
+	// which an update never changes.)
 	ActedAt time.Time `json:"acted_at"`
 }
 

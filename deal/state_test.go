@@ -28,6 +28,10 @@ func TestStateWorstCaseSize(t *testing.T) {
 	terms.People = deal.People{AE: p("a"), Presales: p("s"), PricingApprover: p("r"), PM: p("p"), GM: p("g")}
 	terms.SlackChannel = strings.Repeat("C", 128)
 	terms.ClientSignoff = []string{"discovery", "scoping", "proposal", "pricing"}
+	terms.TimeZone = "America/Argentina/ComodRivadavia"
+	for i := range deal.MaxHolidays {
+		terms.Holidays = append(terms.Holidays, deal.Date{Time: deal.NewDate(2026, 1, 1).AddDate(0, 0, i)})
+	}
 	d, err := dealtest.Open(terms, now)
 	if err != nil {
 		t.Fatal(err)
@@ -75,6 +79,10 @@ func TestStateWorstCaseSize(t *testing.T) {
 			"status": "pending", "by": terms.People.GM})
 	}
 	must(deal.SigProgress, map[string]string{"pct_complete": "12.34", "by": terms.People.PM})
+	for i := 0; i < deal.MaxQuestions; i++ {
+		must(deal.SigQuestion, map[string]string{"id": id("q", i), "by": terms.People.PM, "text": strings.Repeat("q", deal.MaxQuestionLen)})
+		must(deal.SigAnswer, map[string]string{"question_id": id("q", i), "by": terms.People.AE, "text": strings.Repeat("a", deal.MaxAnswerLen)})
+	}
 	for i := 0; i < 1000; i++ {
 		d.Send(at(), deal.SigSignoff, dealtest.JSON(map[string]any{"ticket": "discovery", "by": "U_X", "side": "internal", "decision": "approve"}))
 	}

@@ -49,6 +49,10 @@ type Terms struct {
 	// ClientLinkDays is how long a link for the client's sign-off stays
 	// valid; default 14.
 	ClientLinkDays *int `json:"client_link_days,omitempty"`
+	// TimeZone and Holidays make the deal's business days (Calendar): a
+	// question to the AE is escalated after two of them.
+	TimeZone string `json:"time_zone,omitempty"`
+	Holidays []Date `json:"holidays,omitempty"`
 }
 
 const (
@@ -140,6 +144,9 @@ func (t *Terms) Normalize() error {
 		t.ClientLinkDays = &d
 	} else if *t.ClientLinkDays < 1 || *t.ClientLinkDays > MaxClientLinkDays {
 		bad = append(bad, fmt.Sprintf("client_link_days must be from 1 to %d", MaxClientLinkDays))
+	}
+	if _, err := t.Calendar(); err != nil {
+		bad = append(bad, err.Error())
 	}
 	if len(bad) > 0 {
 		return fmt.Errorf("deal terms: %s", strings.Join(bad, "; "))

@@ -52,6 +52,53 @@ func (ss *slackSession) done(user, answer string) {
 	}
 }
 
+// askTheAE asks the AE from the handover messages: the GM from the
+// channel's copy, the AE (refused) and the PM from the checklist; the AE
+// answers the GM's question from the direct message the question came in.
+func askTheAE(t *testing.T, ss *slackSession, id string, ho, ro slackfake.Message) {
+	const ae, pm, gm = dealtest.AE, dealtest.PM, dealtest.GM
+	text := func(s string) slackfake.Input {
+		return slackfake.Input{BlockID: blockText, ActionID: actionText, Value: s}
+	}
+	ss.done(gm, ss.submit(gm, ss.open(gm, ro, activities.ActionAskAE), text("Is the March go-live in the SOW?")))
+	slackClick(t, ss.s, ae, ho, activities.ActionAskAE)
+	slackWantContains(t, "the AE asking themselves", ss.answer(ae), "Only <@U_PM> (PM) or <@U_GM> (GM) asks the AE")
+
+	q := slackMessage(t, ss.fake, "the AE's question", func(m slackfake.Message) bool {
+		_, ok := slackfake.FindButton(m.Blocks, activities.ActionAnswer)
+		return ok
+	})
+	if q.Channel != "D"+ae {
+		t.Fatalf("the question went to %s, want the AE's direct messages", q.Channel)
+	}
+	slackWantContains(t, "the AE's question", slackfake.Text(q.Blocks), "<@U_GM> asks you about")
+	slackClick(t, ss.s, pm, q, activities.ActionAnswer)
+	slackWantContains(t, "the PM answering", ss.answer(pm), "Only <@U_AE>, the AE, answers")
+	view := ss.open(ae, q, activities.ActionAnswer)
+	slackWantContains(t, "the answer modal", string(view.View), "Is the March go-live in the SOW?")
+	ss.done(ae, ss.submit(ae, view, text("Yes: annex B, signed 2 March.")))
+	a := slackMessage(t, ss.fake, "the GM's answer", func(m slackfake.Message) bool {
+		return m.Channel == "D"+gm && strings.Contains(slackfake.Text(m.Blocks), "answered your question")
+	})
+	slackWantContains(t, "the GM's answer", slackfake.Text(a.Blocks), "Yes: annex B, signed 2 March.")
+	slackMessage(t, ss.fake, "the answered question without its button", func(m slackfake.Message) bool {
+		return m.TS == q.TS && len(slackfake.Buttons(m.Blocks)) == 0 && strings.Contains(slackfake.Text(m.Blocks), "Answered")
+	})
+	ss.done(pm, ss.submit(pm, ss.open(pm, ho, activities.ActionAskAE), text("Which SSO provider did you name?")))
+
+	var rec *deal.Record
+	dealtest.Eventually(t, "both questions on the record", func() bool {
+		rec = slackRecord(t, ss.s, id)
+		return len(rec.Questions) == 2
+	})
+	if q := rec.Questions[0]; q.By != gm || q.Answer == nil || q.Answer.By != ae || q.Answer.Text != "Yes: annex B, signed 2 March." {
+		t.Fatalf("the GM's question on the record: %+v", q)
+	}
+	if q := rec.Questions[1]; q.By != pm || q.Answer != nil || q.Text != "Which SSO provider did you name?" {
+		t.Fatalf("the PM's question on the record: %+v", q)
+	}
+}
+
 func commitmentInputs(kind, text, value string) []slackfake.Input {
 	return []slackfake.Input{
 		{BlockID: blockKind, ActionID: actionKind, Type: "static_select", Selected: []string{kind}},
@@ -121,9 +168,10 @@ func TestSlackWalksADealToDelivery(t *testing.T) {
 	ro := slackMessage(t, fake, "the channel's read-only checklist", func(m slackfake.Message) bool {
 		return m.Channel == "C_DEALS" && strings.Contains(slackfake.Text(m.Blocks), "Read-only copy for <@U_AE>")
 	})
-	if b := slackfake.Buttons(ro.Blocks); len(b) != 0 {
-		t.Fatalf("read-only copy has buttons %v", b)
+	if b := slackfake.Buttons(ro.Blocks); len(b) != 1 || b[0].ActionID != activities.ActionAskAE {
+		t.Fatalf("read-only copy has buttons %v, want Ask the AE only", b)
 	}
+	askTheAE(t, ss, id, ho, ro)
 	rec := slackRecord(t, s, id)
 	var cids []string
 	for _, c := range rec.Commitments {
@@ -168,10 +216,11 @@ func TestSlackWalksADealToDelivery(t *testing.T) {
 		t.Fatalf("scoping has %d sign-offs, want 4 (approve, client changes, approve, client approve)", n)
 	}
 
-	// Every decision taken, every message settled: no buttons anywhere.
+	// Every decision taken, every message settled: no buttons anywhere
+	// but on the PM's question, which waits for the AE.
 	dealtest.Eventually(t, "every message to lose its buttons", func() bool {
 		for _, m := range fake.Messages() {
-			if len(slackfake.Buttons(m.Blocks)) > 0 {
+			if b := slackfake.Buttons(m.Blocks); len(b) > 0 && !(m.Channel == "D"+ae && b[0].ActionID == activities.ActionAnswer) {
 				return false
 			}
 		}

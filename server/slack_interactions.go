@@ -67,7 +67,7 @@ func (a *slackApp) click(ctx context.Context, ic slack.InteractionCallback, act 
 		a.log.Warn("slack: a click on a button that is not dealflow's", "user", user, "action", act.ActionID, "error", err)
 		return
 	}
-	meta := modalMeta{Deal: v.Deal, Ticket: v.Ticket, Channel: ic.Container.ChannelID, TS: ic.Container.MessageTs}
+	meta := modalMeta{Deal: v.Deal, Ticket: v.Ticket, Question: v.Question, Channel: ic.Container.ChannelID, TS: ic.Container.MessageTs}
 	if meta.Channel == "" {
 		meta.Channel = ic.Channel.ID
 	}
@@ -88,6 +88,10 @@ func (a *slackApp) click(ctx context.Context, ic slack.InteractionCallback, act 
 		}
 	case activities.ActionHandoverSignoff:
 		a.openHandover(ctx, ic, meta)
+	case activities.ActionAskAE:
+		a.openAsk(ctx, ic, meta) // slack_questions.go
+	case activities.ActionAnswer:
+		a.openAnswer(ctx, ic, meta)
 	case activities.ActionCloseWon:
 		a.send(ctx, user, submission{Meta: meta, Signal: deal.SigClose, Payload: slackJSON(deal.CloseSignal{Outcome: "won", By: user}),
 			Key:  slackKey("click", act.ActionID, act.ActionTs, ic.Container.MessageTs, user),

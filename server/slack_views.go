@@ -36,6 +36,8 @@ type modalMeta struct {
 	TS       string `json:"ts"`
 	// Commitments is how many commitments the handover checklist listed.
 	Commitments int `json:"commitments,omitempty"`
+	// Question is the question an answer modal answers.
+	Question string `json:"question,omitempty"`
 }
 
 func (m modalMeta) String() string {
@@ -289,6 +291,11 @@ func readSubmission(user string, v slack.View) (submission, map[string]string, e
 		}
 		sub.Signal, sub.Payload = deal.SigClose, slackJSON(deal.CloseSignal{Outcome: "lost", By: user, Reason: reason})
 		sub.Done = "the deal is closed lost"
+	case viewQuestion, viewAnswer:
+		var inputErrs map[string]string
+		if sub, inputErrs = readQuestion(user, v, in, sub); inputErrs != nil {
+			return sub, inputErrs, nil
+		}
 	default:
 		return submission{}, nil, fmt.Errorf("view %s has an unknown callback id %q", v.ID, v.CallbackID)
 	}
@@ -326,7 +333,7 @@ func firstBlock(callbackID string, meta modalMeta) string {
 		return blockURL
 	case callbackID == viewSignoff:
 		return blockNote
-	case callbackID == viewCommitment:
+	case callbackID == viewCommitment, callbackID == viewQuestion, callbackID == viewAnswer:
 		return blockText
 	}
 	return blockReason

@@ -521,6 +521,7 @@ func (w *dealWorkflow) run(ctx workflow.Context) (*Outcome, error) {
 		seen := w.s.Version
 		changed := func() bool { return w.s.Version != seen || w.shouldContinueAsNew(ctx) }
 		wake, checking := w.nextWake(now)
+		wake = w.escalationWake(wake) // questions.go
 		if wake.IsZero() {
 			if err := workflow.Await(ctx, changed); err != nil {
 				return w.cancelled(ctx, err)
@@ -536,7 +537,8 @@ func (w *dealWorkflow) run(ctx workflow.Context) (*Outcome, error) {
 				continue
 			}
 		}
-		if checking {
+		w.escalate(ctx) // questions.go
+		if checking && !workflow.Now(ctx).Before(w.NextCheck) {
 			w.absorb(w.s.CheckMargin(workflow.Now(ctx)))
 			w.NextCheck = workflow.Now(ctx).Add(w.checkEvery)
 		}

@@ -28,7 +28,7 @@ type KeyedAnswer struct {
 // minKeysKept of them), with reasons clipped to maxKeyReason bytes, so the
 // carry stays bounded whatever the deal's size.
 const (
-	maxKeyBytes  = 32 << 10
+	maxKeyBytes  = 16 << 10
 	minKeysKept  = 64
 	maxKeyReason = 200
 )

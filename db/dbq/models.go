@@ -241,6 +241,19 @@ type Person struct {
 	FetchedAt time.Time
 }
 
+type Question struct {
+	DealID      string
+	QuestionID  string
+	AskedBy     string
+	Text        string
+	AskedAt     time.Time
+	DueAt       time.Time
+	AnswerBy    string
+	AnswerText  string
+	AnsweredAt  *time.Time
+	EscalatedAt *time.Time
+}
+
 type Refusal struct {
 	DealID  string
 	Seq     int32

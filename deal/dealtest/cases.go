@@ -108,6 +108,16 @@ func RefusalCases() []Case {
 		{"client signer on a ticket without client sign-off", ToClosing()[:1], ClientSigned("discovery", "client", "approve", nil), "takes no client sign-off"},
 		{"client signer not sent by the owner", ToClosing()[:3], ClientSigned("scoping", "client", "approve", map[string]string{"by": AE}), "only the ticket owner"},
 		{"progress before delivery", append(ToClosing(), Won()), step(deal.SigProgress, map[string]string{"pct_complete": "10", "by": PM}), "during delivery"},
+		{"question by the AE", ToDelivery(), Ask("q1", AE, "what did you promise?"), "only the PM U_PM or the GM U_GM asks the AE"},
+		{"question by an outsider", ToDelivery(), Ask("q1", Presales, "what did you promise?"), "only the PM U_PM or the GM U_GM"},
+		{"question before the deal is won", ToClosing(), Ask("q1", PM, "what did you promise?"), "after the deal is won"},
+		{"question text too long", ToDelivery(), Ask("q1", PM, strings.Repeat("?", deal.MaxQuestionLen+1)), "text is longer than 2000 characters"},
+		{"question without text", ToDelivery(), Ask("q1", PM, " "), "text is required; it is blank"},
+		{"question id reused with other content", append(ToDelivery(), Ask("q1", PM, "what did you promise?")), Ask("q1", PM, "and the date?"), "already asked with other content"},
+		{"answer by someone not the AE", append(ToDelivery(), Ask("q1", PM, "what did you promise?")), Reply("q1", PM, "I think 10%"), "only the AE U_AE answers"},
+		{"answer to no question", ToDelivery(), Reply("q9", AE, "10%"), "no question \"q9\""},
+		{"a second, different answer", append(ToDelivery(), Ask("q1", PM, "what did you promise?"), Reply("q1", AE, "10% off phase 2")), Reply("q1", AE, "actually 15%"), "already answered"},
+		{"answer text too long", append(ToDelivery(), Ask("q1", PM, "what did you promise?")), Reply("q1", AE, strings.Repeat("!", deal.MaxAnswerLen+1)), "text is longer than 4000 characters"},
 	}
 }
 
@@ -138,6 +148,8 @@ func DuplicateCases() []Case {
 			step(deal.SigClose, map[string]string{"outcome": "lost", "by": AE})},
 		{"an invoice re-sent after the deal ended", append(ToDelivery(), Invoice("i1", "travel", "50", "2026-02-01"), step(deal.SigStage, map[string]string{"to": "closed_won", "by": GM})),
 			Invoice("i1", "travel", "50", "2026-02-01")},
+		{"the same question", append(ToDelivery(), Ask("q1", PM, "what did you promise?")), Ask("q1", PM, "what did you promise?")},
+		{"the same answer", append(ToDelivery(), Ask("q1", GM, "what did you promise?"), Reply("q1", AE, "10% off phase 2")), Reply("q1", AE, "10% off phase 2")},
 		{"closed_won re-sent", append(ToDelivery(), step(deal.SigStage, map[string]string{"to": "closed_won", "by": GM})),
 			step(deal.SigStage, map[string]string{"to": "closed_won", "by": PM})},
 	}

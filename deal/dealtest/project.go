@@ -26,7 +26,7 @@ func Open(t deal.Terms, now time.Time) (*Deal, error) {
 	}
 	d := &Deal{State: st, Record: &deal.Record{Terms: st.Terms, OpenedAt: now, History: []deal.StageChange{},
 		Tickets: []deal.Ticket{}, Commitments: []deal.Commitment{}, Incidents: []deal.Incident{}, Fees: []deal.Fee{},
-		Invoices: []deal.Invoice{}, ChangeOrders: []deal.ChangeOrder{}, Alerts: []deal.Alert{}, Refusals: []deal.Refusal{}}}
+		Invoices: []deal.Invoice{}, ChangeOrders: []deal.ChangeOrder{}, Questions: []deal.Question{}, Alerts: []deal.Alert{}, Refusals: []deal.Refusal{}}}
 	d.take(eff)
 	return d, nil
 }
@@ -65,6 +65,12 @@ func (d *Deal) Send(now time.Time, signal string, payload []byte) deal.Result {
 func (d *Deal) Check(now time.Time) {
 	d.Effects = deal.Effects{}
 	d.take(d.State.CheckMargin(now))
+}
+
+// Escalate runs one turn of the question-escalation timer.
+func (d *Deal) Escalate(now time.Time) {
+	d.Effects = deal.Effects{}
+	d.take(d.State.Escalate(now))
 }
 
 // ledger is PostgreSQL's part of an invoice or fee: new, a repeat, or a
@@ -133,6 +139,8 @@ func (d *Deal) take(eff deal.Effects) {
 		if in.Title == "" {
 			in.Title = r.Incidents[i].Title
 		}
+		// As in PostgreSQL: an update keeps when the incident was opened.
+		in.OpenedAt = r.Incidents[i].OpenedAt
 		r.Incidents[i] = in
 	}
 	for _, co := range rows.ChangeOrders {
@@ -141,6 +149,9 @@ func (d *Deal) take(eff deal.Effects) {
 		} else {
 			r.ChangeOrders = append(r.ChangeOrders, co)
 		}
+	}
+	for _, q := range rows.Questions {
+		r.Questions = MergeQuestion(r.Questions, q)
 	}
 	r.Refusals = append(r.Refusals, rows.Refusals...)
 	r.Alerts = append(r.Alerts, rows.Alerts...)

@@ -81,10 +81,10 @@ func Disagreement(rec *deal.Record, s *deal.State) string {
 		fromDB.Commitments = append(fromDB.Commitments, deal.Commitment{ID: c.ID})
 	}
 	for _, i := range s.Incidents {
-		fromState.Incidents = append(fromState.Incidents, deal.Incident{IncidentID: i.ID, Severity: i.Severity, Status: i.Status, OpenedAt: i.OpenedAt})
+		fromState.Incidents = append(fromState.Incidents, deal.Incident{IncidentID: i.ID, Severity: i.Severity, Status: i.Status, UpdatedAt: i.ActedAt})
 	}
 	for _, i := range rec.Incidents {
-		fromDB.Incidents = append(fromDB.Incidents, deal.Incident{IncidentID: i.IncidentID, Severity: i.Severity, Status: i.Status, OpenedAt: i.OpenedAt})
+		fromDB.Incidents = append(fromDB.Incidents, deal.Incident{IncidentID: i.IncidentID, Severity: i.Severity, Status: i.Status, UpdatedAt: i.UpdatedAt})
 	}
 	if h := s.Handover; h != nil {
 		fromState.Handover = &deal.HandoverTicket{PM: h.PM, Status: h.Status, OpenedAt: h.OpenedAt, SignedOffAt: h.SignedOffAt, SignedOffBy: h.SignedOffBy}
