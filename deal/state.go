@@ -104,10 +104,10 @@ type HandoverState struct {
 }
 
 type IncidentState struct {
-	ID       string    `json:"id"`
-	Severity string    `json:"severity"`
-	Status   string    `json:"status"`
-	TitleSum string    `json:"title_sum"`
+	ID       string `json:"id"`
+	Severity string `json:"severity"`
+	Status   string `json:"status"`
+	TitleSum string `json:"title_sum"`
 	// ActedAt is when the person behind the last change acted: an older
 	// change never overwrites it. (When it was opened lives in its row,
 	// which an update never changes.)
