@@ -123,6 +123,13 @@ func (b *Bridge) apply(ctx context.Context, e dbq.HubspotEvent) (string, error) 
 		// Waiting for a term or a person: this edit may be the one missing.
 		return b.tryOpen(ctx, e, true)
 	case slices.Contains(TermProperties, e.PropertyName):
+		var opened map[string]string
+		if err := json.Unmarshal(link.OpenedWith, &opened); err != nil {
+			return "", err
+		}
+		if opened[e.PropertyName] == strings.TrimSpace(e.PropertyValue) {
+			return "the value the deal opened with", nil
+		}
 		body := fmt.Sprintf("%s changed in HubSpot after dealflow opened deal %s. The deal keeps the terms and people it opened with; "+
 			"to change what was sold, record a change order in dealflow (signal change_order).", e.PropertyName, link.DealID)
 		return "terms kept; noted", b.note(ctx, e.ObjectID, eventKey(e), body)
@@ -240,12 +247,17 @@ func (b *Bridge) tryOpen(ctx context.Context, e dbq.HubspotEvent, entered bool) 
 	if err != nil {
 		return "", err
 	}
+	read := map[string]string{}
+	for _, p := range TermProperties {
+		read[p] = d.Prop(p)
+	}
+	openedWith, _ := json.Marshal(read)
 	q := b.Store.Queries()
 	dealID := DealID(e.ObjectID)
 	if len(missing) > 0 {
 		list := strings.Join(missing, "; ")
 		if err := q.UpsertHubSpotDeal(ctx, dbq.UpsertHubSpotDealParams{ObjectID: e.ObjectID, DealID: dealID, PortalID: e.PortalID,
-			State: "waiting", Missing: list, OwnerUserID: ownerUser}); err != nil {
+			State: "waiting", Missing: list, OwnerUserID: ownerUser, OpenedWith: []byte("{}")}); err != nil {
 			return "", err
 		}
 		body := "dealflow cannot open this deal yet. Missing or not valid: " + list +
@@ -254,7 +266,7 @@ func (b *Bridge) tryOpen(ctx context.Context, e dbq.HubspotEvent, entered bool) 
 	}
 	// Linked first, so the deal's first write already finds its mirror row.
 	if err := q.UpsertHubSpotDeal(ctx, dbq.UpsertHubSpotDealParams{ObjectID: e.ObjectID, DealID: dealID, PortalID: e.PortalID,
-		State: "opening", OwnerUserID: ownerUser}); err != nil {
+		State: "opening", OwnerUserID: ownerUser, OpenedWith: openedWith}); err != nil {
 		return "", err
 	}
 	_, err = workflows.OpenDeal(ctx, b.Temporal, b.TaskQueue, in)
@@ -263,7 +275,7 @@ func (b *Bridge) tryOpen(ctx context.Context, e dbq.HubspotEvent, entered bool) 
 		return "", err
 	}
 	if err := q.UpsertHubSpotDeal(ctx, dbq.UpsertHubSpotDealParams{ObjectID: e.ObjectID, DealID: dealID, PortalID: e.PortalID,
-		State: "open", OwnerUserID: ownerUser}); err != nil {
+		State: "open", OwnerUserID: ownerUser, OpenedWith: openedWith}); err != nil {
 		return "", err
 	}
 	return "opened " + dealID, nil

@@ -1,10 +1,12 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -239,7 +241,190 @@ func TestHubSpotDealEndToEnd(t *testing.T) {
 	if _, failed, _ := e.hs.WebhookCounts(); failed != 0 {
 		t.Fatalf("%d webhook calls were refused", failed)
 	}
+	// The mirror's stage writes came back as events and were ignored as
+	// dealflow's own; no event failed.
+	var echoes, failed int
+	if err := s.Pool.QueryRow(context.Background(), `SELECT count(*) FILTER (WHERE outcome = 'echo of dealflow''s own write'),
+		count(*) FILTER (WHERE outcome LIKE 'failed%' OR applied_at IS NULL) FROM hubspot_events`).Scan(&echoes, &failed); err != nil || echoes < 4 || failed != 0 {
+		t.Fatalf("%d echoes, %d failed or unapplied events (%v)", echoes, failed, err)
+	}
 	if n := e.hs.Refused("400"); n != 0 {
 		t.Fatalf("HubSpot refused %d calls as invalid", n)
 	}
+}
+
+// hsPost sends events to the worker's webhook signed as HubSpot signs them
+// for the public URL, and returns the status.
+func (e *hsEnv) hsPost(t *testing.T, events ...hubspot.Event) int {
+	t.Helper()
+	body, _ := json.Marshal(events)
+	ts := strconv.FormatInt(time.Now().UnixMilli(), 10)
+	req, _ := http.NewRequest(http.MethodPost, "http://"+e.s.Addr+"/hubspot/webhook", bytes.NewReader(body))
+	req.Header.Set("X-HubSpot-Request-Timestamp", ts)
+	req.Header.Set("X-HubSpot-Signature-v3", hubspot.Sign(hsSecret, http.MethodPost, hsBaseURL+"/hubspot/webhook", body, ts))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// outcome waits for an event to be applied and returns what was done.
+func (e *hsEnv) outcome(t *testing.T, ev hubspot.Event) string {
+	t.Helper()
+	var out string
+	dealtest.Eventually(t, fmt.Sprintf("event %d/%d to be applied", ev.EventID, ev.OccurredAt), func() bool {
+		err := e.s.Pool.QueryRow(context.Background(), `SELECT outcome FROM hubspot_events WHERE portal_id = $1 AND subscription_id = $2
+			AND event_id = $3 AND object_id = $4 AND occurred_at = $5 AND applied_at IS NOT NULL`,
+			ev.PortalID, ev.SubscriptionID, ev.EventID, ev.ObjectID, ev.OccurredAt).Scan(&out)
+		return err == nil
+	})
+	return out
+}
+
+func notesSaying(notes []hubspottest.Note, want string) int {
+	n := 0
+	for _, nt := range notes {
+		if strings.Contains(nt.Body, want) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestHubSpotEventsDedupedOrderedAndEchoesIgnored: a retried call applies
+// nothing twice, an eventId reused with another occurrence time is another
+// event, events are applied in the order they occurred (not arrived), a
+// stage event older than one applied is stale, and dealflow's own writes
+// coming back are ignored.
+func TestHubSpotEventsDedupedOrderedAndEchoesIgnored(t *testing.T) {
+	e := hubspotServer(t, hubspottest.Webhooks{OutOfOrder: true, Twice: true})
+	obj, id := e.createDeal(t, hsDealProps())
+	e.waitOpen(t, id)
+	e.waitShows(t, obj, map[string]string{"dealflow_stage": "discovery"})
+	oid, _ := strconv.ParseInt(obj, 10, 64)
+	// The fake delivered every call twice and newest first: one deal, no
+	// note asking for anything.
+	if n := len(e.hs.Notes(obj)); n != 0 {
+		t.Fatalf("the deal has %d notes after opening: %+v", n, e.hs.Notes(obj))
+	}
+	base := time.Now().UnixMilli()
+	ev := func(eventID, at int64, prop, value, source, sourceID string) hubspot.Event {
+		return hubspot.Event{EventID: eventID, SubscriptionID: 2001, PortalID: e.hs.PortalID, AppID: e.hs.AppID, OccurredAt: base + at,
+			SubscriptionType: "deal.propertyChange", ObjectID: oid, PropertyName: prop, PropertyValue: value,
+			ChangeSource: source, SourceID: sourceID}
+	}
+	owner := fmt.Sprintf("userId:%d", hsAEUser)
+
+	// A retried call: one note.
+	amount := ev(1, 1000, "amount", "999", "CRM_UI", owner)
+	for range 2 {
+		if code := e.hsPost(t, amount); code != http.StatusNoContent {
+			t.Fatalf("webhook answered %d", code)
+		}
+	}
+	e.outcome(t, amount)
+	// The same eventId at another time is another event.
+	name := ev(1, 2000, "dealname", "Renamed", "CRM_UI", owner)
+	e.hsPost(t, name)
+	e.outcome(t, name)
+	notes := e.hs.Notes(obj)
+	if notesSaying(notes, "amount changed in HubSpot") != 1 || notesSaying(notes, "dealname changed in HubSpot") != 1 {
+		t.Fatalf("notes %+v, want one for amount and one for dealname", notes)
+	}
+
+	// Out of order in one call: the owner's early close (refused by the
+	// gate, moved back) happened before the move back to discovery.
+	early := ev(5, 5000, "dealstage", "closedwon", "CRM_UI", owner)
+	back := ev(6, 6000, "dealstage", "appt", "CRM_UI", owner)
+	e.hsPost(t, back, early)
+	if got := e.outcome(t, early); !strings.HasPrefix(got, "moved back") {
+		t.Fatalf("the early close: %q, want moved back", got)
+	}
+	if got := e.outcome(t, back); got != "in step with dealflow" {
+		t.Fatalf("the later move: %q", got)
+	}
+	// Arriving after a later stage event was applied, an older one is stale.
+	stale := ev(4, 4000, "dealstage", "closedlost", "CRM_UI", owner)
+	e.hsPost(t, stale)
+	if got := e.outcome(t, stale); !strings.HasPrefix(got, "stale") {
+		t.Fatalf("the late event: %q, want stale", got)
+	}
+	// dealflow's own write coming back (this app, INTEGRATION) is ignored,
+	// whatever it says.
+	echo := ev(7, 7000, "dealstage", "closedwon", "INTEGRATION", strconv.FormatInt(e.hs.AppID, 10))
+	e.hsPost(t, echo)
+	if got := e.outcome(t, echo); got != "echo of dealflow's own write" {
+		t.Fatalf("the echo: %q", got)
+	}
+	if st, _ := workflows.Record(context.Background(), e.s.Client, id); st.Deal.Stage != deal.Discovery || st.Deal.Close != nil {
+		t.Fatalf("the deal is at %s, close %+v", st.Deal.Stage, st.Deal.Close)
+	}
+	if n := notesSaying(e.hs.Notes(obj), "Moved back"); n != 1 {
+		t.Fatalf("%d move-back notes, want 1 (the early close)", n)
+	}
+}
+
+// TestHubSpotWaitsForMissingTermsAndSurvivesAnOutage: a deal without a PM
+// is not opened; its timeline says what is missing, once, and it opens
+// when filled in. While HubSpot is down the mirror waits and loses nothing.
+func TestHubSpotWaitsForMissingTermsAndSurvivesAnOutage(t *testing.T) {
+	e := hubspotServer(t, hubspottest.Webhooks{})
+	props := hsDealProps()
+	delete(props, "dealflow_pm_email")
+	props["dealflow_gm_email"] = "nobody@example.com"
+	obj, id := e.createDeal(t, props)
+	e.waitNote(t, obj, "dealflow_pm_email")
+	n := e.waitNote(t, obj, "a Slack user for dealflow_gm_email (nobody@example.com)")
+	if n != 1 {
+		t.Fatalf("%d notes, want one listing everything missing", n)
+	}
+	if _, err := workflows.Record(context.Background(), e.s.Client, id); err == nil {
+		t.Fatal("the deal opened without a PM")
+	}
+	if err := e.hs.UserSets(obj, "CRM_UI", "userId:70001", map[string]string{"dealflow_pm_email": "pm@example.com", "dealflow_gm_email": "gm@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	e.dumpEventsOnFailure(t)
+	e.waitOpen(t, id)
+	e.waitShows(t, obj, map[string]string{"dealflow_stage": "discovery"})
+
+	// HubSpot goes down; discovery is signed off; HubSpot shows the new
+	// stage once it is back.
+	e.hs.Down(true)
+	send(t, e.s, id, dealtest.Approve("discovery", dealtest.Presales, "internal"))
+	dealtest.Eventually(t, "the mirror to fail against the outage", func() bool { return e.hs.Refused("503") > 0 })
+	if got := e.hs.Deal(obj)["dealflow_stage"]; got != "discovery" {
+		t.Fatalf("HubSpot shows %s while down", got)
+	}
+	var waiting int
+	if err := e.s.Pool.QueryRow(context.Background(), "SELECT count(*) FROM hubspot_outbox WHERE deal_id = $1", id).Scan(&waiting); err != nil || waiting != 1 {
+		t.Fatalf("%d outbox rows during the outage (%v), want the deal's", waiting, err)
+	}
+	e.hs.Down(false)
+	e.waitShows(t, obj, map[string]string{"dealflow_stage": "scoping", "dealstage": "qualified"})
+}
+
+// dumpEventsOnFailure logs every stored event and what became of it when
+// the test fails.
+func (e *hsEnv) dumpEventsOnFailure(t *testing.T) {
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		rows, err := e.s.Pool.Query(context.Background(), "SELECT event_id, occurred_at, subscription_type, property_name, property_value, attempts, outcome FROM hubspot_events ORDER BY occurred_at, event_id")
+		if err != nil {
+			t.Log(err)
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, at int64
+			var typ, prop, val, outcome string
+			var attempts int32
+			_ = rows.Scan(&id, &at, &typ, &prop, &val, &attempts, &outcome)
+			t.Logf("event %d at %d %s %s=%q attempts %d: %s", id, at, typ, prop, val, attempts, outcome)
+		}
+	})
 }

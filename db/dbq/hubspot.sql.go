@@ -129,7 +129,7 @@ func (q *Queries) FinishHubSpotEvent(ctx context.Context, arg FinishHubSpotEvent
 }
 
 const getHubSpotDeal = `-- name: GetHubSpotDeal :one
-SELECT object_id, deal_id, portal_id, state, missing, owner_user_id, stage_event_at, shown_stage, updated_at FROM hubspot_deals WHERE object_id = $1
+SELECT object_id, deal_id, portal_id, state, missing, owner_user_id, stage_event_at, shown_stage, opened_with, updated_at FROM hubspot_deals WHERE object_id = $1
 `
 
 func (q *Queries) GetHubSpotDeal(ctx context.Context, objectID int64) (HubspotDeal, error) {
@@ -144,6 +144,7 @@ func (q *Queries) GetHubSpotDeal(ctx context.Context, objectID int64) (HubspotDe
 		&i.OwnerUserID,
 		&i.StageEventAt,
 		&i.ShownStage,
+		&i.OpenedWith,
 		&i.UpdatedAt,
 	)
 	return i, err
@@ -371,10 +372,10 @@ func (q *Queries) TouchHubSpotOutbox(ctx context.Context, dealID string) error {
 }
 
 const upsertHubSpotDeal = `-- name: UpsertHubSpotDeal :exec
-INSERT INTO hubspot_deals (object_id, deal_id, portal_id, state, missing, owner_user_id)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO hubspot_deals (object_id, deal_id, portal_id, state, missing, owner_user_id, opened_with)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (object_id) DO UPDATE SET state = EXCLUDED.state, missing = EXCLUDED.missing,
-    owner_user_id = EXCLUDED.owner_user_id, updated_at = now()
+    owner_user_id = EXCLUDED.owner_user_id, opened_with = EXCLUDED.opened_with, updated_at = now()
 `
 
 type UpsertHubSpotDealParams struct {
@@ -384,6 +385,7 @@ type UpsertHubSpotDealParams struct {
 	State       string
 	Missing     string
 	OwnerUserID string
+	OpenedWith  []byte
 }
 
 func (q *Queries) UpsertHubSpotDeal(ctx context.Context, arg UpsertHubSpotDealParams) error {
@@ -394,6 +396,7 @@ func (q *Queries) UpsertHubSpotDeal(ctx context.Context, arg UpsertHubSpotDealPa
 		arg.State,
 		arg.Missing,
 		arg.OwnerUserID,
+		arg.OpenedWith,
 	)
 	return err
 }

@@ -161,6 +161,7 @@ type HubspotDeal struct {
 	OwnerUserID  string
 	StageEventAt int64
 	ShownStage   string
+	OpenedWith   []byte
 	UpdatedAt    time.Time
 }
 

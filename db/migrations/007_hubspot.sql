@@ -44,6 +44,9 @@ CREATE TABLE hubspot_deals (
     -- when dealflow's stage maps to another one, never over a person's
     -- move still on its way here as an event
     shown_stage    text NOT NULL DEFAULT '',
+    -- the term properties as the deal opened with them: an event carrying
+    -- the same value (the deal's own creation) is no edit
+    opened_with    jsonb NOT NULL DEFAULT '{}',
     updated_at     timestamptz NOT NULL DEFAULT now()
 );
 

@@ -25,10 +25,10 @@ WHERE portal_id = $1 AND subscription_id = $2 AND event_id = $3 AND object_id = 
 SELECT * FROM hubspot_deals WHERE object_id = $1;
 
 -- name: UpsertHubSpotDeal :exec
-INSERT INTO hubspot_deals (object_id, deal_id, portal_id, state, missing, owner_user_id)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO hubspot_deals (object_id, deal_id, portal_id, state, missing, owner_user_id, opened_with)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (object_id) DO UPDATE SET state = EXCLUDED.state, missing = EXCLUDED.missing,
-    owner_user_id = EXCLUDED.owner_user_id, updated_at = now();
+    owner_user_id = EXCLUDED.owner_user_id, opened_with = EXCLUDED.opened_with, updated_at = now();
 
 -- name: SetHubSpotStageEvent :exec
 UPDATE hubspot_deals SET stage_event_at = GREATEST(stage_event_at, sqlc.arg(occurred_at)::bigint), updated_at = now()

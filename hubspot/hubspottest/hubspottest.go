@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -86,6 +87,12 @@ type ownerRec struct {
 	Email  string
 	UserID int64
 }
+
+// dealIDs numbers deals across every fake of a test process: tests share
+// one Temporal server, where deal ids must not meet.
+var dealIDs atomic.Int64
+
+func init() { dealIDs.Store(9000) }
 
 // HubSpot's own deal properties that the bridge reads or writes.
 var builtIn = []Property{
@@ -198,8 +205,7 @@ func (s *Server) CreateDeal(userID int64, companyID string, props map[string]str
 	if err := s.check(props); err != nil {
 		return "", err
 	}
-	s.seq++
-	id := strconv.FormatInt(9000+s.seq, 10)
+	id := strconv.FormatInt(dealIDs.Add(1), 10)
 	s.deals[id] = map[string]string{}
 	s.companies[id] = companyID
 	s.emit(id, "deal.creation", "", "", "CRM_UI", fmt.Sprintf("userId:%d", userID))
