@@ -62,7 +62,7 @@ CREATE TABLE hubspot_outbox (
     attempts      integer NOT NULL DEFAULT 0,
     last_error    text NOT NULL DEFAULT ''
 );
-CREATE INDEX hubspot_outbox_due ON hubspot_outbox (next_try_at, pending_since);
+CREATE INDEX hubspot_outbox_due ON hubspot_outbox (pending_since, deal_id);
 
 -- Timeline notes the bridge posted, by a key naming why (the event it
 -- answers, or the missing list it asks for): an event applied again after

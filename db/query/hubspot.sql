@@ -43,26 +43,30 @@ ON CONFLICT (deal_id) DO UPDATE SET seq = hubspot_outbox.seq + 1;
 
 -- name: DueHubSpotMirror :many
 -- The deals due for the mirror, longest waiting first, as they are now.
+-- The outbox rows are picked first, so a large outbox costs one sort, not
+-- a join of every deal.
+WITH due AS (
+    SELECT * FROM hubspot_outbox WHERE next_try_at <= clock_timestamp()
+    ORDER BY pending_since, deal_id LIMIT sqlc.arg(max_deals)
+)
 SELECT o.deal_id, o.seq, o.pending_since, o.attempts, h.object_id, h.shown_stage, d.stage, d.health, d.forecast_margin_pct,
     d.actual_cost, d.fees_collected, d.fees_pending, d.open_incidents,
     COALESCE(ho.signed_off_by, '')::text AS signed_off_by, ho.signed_off_at,
     COALESCE(NULLIF(p.real_name, ''), NULLIF(p.name, ''), '')::text AS signer_name
-FROM hubspot_outbox o
+FROM due o
 JOIN hubspot_deals h ON h.deal_id = o.deal_id
 JOIN deals d ON d.deal_id = o.deal_id
 LEFT JOIN handovers ho ON ho.deal_id = o.deal_id
 LEFT JOIN people p ON p.user_id = ho.signed_off_by
-WHERE o.next_try_at <= clock_timestamp()
-ORDER BY o.pending_since, o.deal_id
-LIMIT sqlc.arg(max_deals);
+ORDER BY o.pending_since, o.deal_id;
 
 -- name: MirroredHubSpot :exec
 -- The rows HubSpot now shows as read: gone unless changed meanwhile, in
 -- which case they wait again from now.
 WITH done AS (SELECT unnest(sqlc.arg(deal_ids)::text[]) AS deal_id, unnest(sqlc.arg(seqs)::bigint[]) AS seq),
-gone AS (DELETE FROM hubspot_outbox o USING done WHERE o.deal_id = done.deal_id AND o.seq = done.seq RETURNING o.deal_id)
+gone AS (DELETE FROM hubspot_outbox o USING done WHERE o.deal_id = done.deal_id AND o.seq = done.seq)
 UPDATE hubspot_outbox o SET pending_since = clock_timestamp(), attempts = 0, last_error = ''
-FROM done WHERE o.deal_id = done.deal_id AND o.deal_id NOT IN (SELECT deal_id FROM gone);
+FROM done WHERE o.deal_id = done.deal_id AND o.seq <> done.seq;
 
 -- name: DelayHubSpotMirror :exec
 -- A write HubSpot did not take: tried again after the delay, the change kept.

@@ -144,6 +144,26 @@ func (s *Server) Refused(status string) int {
 	return s.refused[status]
 }
 
+// SetBurst sets the burst limit and starts its window afresh.
+func (s *Server) SetBurst(n int, every time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Burst, s.BurstEvery, s.sent = n, every, nil
+}
+
+// Showing counts the deals whose property has the value.
+func (s *Server) Showing(prop, value string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, d := range s.deals {
+		if d[prop] == value {
+			n++
+		}
+	}
+	return n
+}
+
 // Down makes every call answer 503 (an outage) until Down(false).
 func (s *Server) Down(down bool) {
 	s.mu.Lock()
