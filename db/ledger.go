@@ -83,6 +83,9 @@ func (s *Store) TakeLedger(ctx context.Context, dealID string, batch int64, entr
 			}
 		}
 		totals.Batches = max(totals.Batches, batch)
+		if err := q.TouchHubSpotOutbox(ctx, dealID); err != nil {
+			return err
+		}
 		return q.SetLedger(ctx, setLedgerParams(dealID, batch, totals))
 	})
 	if err != nil {

@@ -83,6 +83,11 @@ func (s *Store) SaveRows(ctx context.Context, st *deal.Summary, health string, r
 		if err := queueRows(ctx, dbq.New(&b), st.DealID, st.Version, rows, false); err != nil {
 			return err
 		}
+		// A deal linked to HubSpot has its mirror row bumped with the
+		// change itself, so the CRM never misses one (hubspot/mirror.go).
+		if err := dbq.New(&b).TouchHubSpotOutbox(ctx, st.DealID); err != nil {
+			return err
+		}
 		return b.send(ctx, tx)
 	})
 	if err != nil {

@@ -38,20 +38,27 @@ var (
 		"Slack calls that failed (after the client's own retries), by kind.", "kind")
 	writeLag = prometheus.NewGauge(prometheus.GaugeOpts{Name: writeLagName,
 		Help: "Time from a deal record's change in its workflow to its write in PostgreSQL, at the last write."})
+	crmFailures = newCounter("dealflow_crm_failures_total",
+		"HubSpot calls that failed, by HTTP status (429 included) or network, and bridge steps that failed, by kind.", "kind")
+	crmLag = prometheus.NewGauge(prometheus.GaugeOpts{Name: crmLagName,
+		Help: "How long the oldest deal change HubSpot does not show yet has waited (0 when HubSpot shows every change)."})
 )
 
-const writeLagName = "dealflow_record_write_lag_seconds"
+const (
+	writeLagName = "dealflow_record_write_lag_seconds"
+	crmLagName   = "dealflow_crm_sync_lag_seconds"
+)
 
 // names are dealflow's own metrics, in the order they were made.
 var names []string
 
 // Names lists dealflow's own metric names, so the Grafana dashboard can be
 // checked to show each of them.
-func Names() []string { return append(append([]string(nil), names...), writeLagName) }
+func Names() []string { return append(append([]string(nil), names...), writeLagName, crmLagName) }
 
 func init() {
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		intakeRows, refusals, alerts, slackFailures, writeLag)
+		intakeRows, refusals, alerts, slackFailures, writeLag, crmFailures, crmLag)
 }
 
 // IntakeRow counts one finance intake row by its answer.
@@ -72,6 +79,15 @@ func SlackFailure(kind string) { slackFailures.inc(kind) }
 // the workflow to PostgreSQL. A growing lag means the activities queue up
 // or the database is slow, and the deal pages show old news.
 func WriteLag(d time.Duration) { writeLag.Set(d.Seconds()) }
+
+// CRMFailure counts one failed HubSpot call or bridge step, by kind (the
+// HTTP status, network, apply, mirror).
+func CRMFailure(kind string) { crmFailures.inc(kind) }
+
+// CRMSyncLag records how long the oldest change HubSpot does not show yet
+// has waited. It grows while HubSpot is down or the rate budget is short;
+// nothing is lost meanwhile (the outbox keeps every deal's change).
+func CRMSyncLag(d time.Duration) { crmLag.Set(d.Seconds()) }
 
 // Handler serves the registry in Prometheus' text format.
 func Handler() http.Handler {

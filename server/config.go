@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
 
+	"dealflow/hubspot"
 	"dealflow/workflows"
 )
 
@@ -43,7 +45,12 @@ type Config struct {
 	// is replayed from its history (a few thousand events at most) when it
 	// wakes. Zero keeps the SDK's default (10,000).
 	WorkflowCache int
-	Log           *slog.Logger
+	// HubSpot turns the HubSpot bridge on (HUBSPOT_TOKEN and
+	// HUBSPOT_CLIENT_SECRET, docs/hubspot.md); HubSpotPollEvery is how often
+	// it looks for changed deals (tests shorten it; zero: a second).
+	HubSpot          hubspot.Config
+	HubSpotPollEvery time.Duration
+	Log              *slog.Logger
 }
 
 type SlackConfig struct {
@@ -89,6 +96,9 @@ func ConfigFromEnv() (Config, error) {
 			AppToken:      os.Getenv("SLACK_APP_TOKEN"),
 			APIURL:        os.Getenv("SLACK_API_URL"),
 		},
+	}
+	if c.HubSpot, err = hubspot.ConfigFromEnv(c.BaseURL); err != nil {
+		return Config{}, err
 	}
 	return c, nil
 }

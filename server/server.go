@@ -22,6 +22,7 @@ import (
 	"dealflow/clientlink"
 	"dealflow/db"
 	"dealflow/deal"
+	"dealflow/hubspot"
 	"dealflow/intake"
 	"dealflow/metrics"
 	"dealflow/workflows"
@@ -50,6 +51,9 @@ type Server struct {
 	// is unset, which keeps the feature off.
 	links               *clientlink.Links
 	ipLimit, tokenLimit *limiter
+	// hubspot is the HubSpot bridge (hubspot.go), nil while it is off.
+	hubspot     *hubspot.Bridge
+	stopHubSpot func()
 }
 
 // Start connects to PostgreSQL and Temporal, migrates the schema, starts the
@@ -120,6 +124,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.worker.RegisterActivity(&intake.JobActivities{Store: s.Store, Temporal: c})
 	if err := s.worker.Start(); err != nil {
 		return nil, fmt.Errorf("starting the Temporal worker: %w", err)
+	}
+	if err := s.startHubSpot(); err != nil {
+		return nil, err
 	}
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
@@ -199,6 +206,9 @@ func (s *Server) Stop() {
 	if s.stopPeople != nil {
 		s.stopPeople()
 	}
+	if s.stopHubSpot != nil {
+		s.stopHubSpot()
+	}
 	s.stopSlack()
 	if s.worker != nil {
 		s.worker.Stop()
@@ -226,6 +236,7 @@ func (s *Server) routes() http.Handler {
 	s.mountSlack(mux)
 	s.mountPages(mux)
 	s.mountClient(mux)
+	s.mountHubSpot(mux)
 	return securityHeaders(mux)
 }
 

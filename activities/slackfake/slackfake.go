@@ -32,6 +32,8 @@ type Call struct {
 	ViewID    string
 	// Metadata is a post's message metadata (event_type, event_payload).
 	Metadata json.RawMessage
+	// Email is what users.lookupByEmail was asked for.
+	Email string
 }
 
 // Message is a posted message with its current content.
@@ -76,13 +78,15 @@ type Server struct {
 	faultsServed int
 	// lastTS is the ts of the newest message: ts grow strictly.
 	lastTS time.Time
+	// emails are what users.lookupByEmail answers: user ids by email.
+	emails map[string]string
 }
 
 type user struct{ name, realName string }
 
 // New starts a fake Web API that accepts token.
 func New(token string) *Server {
-	s := &Server{Token: token, Limits: SlackLimits, limited: map[string]int{}, failures: map[string]string{}, channelFailures: map[string]string{}, users: map[string]user{}}
+	s := &Server{Token: token, Limits: SlackLimits, limited: map[string]int{}, failures: map[string]string{}, channelFailures: map[string]string{}, users: map[string]user{}, emails: map[string]string{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -93,6 +97,14 @@ func (s *Server) SetUser(id, name, realName string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.users[id] = user{name, realName}
+}
+
+// SetEmail makes users.lookupByEmail find user id by email (Slack matches
+// the address exactly, ignoring case). Others are answered users_not_found.
+func (s *Server) SetEmail(email, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.emails[strings.ToLower(email)] = id
 }
 
 // APIURL is the base URL to give the Slack client.
@@ -207,6 +219,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		form = r.PostForm
 		c.Channel, c.User, c.TS, c.Text = r.PostForm.Get("channel"), r.PostForm.Get("user"), r.PostForm.Get("ts"), r.PostForm.Get("text")
+		c.Email = r.PostForm.Get("email")
 		if b := r.PostForm.Get("blocks"); b != "" {
 			c.Blocks = json.RawMessage(b)
 		}
@@ -324,6 +337,20 @@ func (s *Server) handle(w http.ResponseWriter, c Call, form url.Values) {
 	case "conversations.open":
 		s.calls = append(s.calls, c)
 		s.openIM(w, form)
+	case "users.lookupByEmail":
+		if c.Email == "" {
+			answer(w, map[string]any{"ok": false, "error": "invalid_arguments"})
+			return
+		}
+		s.calls = append(s.calls, c)
+		id, ok := s.emails[strings.ToLower(c.Email)]
+		if !ok {
+			answer(w, map[string]any{"ok": false, "error": "users_not_found"})
+			return
+		}
+		u := s.users[id]
+		answer(w, map[string]any{"ok": true, "user": map[string]any{"id": id, "name": u.name, "real_name": u.realName,
+			"profile": map[string]any{"email": c.Email, "real_name": u.realName, "display_name": u.name}}})
 	case "apps.connections.open":
 		s.calls = append(s.calls, c)
 		answer(w, map[string]any{"ok": true, "url": s.SocketURL})

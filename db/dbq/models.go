@@ -163,6 +163,54 @@ type Handover struct {
 	WriteVersion            int64
 }
 
+type HubspotDeal struct {
+	ObjectID     int64
+	DealID       string
+	PortalID     int64
+	State        string
+	Missing      string
+	OwnerUserID  string
+	StageEventAt int64
+	ShownStage   string
+	OpenedWith   []byte
+	UpdatedAt    time.Time
+}
+
+type HubspotEvent struct {
+	PortalID         int64
+	SubscriptionID   int64
+	EventID          int64
+	ObjectID         int64
+	OccurredAt       int64
+	SubscriptionType string
+	PropertyName     string
+	PropertyValue    string
+	ChangeSource     string
+	SourceID         string
+	AppID            int64
+	ReceivedAt       time.Time
+	AppliedAt        *time.Time
+	Outcome          string
+	Attempts         int32
+	NextTryAt        time.Time
+}
+
+type HubspotNote struct {
+	ObjectID int64
+	NoteKey  string
+	NoteID   string
+	PostedAt time.Time
+}
+
+type HubspotOutbox struct {
+	DealID       string
+	Seq          int64
+	PendingSince time.Time
+	NextTryAt    time.Time
+	Attempts     int32
+	LastError    string
+}
+
 type Incident struct {
 	DealID       string
 	IncidentID   string
