@@ -104,6 +104,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			cfg.TemporalAddress(), namespace(topts), oneLine(err))
 	}
 	s.Client = c
+	if err := checkNamespace(dctx, c, namespace(topts), cfg.TemporalAddress()); err != nil {
+		return nil, err
+	}
 
 	if cfg.TaskQueue == "" {
 		cfg.TaskQueue = workflows.TaskQueue
