@@ -33,6 +33,9 @@ func TestReplay(t *testing.T) {
 			if err := r.ReplayWorkflowHistory(nil, h); err != nil {
 				t.Fatal(err)
 			}
+			for _, err := range corpus.CheckActivityInputs(h, &JobActivities{}) {
+				t.Error(err)
+			}
 		})
 	}
 	if n == 0 {

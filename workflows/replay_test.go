@@ -17,7 +17,8 @@ import (
 var corpusDir = filepath.Join("testdata", "corpus")
 
 // TestReplay replays every DealWorkflow history of the corpus with
-// today's code: a change that would break a running deal fails here.
+// today's code, and decodes every recorded activity input into today's
+// activity types: a change that would break a running deal fails here.
 // Record with `make corpus` (docs/upgrades.md); intake/replay_test.go
 // replays the JobWorkflow histories.
 func TestReplay(t *testing.T) {
@@ -45,6 +46,9 @@ func TestReplay(t *testing.T) {
 			r.RegisterWorkflow(DealWorkflow)
 			if err := r.ReplayWorkflowHistory(nil, h); err != nil {
 				t.Fatal(err)
+			}
+			for _, err := range corpus.CheckActivityInputs(h, a) {
+				t.Error(err)
 			}
 		})
 	}
