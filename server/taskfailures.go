@@ -9,21 +9,20 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-)
 
-// workflowTaskFailed is the SDK's counter of workflow tasks this worker
-// failed: a panic in workflow code, or a history the code does not replay
-// (TMPRL1100, e.g. an older worker meeting a newer version marker).
-// Temporal retries such a task forever and the deal stands still, so the
-// detailed health check reports recent ones.
-const workflowTaskFailed = "temporal_workflow_task_execution_failed"
+	"dealflow/metrics"
+)
 
 // taskFailureWindow is how far back the health check looks; a task that
 // keeps failing is retried (and counted) well within it.
 const taskFailureWindow = 10 * time.Minute
 
 // taskFailures remembers the workflow task failures the SDK counts through
-// the worker's metrics handler, within the window.
+// the worker's metrics handler (metrics.WorkflowTaskFailed), within the
+// window: a panic in workflow code, or a history the code does not replay
+// (TMPRL1100, e.g. an older worker meeting a newer version marker).
+// Temporal retries such a task forever and the deal stands still, so the
+// detailed health check reports recent ones.
 type taskFailures struct {
 	mu     sync.Mutex
 	recent []taskFailure // oldest first
@@ -93,7 +92,7 @@ func (w failureWatch) WithTags(tags map[string]string) client.MetricsHandler {
 
 func (w failureWatch) Counter(name string) client.MetricsCounter {
 	c := w.next.Counter(name)
-	if name != workflowTaskFailed {
+	if name != metrics.WorkflowTaskFailed {
 		return c
 	}
 	return failureCounter{next: c, w: w}

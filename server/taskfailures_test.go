@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"dealflow/deal/dealtest"
+	"dealflow/metrics"
 	"dealflow/workflows"
 )
 
@@ -72,6 +74,16 @@ func TestFailingWorkflowTaskShowsInHealth(t *testing.T) {
 	})
 	_, body := health(t, s)
 	t.Logf("/healthz: %s", body)
+	// The counter the dashboard and the alert rule watch is on /metrics.
+	resp, err := http.Get("http://" + s.Addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scrape, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !regexp.MustCompile(`(?m)^` + metrics.WorkflowTaskFailed + `_total\{[^}]*failure_reason="NonDeterminismError"[^}]*\} [1-9]`).Match(scrape) {
+		t.Errorf("/metrics lacks %s_total for the failed task", metrics.WorkflowTaskFailed)
+	}
 
 	// Roll forward: the newer worker takes the retried task and completes it.
 	s.Stop()
