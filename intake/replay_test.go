@@ -4,8 +4,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"go.temporal.io/sdk/worker"
-
 	"dealflow/workflows/corpus"
 )
 
@@ -28,7 +26,10 @@ func TestReplay(t *testing.T) {
 		}
 		n++
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			r := worker.NewWorkflowReplayer()
+			r, err := corpus.NewReplayer()
+			if err != nil {
+				t.Fatal(err)
+			}
 			r.RegisterWorkflow(JobWorkflow)
 			if err := r.ReplayWorkflowHistory(nil, h); err != nil {
 				t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 
 	"go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/sdk/worker"
 
 	"dealflow/deal"
 	"dealflow/workflows/corpus"
@@ -42,7 +41,10 @@ func TestReplay(t *testing.T) {
 		}
 		seen = append(seen, h)
 		t.Run(filepath.ToSlash(f[len(corpusDir)+1:]), func(t *testing.T) {
-			r := worker.NewWorkflowReplayer()
+			r, err := corpus.NewReplayer()
+			if err != nil {
+				t.Fatal(err)
+			}
 			r.RegisterWorkflow(DealWorkflow)
 			if err := r.ReplayWorkflowHistory(nil, h); err != nil {
 				t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 
 	"go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
@@ -122,4 +123,12 @@ func Received(h *historypb.History) Messages {
 		*l = slices.Compact(*l)
 	}
 	return m
+}
+
+// NewReplayer is the replayer the replay tests use. Deadlock detection is
+// off: it is a wall-clock check (a workflow task that runs over a second),
+// and on a loaded CI machine replaying a 500-invoice batch can pass that;
+// the replay tests ask about determinism, not speed.
+func NewReplayer() (worker.WorkflowReplayer, error) {
+	return worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DisableDeadlockDetection: true})
 }
