@@ -223,7 +223,7 @@ func playRefusals(r *run) ([]recorded, error) {
 		return nil, err
 	}
 	refused := []dealtest.Step{
-		// A bad field: money that is not a decimal.
+		// A bad field: one a commitment does not have.
 		{Signal: deal.SigCommitment, Payload: []byte(`{"id":"c1","kind":"discount","text":"10% off","value":"10%","by":"U_AE","extra":1}`)},
 		// The wrong person: the AE approving the presales ticket.
 		dealtest.Approve("discovery", dealtest.AE, "internal"),
