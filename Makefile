@@ -2,7 +2,7 @@
 SQLC = go tool -modfile=tools/go.mod sqlc -f db/sqlc.yaml
 DEMO ?= true
 
-.PHONY: dev test generate bench
+.PHONY: dev test generate bench corpus corpus-rerecord mutations long
 
 # Runs dealflow on this machine: the pinned Temporal dev server, the worker
 # and, unless DEMO=false, a scripted demo deal. Needs Go and a running
@@ -35,3 +35,32 @@ generate:
 DEALS ?= 0
 bench:
 	go run ./devstack/bench -deals $(DEALS)
+
+# The replay corpus (docs/upgrades.md): histories recorded from the real
+# worker, one file per workflow run. `make corpus` records every scenario
+# into CORPUS and refuses to replace a file that exists; after the v1.0
+# freeze, record a new release's histories into a new folder
+# (make corpus CORPUS=workflows/testdata/corpus/v1.1).
+CORPUS ?= workflows/testdata/corpus/v1.0
+corpus:
+	go run ./devstack/recordhistory -out $(CORPUS)
+
+# Before the freeze only: throws the provisional v1.0 histories away and
+# records them again with today's workflow. The guard (corpus_guard_test.go)
+# fails this once a baseline exists.
+corpus-rerecord:
+	@test ! -f workflows/testdata/corpus/BASELINE || (echo "the corpus is frozen (workflows/testdata/corpus/BASELINE): it is append-only, record into a new folder" >&2; exit 1)
+	rm -rf $(CORPUS)
+	go run ./devstack/recordhistory -out $(CORPUS)
+
+# Writes workflows/testdata/mutations/*.patch from the edits described in
+# devstack/mutations/main.go; run it when the workflow code moved and the
+# mutation test says a patch no longer applies.
+mutations:
+	go run ./devstack/mutations
+
+# The slow tests, kept out of `make test`: the mutation test applies each
+# patch to a copy of the tree and checks that replay fails (about ten
+# minutes on a shared machine).
+long:
+	go test -count=1 -tags long -timeout 60m -run TestMutationsFailReplay ./workflows

@@ -59,6 +59,13 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	if err := m.LoadMigrations(sub); err != nil {
 		return err
 	}
+	// A newer worker migrated this database: tern would refuse with a
+	// bare version error. Say what happened and what to do instead.
+	if cur, err := m.GetCurrentVersion(ctx); err != nil {
+		return err
+	} else if known := int32(len(m.Migrations)); cur > known {
+		return fmt.Errorf("the database schema is at version %d, newer than the %d this worker knows: a newer worker migrated it; run that worker's version or a later one (roll forward: migrations are additive, see docs/upgrades.md)", cur, known)
+	}
 	if err := m.Migrate(ctx); err != nil {
 		return fmt.Errorf("migrating the schema: %w", err)
 	}

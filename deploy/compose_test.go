@@ -250,19 +250,8 @@ func TestMonitoringIsWired(t *testing.T) {
 		t.Error("the grafana service does not mount the dashboard")
 	}
 
-	var dash struct {
-		Panels []struct {
-			Title   string `json:"title"`
-			Targets []struct {
-				Expr string `json:"expr"`
-			} `json:"targets"`
-		} `json:"panels"`
-	}
-	if err := json.Unmarshal(read(t, "grafana/dealflow.json"), &dash); err != nil {
-		t.Fatalf("grafana/dealflow.json: %v", err)
-	}
 	var exprs []string
-	for _, p := range dash.Panels {
+	for _, p := range readDashboard(t) {
 		for _, tg := range p.Targets {
 			exprs = append(exprs, tg.Expr)
 		}
@@ -278,6 +267,79 @@ func TestMonitoringIsWired(t *testing.T) {
 	}
 	if !strings.Contains(all, "temporal_") {
 		t.Error("the dashboard shows none of the Temporal SDK's metrics")
+	}
+}
+
+// dashPanel is a panel of the Grafana dashboard, as far as the tests look.
+type dashPanel struct {
+	Title   string `json:"title"`
+	Targets []struct {
+		Expr string `json:"expr"`
+	} `json:"targets"`
+}
+
+func readDashboard(t *testing.T) []dashPanel {
+	t.Helper()
+	var dash struct {
+		Panels []dashPanel `json:"panels"`
+	}
+	if err := json.Unmarshal(read(t, "grafana/dealflow.json"), &dash); err != nil {
+		t.Fatalf("grafana/dealflow.json: %v", err)
+	}
+	return dash.Panels
+}
+
+// TestWorkflowTaskFailuresWatched checks that the SDK's workflow task
+// failure counter has a panel of its own and an alert rule that Prometheus
+// loads: a failing task stands a deal still while the rest looks healthy.
+func TestWorkflowTaskFailuresWatched(t *testing.T) {
+	metric := metrics.WorkflowTaskFailed + "_total"
+	panel := false
+	for _, p := range readDashboard(t) {
+		if len(p.Targets) == 1 && strings.Contains(p.Targets[0].Expr, metric) && strings.Contains(p.Targets[0].Expr, "failure_reason") {
+			panel = true
+		}
+	}
+	if !panel {
+		t.Errorf("no dashboard panel shows %s by failure_reason", metric)
+	}
+
+	var rules struct {
+		Groups []struct {
+			Rules []struct {
+				Alert       string            `yaml:"alert"`
+				Expr        string            `yaml:"expr"`
+				For         string            `yaml:"for"`
+				Annotations map[string]string `yaml:"annotations"`
+			} `yaml:"rules"`
+		} `yaml:"groups"`
+	}
+	if err := yaml.Unmarshal(read(t, "prometheus/alerts.yml"), &rules); err != nil {
+		t.Fatalf("prometheus/alerts.yml: %v", err)
+	}
+	alert := false
+	for _, g := range rules.Groups {
+		for _, r := range g.Rules {
+			if r.Alert != "" && strings.Contains(r.Expr, metric) && strings.Contains(r.Expr, "> 0") && r.Annotations["summary"] != "" {
+				alert = true
+			}
+		}
+	}
+	if !alert {
+		t.Errorf("prometheus/alerts.yml has no alert on %s > 0 with a summary", metric)
+	}
+	var pc struct {
+		RuleFiles []string `yaml:"rule_files"`
+	}
+	if err := yaml.Unmarshal(read(t, "prometheus/prometheus.yml"), &pc); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(pc.RuleFiles, "/etc/prometheus/alerts.yml") {
+		t.Error("prometheus.yml does not load /etc/prometheus/alerts.yml")
+	}
+	c, _ := readCompose(t)
+	if !slices.Contains(c.Services["prometheus"].Volumes, "./deploy/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro") {
+		t.Error("the prometheus service does not mount deploy/prometheus/alerts.yml")
 	}
 }
 

@@ -13,10 +13,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"dealflow/workflows"
@@ -67,6 +69,9 @@ type TemporalOptions struct {
 	// DBFile keeps state in SQLite (with WAL on); empty keeps it in memory.
 	DBFile string
 	Output io.Writer
+	// Omit names deal search attributes not to register: for tests of the
+	// worker's startup check.
+	Omit []string
 }
 
 // StartTemporal starts the pinned dev server with the deal search attributes
@@ -84,6 +89,14 @@ func StartTemporal(ctx context.Context, o TemporalOptions) (*testsuite.DevServer
 		Stdout:           o.Output,
 		Stderr:           o.Output,
 	}
+	if len(o.Omit) > 0 {
+		opts.SearchAttributes = temporal.SearchAttributes{}
+		for key := range workflows.SearchAttributes.GetUntypedValues() {
+			if !slices.Contains(o.Omit, key.GetName()) {
+				opts.ExtraArgs = append(opts.ExtraArgs, "--search-attribute", key.GetName()+"="+key.GetValueType().String())
+			}
+		}
+	}
 	if o.UIPort != "" {
 		opts.EnableUI, opts.UIPort = true, o.UIPort
 	}
@@ -94,7 +107,7 @@ func StartTemporal(ctx context.Context, o TemporalOptions) (*testsuite.DevServer
 		opts.DBFilename = o.DBFile
 		// WAL lets the UI read while the server writes, and survives a
 		// killed dev server far better than the default journal.
-		opts.ExtraArgs = []string{"--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"}
+		opts.ExtraArgs = append(opts.ExtraArgs, "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal")
 	}
 	if opts.Stdout == nil {
 		opts.Stdout, opts.Stderr = io.Discard, io.Discard

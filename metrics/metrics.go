@@ -94,6 +94,12 @@ func Handler() http.Handler {
 	return promhttp.HandlerFor(registry, promhttp.HandlerOpts{Registry: registry})
 }
 
+// WorkflowTaskFailed is the Temporal SDK's counter of workflow tasks the
+// worker failed (a panic, or a history the code does not replay), as the
+// SDK names it; /metrics shows it with "_total". The detailed health check,
+// the dashboard and the alert rule in deploy/ watch it.
+const WorkflowTaskFailed = "temporal_workflow_task_execution_failed"
+
 var (
 	temporalOnce    sync.Once
 	temporalHandler client.MetricsHandler

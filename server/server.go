@@ -54,6 +54,9 @@ type Server struct {
 	// hubspot is the HubSpot bridge (hubspot.go), nil while it is off.
 	hubspot     *hubspot.Bridge
 	stopHubSpot func()
+	// taskFailures are the workflow tasks this worker failed lately, for
+	// the health check.
+	taskFailures taskFailures
 }
 
 // Start connects to PostgreSQL and Temporal, migrates the schema, starts the
@@ -100,6 +103,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("temporal metrics: %w", err)
 		}
 	}
+	topts.MetricsHandler = s.taskFailures.watch(topts.MetricsHandler)
 	dctx, dcancel := context.WithTimeout(ctx, 10*time.Second)
 	defer dcancel()
 	c, err := client.DialContext(dctx, topts)
@@ -108,6 +112,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			cfg.TemporalAddress(), namespace(topts), oneLine(err))
 	}
 	s.Client = c
+	if err := checkNamespace(dctx, c, namespace(topts), cfg.TemporalAddress()); err != nil {
+		return nil, err
+	}
 
 	if cfg.TaskQueue == "" {
 		cfg.TaskQueue = workflows.TaskQueue
@@ -240,7 +247,9 @@ func (s *Server) routes() http.Handler {
 	return securityHeaders(mux)
 }
 
-// healthz answers 200 when PostgreSQL and Temporal both answer.
+// healthz answers 200 when PostgreSQL and Temporal both answer and no
+// workflow task of this worker failed lately (a failing task is retried
+// forever while its deal stands still: see docs/upgrades.md).
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
@@ -249,6 +258,9 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		status, code = "postgres unreachable", http.StatusServiceUnavailable
 	} else if _, err := s.Client.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
 		status, code = "temporal unreachable", http.StatusServiceUnavailable
+	} else if n, what := s.taskFailures.Recent(time.Now()); n > 0 {
+		status = fmt.Sprintf("%d workflow task(s) failed in the last %s (%s): see the worker's log and the Temporal UI", n, taskFailureWindow, what)
+		code = http.StatusServiceUnavailable
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)

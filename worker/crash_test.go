@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,7 +16,6 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"dealflow/db"
-	"dealflow/db/dbtest"
 	"dealflow/deal"
 	"dealflow/deal/dealtest"
 	"dealflow/devstack"
@@ -34,20 +32,8 @@ func TestKilledWorkerFinishesTheFile(t *testing.T) {
 		t.Skip("starts a dev server and the worker binary twice")
 	}
 	ctx := context.Background()
-	tsrv, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tsrv.Stop()
-	dbURL, drop, err := dbtest.CreateDatabase(ctx, os.Getenv("DATABASE_URL"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer drop()
-	bin := filepath.Join(t.TempDir(), "worker")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	tsrv, dbURL := startStack(t, devstack.TemporalOptions{})
+	bin := buildWorker(t)
 	const token = "crash-test-token"
 	env := append(os.Environ(), "DATABASE_URL="+dbURL, "TEMPORAL_ADDRESS="+tsrv.FrontendHostPort(), "HTTP_ADDR=127.0.0.1:0",
 		"FINANCE_API_TOKEN="+token, "DASHBOARD_TOKEN=")
