@@ -131,19 +131,8 @@ func startWorker(t *testing.T, env []string, armed string) *exec.Cmd {
 
 func TestNoticesExactlyOnceThroughOutageAndKill(t *testing.T) {
 	ctx := context.Background()
-	dbURL, drop, err := dbtest.CreateDatabase(ctx, os.Getenv("DATABASE_URL"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(drop)
-	pool, err := db.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if err := db.Migrate(ctx, pool); err != nil {
-		t.Fatal(err)
-	}
+	store, dbURL := dbtest.StoreURL(t)
+	pool := store.Pool
 	fake := slackfake.New(botToken)
 	t.Cleanup(fake.Close)
 	queue := "outage-" + strings.ReplaceAll(t.Name(), "/", "-") + fmt.Sprint(time.Now().UnixNano())
