@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"dealflow/activities/failpoint"
 	"dealflow/db"
 	"dealflow/deal"
 	"dealflow/metrics"
@@ -50,6 +51,9 @@ func (a *Activities) ClaimDeal(ctx context.Context, req ClaimRequest) error {
 			fmt.Sprintf("deal id %s is taken: a deal opened on %s has it; open the new deal under a new deal_id",
 				req.State.Terms.DealID, opened.Format("2006-01-02")), ErrDealTaken, nil)
 	}
+	if err == nil {
+		failpoint.Hit("claim/claimed")
+	}
 	return err
 }
 
@@ -71,6 +75,7 @@ func (a *Activities) SaveRows(ctx context.Context, req SaveRequest) error {
 	if err != nil {
 		return permanentIfData(err)
 	}
+	failpoint.Hit("saverows/committed")
 	if stale != nil && a.Log != nil {
 		// Harmless (a newer state is already stored), but a state that keeps
 		// arriving stale would mean the workflow's writes are out of order.
@@ -100,6 +105,7 @@ func (a *Activities) TakeLedger(ctx context.Context, b LedgerBatch) (LedgerAnswe
 	if err != nil {
 		return LedgerAnswer{}, permanentIfData(err)
 	}
+	failpoint.Hit("ledger/committed")
 	return LedgerAnswer{Results: res, Totals: totals}, nil
 }
 
@@ -113,7 +119,11 @@ type ImportRequest struct {
 // ImportRecord writes a whole version-1 record once, when its deal
 // upgrades; its size is the old record's, for that one call.
 func (a *Activities) ImportRecord(ctx context.Context, req ImportRequest) error {
-	return permanentIfData(a.Store.ImportRecord(ctx, &req.Record, req.Snapshots, req.FirstRunID))
+	if err := a.Store.ImportRecord(ctx, &req.Record, req.Snapshots, req.FirstRunID); err != nil {
+		return permanentIfData(err)
+	}
+	failpoint.Hit("import/committed")
+	return nil
 }
 
 // permanentIfData marks an error PostgreSQL gave about the data itself

@@ -358,6 +358,7 @@ func (s *SlackNotifier) update(ctx context.Context, row dbq.SlackMessage, m Slac
 	if err != nil {
 		return slackFailure("chat.update", err)
 	}
+	failpoint.Hit("notify/updated")
 	blocks, err := json.Marshal(m.Blocks)
 	if err != nil {
 		return err

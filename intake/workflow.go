@@ -160,5 +160,9 @@ func heartbeat(ctx context.Context, answered *atomic.Int64) func() {
 
 // Finish marks the job done.
 func (a *JobActivities) Finish(ctx context.Context, jobID string) error {
-	return a.Store.Queries().FinishIntakeJob(ctx, jobID)
+	if err := a.Store.Queries().FinishIntakeJob(ctx, jobID); err != nil {
+		return err
+	}
+	failpoint.Hit("intake/finished")
+	return nil
 }

@@ -11,6 +11,7 @@ package outage_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -90,6 +91,22 @@ func NoticesWorkflow(ctx workflow.Context, in Notices) error {
 	return nil
 }
 
+// Step runs one activity by name with a JSON input: how the failpoint
+// tests drive each activity through Temporal.
+type Step struct {
+	Activity string          `json:"activity"`
+	Input    json.RawMessage `json:"input"`
+}
+
+// StepWorkflow runs the step's activity, retried until it completes.
+func StepWorkflow(ctx workflow.Context, st Step) error {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 3 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 100 * time.Millisecond, MaximumInterval: time.Second},
+	})
+	return workflow.ExecuteActivity(ctx, st.Activity, st.Input).Get(ctx, nil)
+}
+
 func noticeKey(i int) string { return fmt.Sprintf("n%03d", i) }
 
 // runWorker is the worker process: the real Notify activity against the
@@ -110,6 +127,7 @@ func runWorker() error {
 	}
 	w := worker.New(c, os.Getenv("DEALFLOW_OUTAGE_QUEUE"), worker.Options{})
 	w.RegisterWorkflow(NoticesWorkflow)
+	w.RegisterWorkflow(StepWorkflow)
 	w.RegisterActivity(&activities.Activities{Store: store, Log: log,
 		Notifier: &activities.SlackNotifier{API: api, Store: store, Log: log}})
 	return w.Run(worker.InterruptCh())
