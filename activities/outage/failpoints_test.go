@@ -82,6 +82,15 @@ func opened(t *testing.T, id string) *dealtest.Deal {
 	return d
 }
 
+// claimed is a deal opened and its row claimed by run-1.
+func (r *rig) claimed(t *testing.T, id string) *dealtest.Deal {
+	d := opened(t, id)
+	if _, err := r.store.ClaimDeal(context.Background(), d.State, "run-1"); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 // TestCrashAfterClaim: the claim's retry finds its own chain's row.
 func TestCrashAfterClaim(t *testing.T) {
 	r := newRig(t)
@@ -98,10 +107,7 @@ func TestCrashAfterClaim(t *testing.T) {
 func TestCrashAfterSaveRows(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
-	d := opened(t, "fp-save")
-	if _, err := r.store.ClaimDeal(ctx, d.State, "run-1"); err != nil {
-		t.Fatal(err)
-	}
+	d := r.claimed(t, "fp-save")
 	sum := d.State.Summary()
 	r.crash(t, "saverows/committed", "SaveRows", activities.SaveRequest{State: sum, Rows: d.Effects.Rows})
 	rec, err := r.store.LoadRecord(ctx, "fp-save")
@@ -123,10 +129,7 @@ func TestCrashAfterSaveRows(t *testing.T) {
 func TestCrashAfterTakeLedger(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
-	d := opened(t, "fp-ledger")
-	if _, err := r.store.ClaimDeal(ctx, d.State, "run-1"); err != nil {
-		t.Fatal(err)
-	}
+	r.claimed(t, "fp-ledger")
 	var entries []db.LedgerEntry
 	total := decimal.Zero
 	for i, amount := range []string{"100.10", "200.20", "300.30"} {
@@ -159,10 +162,7 @@ func TestCrashAfterTakeLedger(t *testing.T) {
 func TestCrashAfterSlackUpdate(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
-	d := opened(t, "fp-update")
-	if _, err := r.store.ClaimDeal(ctx, d.State, "run-1"); err != nil {
-		t.Fatal(err)
-	}
+	d := r.claimed(t, "fp-update")
 	sum := d.State.Summary()
 	if _, err := r.store.SaveRows(ctx, &sum, "", d.Effects.Rows); err != nil {
 		t.Fatal(err)
