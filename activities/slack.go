@@ -253,7 +253,7 @@ const ErrNoticeBusy = "SlackNoticeBusy"
 
 // leaseMargin is how long a lease outlives its attempt's deadline: the
 // attempt's request is over by then.
-const leaseMargin = 30 * time.Second
+const leaseMargin = 10 * time.Second
 
 // lease reserves the notice's post and leases it to this attempt until
 // after the attempt's deadline; the returned function releases it. The
