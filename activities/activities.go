@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"dealflow/activities/failpoint"
 	"dealflow/db"
 	"dealflow/deal"
 	"dealflow/metrics"
@@ -51,6 +52,9 @@ func (a *Activities) ClaimDeal(ctx context.Context, req ClaimRequest) error {
 			fmt.Sprintf("deal id %s is taken: a deal opened on %s has it; open the new deal under a new deal_id",
 				req.State.Terms.DealID, opened.Format("2006-01-02")), ErrDealTaken, nil)
 	}
+	if err == nil {
+		failpoint.Hit("claim/claimed")
+	}
 	return err
 }
 
@@ -72,6 +76,7 @@ func (a *Activities) SaveRows(ctx context.Context, req SaveRequest) error {
 	if err != nil {
 		return permanentIfData(err)
 	}
+	failpoint.Hit("saverows/committed")
 	if stale != nil && a.Log != nil {
 		// Harmless (a newer state is already stored), but a state that keeps
 		// arriving stale would mean the workflow's writes are out of order.
@@ -101,6 +106,7 @@ func (a *Activities) TakeLedger(ctx context.Context, b LedgerBatch) (LedgerAnswe
 	if err != nil {
 		return LedgerAnswer{}, permanentIfData(err)
 	}
+	failpoint.Hit("ledger/committed")
 	return LedgerAnswer{Results: res, Totals: totals}, nil
 }
 

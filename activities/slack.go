@@ -161,10 +161,12 @@ func (s *SlackNotifier) settle(ctx context.Context, n Notification, kind, ticket
 // post sends a message exactly once, however its attempts end:
 //
 //  1. A notice already in slack_messages was posted: nothing to do.
-//  2. The notice is locked (a PostgreSQL advisory lock), so two attempts at
-//     it, such as an old run still sending what the next run sends too,
-//     never post side by side.
-//  3. The post is reserved in slack_posts and marked in doubt just before
+//  2. The post is reserved in slack_posts and leased to this attempt until
+//     after its time-out, so two attempts at it, such as an old run still
+//     sending what the next run sends too, never post side by side: the
+//     second fails and is retried once the lease is released or runs out.
+//     (No connection is held while Slack answers.)
+//  3. The post is marked in doubt just before
 //     the request goes out; a clear refusal (Slack's ok=false, a 429)
 //     clears the doubt.
 //  4. An attempt that finds the post in doubt (an earlier one timed out,
@@ -180,21 +182,13 @@ func (s *SlackNotifier) post(ctx context.Context, n Notification, key, channel, 
 		s.Log.Warn("deal has no Slack channel; message not posted", "deal", n.DealID, "key", key, "text", m.Text)
 		return nil
 	}
-	if done, err := recorded(ctx, s.Store.Queries(), n.DealID, key); done || err != nil {
-		return err
-	}
-	// Everything from here runs on the connection that holds the lock, so
-	// attempts waiting for it never starve the holder of connections.
-	q, unlock, err := s.lock(ctx, n.DealID, key)
+	q := s.Store.Queries()
+	res, release, err := s.lease(ctx, n.DealID, key, channel)
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	defer release()
 	if done, err := recorded(ctx, q, n.DealID, key); done || err != nil {
-		return err
-	}
-	res, err := q.ReserveSlackPost(ctx, dbq.ReserveSlackPostParams{DealID: n.DealID, NoticeKey: key, Channel: channel})
-	if err != nil {
 		return err
 	}
 	if res.InDoubt {
@@ -256,26 +250,35 @@ func record(ctx context.Context, q *dbq.Queries, dealID, key, kind, ticketID, ch
 		Kind: kind, TicketID: ticketID, Text: m.Text, Blocks: blocks})
 }
 
-// lock holds the notice's advisory lock on a connection of its own until
-// the returned function runs, and answers queries on that connection. A
-// worker that dies drops its connection, and with it the lock.
-func (s *SlackNotifier) lock(ctx context.Context, dealID, key string) (*dbq.Queries, func(), error) {
-	conn, err := s.Store.Pool.Acquire(ctx)
+// ErrNoticeBusy is the error type of an attempt that found another attempt
+// posting the same notice; Temporal retries it.
+const ErrNoticeBusy = "SlackNoticeBusy"
+
+// leaseMargin is how long a lease outlives its attempt's deadline: the
+// attempt's request is over by then.
+const leaseMargin = 10 * time.Second
+
+// lease reserves the notice's post and leases it to this attempt until
+// after the attempt's deadline; the returned function releases it. The
+// lease of an attempt that died runs out by itself.
+func (s *SlackNotifier) lease(ctx context.Context, dealID, key, channel string) (dbq.SlackPost, func(), error) {
+	until := time.Now().Add(2 * time.Minute)
+	if dl, ok := ctx.Deadline(); ok {
+		until = dl
+	}
+	q := s.Store.Queries()
+	res, err := q.LeaseSlackPost(ctx, dbq.LeaseSlackPostParams{DealID: dealID, NoticeKey: key, Channel: channel, LeasedUntil: until.Add(leaseMargin)})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return res, nil, temporal.NewApplicationError(fmt.Sprintf("notice %s/%s is being posted by another attempt", dealID, key), ErrNoticeBusy)
+	}
 	if err != nil {
-		return nil, nil, err
+		return res, nil, err
 	}
-	if err := dbq.New(conn).LockSlackNotice(ctx, dbq.LockSlackNoticeParams{DealID: dealID, NoticeKey: key}); err != nil {
-		conn.Release()
-		return nil, nil, err
-	}
-	return dbq.New(conn), func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	return res, func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		if err := dbq.New(conn).UnlockSlackNotice(ctx, dbq.UnlockSlackNoticeParams{DealID: dealID, NoticeKey: key}); err != nil {
-			// A connection whose lock state is unknown is not reused.
-			_ = conn.Conn().Close(ctx)
-		}
-		conn.Release()
+		// A release that fails only makes the next attempt wait out the lease.
+		_ = q.ReleaseSlackPost(ctx, dbq.ReleaseSlackPostParams{DealID: dealID, NoticeKey: key})
 	}, nil
 }
 
@@ -361,6 +364,7 @@ func (s *SlackNotifier) update(ctx context.Context, row dbq.SlackMessage, m Slac
 	if err != nil {
 		return slackFailure("chat.update", err)
 	}
+	failpoint.Hit("notify/updated")
 	blocks, err := json.Marshal(m.Blocks)
 	if err != nil {
 		return err

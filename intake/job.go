@@ -5,10 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"dealflow/db"
@@ -44,6 +47,12 @@ var ErrNoJob = errors.New("no such intake job")
 // StartJob stores the rows and starts the workflow that applies them. The
 // rows are in PostgreSQL before the answer goes out, so a crash after it
 // loses nothing: the workflow resumes from the rows still waiting.
+//
+// Once the rows are stored the job is taken, whatever becomes of the start:
+// the start runs on a context the request's end does not cancel, and a
+// start that fails (or a server that dies first) is left to the sweeper,
+// which starts every job without a workflow. The workflow id comes from the
+// job id, so the two starts can never make two workflows.
 func StartJob(ctx context.Context, store *db.Store, c client.Client, taskQueue, path string, rows []deal.InvoiceRow) (string, error) {
 	id := newJobID()
 	err := pgx.BeginFunc(ctx, store.Pool, func(tx pgx.Tx) error {
@@ -66,11 +75,90 @@ func StartJob(ctx context.Context, store *db.Store, c client.Client, taskQueue, 
 	if err != nil {
 		return "", err
 	}
-	_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: WorkflowID(id), TaskQueue: taskQueue, WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		StaticSummary: "finance intake " + path,
-	}, JobWorkflow, JobInput{JobID: id})
-	return id, err
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), startTimeout)
+	defer cancel()
+	if err := startWorkflow(sctx, store.Queries(), c, taskQueue, id, path); err != nil {
+		slog.Warn("intake job stored but its workflow did not start; the sweeper starts it", "job", id, "error", err)
+	}
+	return id, nil
+}
+
+// startTimeout bounds one workflow start.
+const startTimeout = 30 * time.Second
+
+// StartHook, when set (tests only), runs before each workflow start of a
+// job; an error it returns is the start's.
+var StartHook func(jobID string) error
+
+// startWorkflow starts a job's workflow and records that it started. A
+// workflow already started for the job (the sweeper and the request both
+// tried) counts as started.
+func startWorkflow(ctx context.Context, q *dbq.Queries, c client.Client, taskQueue, jobID, path string) error {
+	if StartHook != nil {
+		if err := StartHook(jobID); err != nil {
+			return err
+		}
+	}
+	_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: WorkflowID(jobID), TaskQueue: taskQueue, WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowExecutionErrorWhenAlreadyStarted: true, StaticSummary: "finance intake " + path,
+	}, JobWorkflow, JobInput{JobID: jobID})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if err != nil && !errors.As(err, &started) {
+		return err
+	}
+	return q.MarkIntakeJobStarted(ctx, jobID)
+}
+
+// SweepGrace is how old a job without a recorded start must be before the
+// sweeper starts it: younger ones may have their start in flight.
+var SweepGrace = time.Minute
+
+// Sweep starts the workflow of every job whose start was never recorded
+// (the start failed, or the server died between the rows and the start).
+// Only one worker sweeps at a time: the others find the lock taken and
+// return at once. It answers how many jobs it started.
+func Sweep(ctx context.Context, store *db.Store, c client.Client, taskQueue string) (int, error) {
+	started := 0
+	err := pgx.BeginFunc(ctx, store.Pool, func(tx pgx.Tx) error {
+		q := dbq.New(tx)
+		mine, err := q.TrySweepLock(ctx)
+		if err != nil || !mine {
+			return err
+		}
+		jobs, err := q.UnstartedIntakeJobs(ctx, dbq.UnstartedIntakeJobsParams{GraceSeconds: SweepGrace.Seconds(), Page: 100})
+		if err != nil {
+			return err
+		}
+		for _, j := range jobs {
+			if err := startWorkflow(ctx, q, c, taskQueue, j.JobID, j.Path); err != nil {
+				return fmt.Errorf("starting intake job %s: %w", j.JobID, err)
+			}
+			started++
+		}
+		return nil
+	})
+	return started, err
+}
+
+// RunSweeper sweeps every interval until ctx ends.
+func RunSweeper(ctx context.Context, store *db.Store, c client.Client, taskQueue string, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		n, err := Sweep(ctx, store, c, taskQueue)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("intake sweeper", "error", err)
+		case n > 0:
+			log.Info("intake sweeper started jobs left without a workflow", "jobs", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // WorkflowID is the id of a job's workflow.

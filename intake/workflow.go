@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -11,6 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"dealflow/activities/failpoint"
 	"dealflow/db"
 	"dealflow/db/dbq"
 	"dealflow/deal"
@@ -39,8 +41,10 @@ const jobEventsPerRun = 2000
 func JobWorkflow(ctx workflow.Context, in JobInput) error {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Minute,
-		HeartbeatTimeout:    20 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second},
+		// ApplyDeal heartbeats every heartbeatEvery, so a worker that died
+		// is noticed, and its deal retried, within seconds.
+		HeartbeatTimeout: 4 * heartbeatEvery,
+		RetryPolicy:      &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second},
 	})
 	var j *JobActivities
 	for {
@@ -89,6 +93,8 @@ const rowsPerRound = 500
 // (the row is named by the job and its number).
 func (a *JobActivities) ApplyDeal(ctx context.Context, jobID, dealID string) error {
 	q := a.Store.Queries()
+	var answered atomic.Int64
+	defer heartbeat(ctx, &answered)()
 	for {
 		waiting, err := q.WaitingIntakeRows(ctx, dbq.WaitingIntakeRowsParams{JobID: jobID, DealID: dealID, Page: rowsPerRound})
 		if err != nil || len(waiting) == 0 {
@@ -117,14 +123,46 @@ func (a *JobActivities) ApplyDeal(ctx context.Context, jobID, dealID string) err
 				return err
 			}
 		}
-		activity.RecordHeartbeat(ctx, len(p.RowNos))
+		answered.Add(int64(len(p.RowNos)))
+		failpoint.Hit("intake/answered")
 		if unknown > 0 {
 			return fmt.Errorf("deal %s did not answer %d rows; they are sent again", dealID, unknown)
 		}
 	}
 }
 
+// heartbeatEvery is how often ApplyDeal tells Temporal it is alive,
+// however long one round of rows takes.
+const heartbeatEvery = 2 * time.Second
+
+// heartbeat records the rows answered so far every heartbeatEvery until
+// the returned function runs.
+func heartbeat(ctx context.Context, answered *atomic.Int64) func() {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(heartbeatEvery)
+		defer t.Stop()
+		for {
+			activity.RecordHeartbeat(ctx, answered.Load())
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
+}
+
 // Finish marks the job done.
 func (a *JobActivities) Finish(ctx context.Context, jobID string) error {
-	return a.Store.Queries().FinishIntakeJob(ctx, jobID)
+	if err := a.Store.Queries().FinishIntakeJob(ctx, jobID); err != nil {
+		return err
+	}
+	failpoint.Hit("intake/finished")
+	return nil
 }

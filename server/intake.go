@@ -2,12 +2,14 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"dealflow/deal"
 	"dealflow/intake"
@@ -157,4 +159,19 @@ func intakeJSON(w http.ResponseWriter, code int, v any) {
 
 func intakeError(w http.ResponseWriter, code int, msg string) {
 	intakeJSON(w, code, map[string]string{"error": msg})
+}
+
+// sweepEvery is how often the intake sweeper looks for jobs left without a
+// workflow (intake.Sweep); one worker of the firm sweeps at a time.
+var sweepEvery = time.Minute
+
+// startSweeper starts the intake sweeper, which Stop ends.
+func (s *Server) startSweeper() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		intake.RunSweeper(ctx, s.Store, s.Client, s.cfg.TaskQueue, sweepEvery, s.log)
+	}()
+	s.stopSweeper = func() { cancel(); <-done }
 }

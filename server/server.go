@@ -47,6 +47,8 @@ type Server struct {
 	slack *slackApp
 	// stopPeople ends the people refresher and waits for it.
 	stopPeople func()
+	// stopSweeper ends the intake sweeper and waits for it.
+	stopSweeper func()
 	// links issues and checks client links; nil while CLIENT_LINK_SECRET
 	// is unset, which keeps the feature off.
 	links               *clientlink.Links
@@ -155,6 +157,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}()
 	s.startSocketMode()
 	s.startPeople()
+	s.startSweeper()
 	ok = true
 	return s, nil
 }
@@ -215,6 +218,9 @@ func (s *Server) Stop() {
 	}
 	if s.stopHubSpot != nil {
 		s.stopHubSpot()
+	}
+	if s.stopSweeper != nil {
+		s.stopSweeper()
 	}
 	s.stopSlack()
 	if s.worker != nil {

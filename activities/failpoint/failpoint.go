@@ -13,9 +13,6 @@ import (
 	"syscall"
 )
 
-// Env names the failpoints armed in this process, comma-separated.
-const Env = "DEALFLOW_FAILPOINTS"
-
 // Enabled is true in builds that can kill at a failpoint.
 const Enabled = true
 

@@ -346,12 +346,13 @@ type SlackMessage struct {
 }
 
 type SlackPost struct {
-	DealID     string
-	NoticeKey  string
-	Channel    string
-	ReservedAt time.Time
-	InDoubt    bool
-	Attempts   int32
+	DealID      string
+	NoticeKey   string
+	Channel     string
+	ReservedAt  time.Time
+	InDoubt     bool
+	Attempts    int32
+	LeasedUntil time.Time
 }
 
 type StageChange struct {

@@ -7,6 +7,7 @@ package dbq
 
 import (
 	"context"
+	"time"
 )
 
 const findSlackMessages = `-- name: FindSlackMessages :many
@@ -80,6 +81,43 @@ func (q *Queries) GetSlackMessage(ctx context.Context, arg GetSlackMessageParams
 	return i, err
 }
 
+const leaseSlackPost = `-- name: LeaseSlackPost :one
+INSERT INTO slack_posts (deal_id, notice_key, channel, leased_until) VALUES ($1, $2, $3, $4)
+ON CONFLICT (deal_id, notice_key) DO UPDATE SET leased_until = EXCLUDED.leased_until
+WHERE slack_posts.leased_until < now()
+RETURNING deal_id, notice_key, channel, reserved_at, in_doubt, attempts, leased_until
+`
+
+type LeaseSlackPostParams struct {
+	DealID      string
+	NoticeKey   string
+	Channel     string
+	LeasedUntil time.Time
+}
+
+// Reserves a post before it is made, or finds the earlier reservation (in
+// doubt: an earlier attempt may have posted), and leases it to this attempt
+// until leased_until. No row: another attempt holds the lease.
+func (q *Queries) LeaseSlackPost(ctx context.Context, arg LeaseSlackPostParams) (SlackPost, error) {
+	row := q.db.QueryRow(ctx, leaseSlackPost,
+		arg.DealID,
+		arg.NoticeKey,
+		arg.Channel,
+		arg.LeasedUntil,
+	)
+	var i SlackPost
+	err := row.Scan(
+		&i.DealID,
+		&i.NoticeKey,
+		&i.Channel,
+		&i.ReservedAt,
+		&i.InDoubt,
+		&i.Attempts,
+		&i.LeasedUntil,
+	)
+	return i, err
+}
+
 const listSlackMessages = `-- name: ListSlackMessages :many
 SELECT deal_id, notice_key, channel, ts, kind, ticket_id, posted_at, text, blocks, updated_at FROM slack_messages WHERE deal_id = $1 ORDER BY posted_at, notice_key
 `
@@ -115,22 +153,6 @@ func (q *Queries) ListSlackMessages(ctx context.Context, dealID string) ([]Slack
 	return items, nil
 }
 
-const lockSlackNotice = `-- name: LockSlackNotice :exec
-SELECT pg_advisory_lock(hashtextextended('slack:' || $1::text || '/' || $2::text, 0))
-`
-
-type LockSlackNoticeParams struct {
-	DealID    string
-	NoticeKey string
-}
-
-// Held on one connection around a post, so two attempts at one notice (an
-// old run still sending what the next run sends too) never both post.
-func (q *Queries) LockSlackNotice(ctx context.Context, arg LockSlackNoticeParams) error {
-	_, err := q.db.Exec(ctx, lockSlackNotice, arg.DealID, arg.NoticeKey)
-	return err
-}
-
 const markSlackPostInDoubt = `-- name: MarkSlackPostInDoubt :exec
 UPDATE slack_posts SET in_doubt = $3, attempts = attempts + CASE WHEN $3::boolean THEN 1 ELSE 0 END
 WHERE deal_id = $1 AND notice_key = $2
@@ -149,32 +171,18 @@ func (q *Queries) MarkSlackPostInDoubt(ctx context.Context, arg MarkSlackPostInD
 	return err
 }
 
-const reserveSlackPost = `-- name: ReserveSlackPost :one
-INSERT INTO slack_posts (deal_id, notice_key, channel) VALUES ($1, $2, $3)
-ON CONFLICT (deal_id, notice_key) DO UPDATE SET attempts = slack_posts.attempts
-RETURNING deal_id, notice_key, channel, reserved_at, in_doubt, attempts
+const releaseSlackPost = `-- name: ReleaseSlackPost :exec
+UPDATE slack_posts SET leased_until = '-infinity' WHERE deal_id = $1 AND notice_key = $2
 `
 
-type ReserveSlackPostParams struct {
+type ReleaseSlackPostParams struct {
 	DealID    string
 	NoticeKey string
-	Channel   string
 }
 
-// Reserves a post before it is made, or finds the earlier reservation: a
-// reservation in doubt means an earlier attempt may have posted.
-func (q *Queries) ReserveSlackPost(ctx context.Context, arg ReserveSlackPostParams) (SlackPost, error) {
-	row := q.db.QueryRow(ctx, reserveSlackPost, arg.DealID, arg.NoticeKey, arg.Channel)
-	var i SlackPost
-	err := row.Scan(
-		&i.DealID,
-		&i.NoticeKey,
-		&i.Channel,
-		&i.ReservedAt,
-		&i.InDoubt,
-		&i.Attempts,
-	)
-	return i, err
+func (q *Queries) ReleaseSlackPost(ctx context.Context, arg ReleaseSlackPostParams) error {
+	_, err := q.db.Exec(ctx, releaseSlackPost, arg.DealID, arg.NoticeKey)
+	return err
 }
 
 const setSlackMessageContent = `-- name: SetSlackMessageContent :exec
@@ -197,20 +205,6 @@ func (q *Queries) SetSlackMessageContent(ctx context.Context, arg SetSlackMessag
 		arg.Text,
 		arg.Blocks,
 	)
-	return err
-}
-
-const unlockSlackNotice = `-- name: UnlockSlackNotice :exec
-SELECT pg_advisory_unlock(hashtextextended('slack:' || $1::text || '/' || $2::text, 0))
-`
-
-type UnlockSlackNoticeParams struct {
-	DealID    string
-	NoticeKey string
-}
-
-func (q *Queries) UnlockSlackNotice(ctx context.Context, arg UnlockSlackNoticeParams) error {
-	_, err := q.db.Exec(ctx, unlockSlackNotice, arg.DealID, arg.NoticeKey)
 	return err
 }
 

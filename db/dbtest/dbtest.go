@@ -19,6 +19,14 @@ import (
 // DATABASE_URL names), dropped when the test or benchmark ends.
 func Store(tb testing.TB) *db.Store {
 	tb.Helper()
+	s, _ := StoreURL(tb)
+	return s
+}
+
+// StoreURL is Store and the database's URL, for a process of the test's
+// own (a worker it kills) to connect to.
+func StoreURL(tb testing.TB) (*db.Store, string) {
+	tb.Helper()
 	ctx := context.Background()
 	url, drop, err := CreateDatabase(ctx, os.Getenv("DATABASE_URL"))
 	if err != nil {
@@ -33,7 +41,7 @@ func Store(tb testing.TB) *db.Store {
 	if err := db.Migrate(ctx, pool); err != nil {
 		tb.Fatal(err)
 	}
-	return &db.Store{Pool: pool}
+	return &db.Store{Pool: pool}, url
 }
 
 // CreateDatabase makes a database with a random name on the server of

@@ -13,14 +13,18 @@ ALTER TABLE change_orders ADD COLUMN write_version bigint NOT NULL DEFAULT 0;
 -- reservation is in doubt (a post that may have reached Slack without its
 -- answer reaching us) is looked for in the channel's history, by the key in
 -- its message metadata, before it is posted again. reserved_at bounds how
--- far back that look goes.
+-- far back that look goes. leased_until keeps a second attempt at the
+-- same notice (an old run still sending what the next run sends too) from
+-- posting beside the first; a lease outlives its attempt's time-out, and a
+-- dead attempt's lease runs out by itself.
 CREATE TABLE slack_posts (
-    deal_id     text NOT NULL,
-    notice_key  text NOT NULL,
-    channel     text NOT NULL,
-    reserved_at timestamptz NOT NULL DEFAULT now(),
-    in_doubt    boolean NOT NULL DEFAULT false,
-    attempts    integer NOT NULL DEFAULT 0,
+    deal_id      text NOT NULL,
+    notice_key   text NOT NULL,
+    channel      text NOT NULL,
+    reserved_at  timestamptz NOT NULL DEFAULT now(),
+    in_doubt     boolean NOT NULL DEFAULT false,
+    attempts     integer NOT NULL DEFAULT 0,
+    leased_until timestamptz NOT NULL,
     PRIMARY KEY (deal_id, notice_key)
 );
 

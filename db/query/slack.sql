@@ -23,23 +23,20 @@ ORDER BY posted_at, notice_key;
 UPDATE slack_messages SET text = $3, blocks = $4, updated_at = now()
 WHERE deal_id = $1 AND notice_key = $2;
 
--- name: ReserveSlackPost :one
--- Reserves a post before it is made, or finds the earlier reservation: a
--- reservation in doubt means an earlier attempt may have posted.
-INSERT INTO slack_posts (deal_id, notice_key, channel) VALUES ($1, $2, $3)
-ON CONFLICT (deal_id, notice_key) DO UPDATE SET attempts = slack_posts.attempts
+-- name: LeaseSlackPost :one
+-- Reserves a post before it is made, or finds the earlier reservation (in
+-- doubt: an earlier attempt may have posted), and leases it to this attempt
+-- until leased_until. No row: another attempt holds the lease.
+INSERT INTO slack_posts (deal_id, notice_key, channel, leased_until) VALUES ($1, $2, $3, sqlc.arg(leased_until))
+ON CONFLICT (deal_id, notice_key) DO UPDATE SET leased_until = EXCLUDED.leased_until
+WHERE slack_posts.leased_until < now()
 RETURNING *;
+
+-- name: ReleaseSlackPost :exec
+UPDATE slack_posts SET leased_until = '-infinity' WHERE deal_id = $1 AND notice_key = $2;
 
 -- name: MarkSlackPostInDoubt :exec
 -- Set just before the request goes out: from here until a clear answer, the
 -- post may have reached Slack.
 UPDATE slack_posts SET in_doubt = $3, attempts = attempts + CASE WHEN $3::boolean THEN 1 ELSE 0 END
 WHERE deal_id = $1 AND notice_key = $2;
-
--- name: LockSlackNotice :exec
--- Held on one connection around a post, so two attempts at one notice (an
--- old run still sending what the next run sends too) never both post.
-SELECT pg_advisory_lock(hashtextextended('slack:' || sqlc.arg(deal_id)::text || '/' || sqlc.arg(notice_key)::text, 0));
-
--- name: UnlockSlackNotice :exec
-SELECT pg_advisory_unlock(hashtextextended('slack:' || sqlc.arg(deal_id)::text || '/' || sqlc.arg(notice_key)::text, 0));
