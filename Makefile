@@ -2,7 +2,7 @@
 SQLC = go tool -modfile=tools/go.mod sqlc -f db/sqlc.yaml
 DEMO ?= true
 
-.PHONY: dev test generate bench
+.PHONY: dev test generate bench stack soak scale long
 
 # Runs dealflow on this machine: the pinned Temporal dev server, the worker
 # and, unless DEMO=false, a scripted demo deal. Needs Go and a running
@@ -35,3 +35,30 @@ generate:
 DEALS ?= 0
 bench:
 	go run ./devstack/bench -deals $(DEALS)
+
+# dealflow in its production shape, without Docker (docs/topology.md): the
+# Temporal server of compose's version on PostgreSQL (its own databases and
+# role), two worker processes with their HTTP servers on 127.0.0.1:18081
+# and :18082, one task queue, a supervisor restarting what dies. Shares
+# compose's server config, schema commands and registration script
+# (deploy/temporal). Ctrl-C stops it.
+stack:
+	go run ./devstack/stack
+
+# Load and faults on that stack for SOAK_MINUTES (default 10): 50 deals
+# walked by Slack clicks, 20,000 invoices by CSV and API, a worker killed,
+# the Temporal server restarted, PostgreSQL cut for 60 s, an HTTP server
+# killed mid-upload; then the end checks and the figures of docs/topology.md.
+SOAK_MINUTES ?= 10
+soak:
+	go run ./devstack/soak -minutes $(SOAK_MINUTES)
+
+# The scale-out figures: the same load on one worker process and on two,
+# and the raw signal ceiling of the same server, CPU-seconds per component.
+scale:
+	go run ./devstack/soak -scale
+
+# The long checks CI runs after `make test`: a 2-minute soak on the
+# production-shaped stack, every fault once (PostgreSQL cut for 20 s).
+long:
+	go run ./devstack/soak -minutes 2 -deals 20 -invoices 4000 -cut 20s -port-offset 12000 -http 18091,18092
