@@ -427,7 +427,7 @@ func (c cpuUse) minus(o cpuUse) cpuUse {
 }
 
 func (c cpuUse) print(invoices, deals int) {
-	fmt.Printf("\nCPU-seconds                                 total   per 1,000 invoices   per deal walked\n")
+	fmt.Printf("\nCPU-seconds (whole run)                     total   per 1,000 invoices   per deal\n")
 	var total time.Duration
 	for _, n := range c.names {
 		d := c.use[n]
