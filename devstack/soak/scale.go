@@ -25,33 +25,23 @@ func runScale(ctx context.Context, o options) error {
 	}
 	defer s.close()
 	deals, invoices := min(o.deals, 20), min(o.invoices, 5000)
-	type phase struct {
-		name      string
-		wall      time.Duration
-		cpu       cpuUse
-		deals     int
-		invoices  int
-		signals   int
-		perSecond float64
-	}
-	var phases []phase
-	measure := func(name string, f func() (int, int, int, error)) error {
+	fmt.Printf("\nScale-out (one stack, %d deals and %d invoices a run; CPU-seconds per deal walked, per 1,000 invoices, per 1,000 signals)\n", deals, invoices)
+	// measure runs one phase and prints its figures at once.
+	measure := func(name string, f func() (units int, unit string, err error)) error {
 		c0, t0 := s.cpu(), time.Now()
-		d, inv, sig, err := f()
+		n, unit, err := f()
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		p := phase{name: name, wall: time.Since(t0), cpu: s.cpu().minus(c0), deals: d, invoices: inv, signals: sig}
-		switch {
-		case inv > 0:
-			p.perSecond = float64(inv) / p.wall.Seconds()
-		case sig > 0:
-			p.perSecond = float64(sig) / p.wall.Seconds()
-		default:
-			p.perSecond = float64(d) / p.wall.Seconds()
+		wall, cpu := time.Since(t0), s.cpu().minus(c0)
+		per := float64(n)
+		if unit != "deals" {
+			per /= 1000
 		}
-		phases = append(phases, p)
-		s.logf("%s: %v", name, p.wall.Round(100*time.Millisecond))
+		fmt.Printf("\n  %s: %v, %.1f %s/s\n", name, wall.Round(100*time.Millisecond), float64(n)/wall.Seconds(), unit)
+		for _, c := range cpu.names {
+			fmt.Printf("    %-38s %7.1f s  %7.2f per unit\n", c, cpu.use[c].Seconds(), cpu.use[c].Seconds()/per)
+		}
 		return nil
 	}
 	for _, workers := range []int{1, 2} {
@@ -72,35 +62,21 @@ func runScale(ctx context.Context, o options) error {
 		for i := 0; i < deals; i++ {
 			s.deals = append(s.deals, newDealRun(prefix, i))
 		}
-		if err := measure(fmt.Sprintf("%d worker(s): %d deals walked by clicks", workers, deals), func() (int, int, int, error) {
-			return deals, 0, 0, s.walkAll(ctx)
+		if err := measure(fmt.Sprintf("%d worker(s): %d deals walked by clicks", workers, deals), func() (int, string, error) {
+			return deals, "deals", s.walkAll(ctx)
 		}); err != nil {
 			return err
 		}
-		if err := measure(fmt.Sprintf("%d worker(s): %d invoices, CSV and API", workers, invoices), func() (int, int, int, error) {
-			return 0, invoices, 0, s.invoices(ctx, invoices, time.Now())
+		if err := measure(fmt.Sprintf("%d worker(s): %d invoices, CSV and API", workers, invoices), func() (int, string, error) {
+			return invoices, "invoices", s.invoices(ctx, invoices, time.Now())
 		}); err != nil {
 			return err
 		}
 	}
-	if err := measure("raw signals to a no-op workflow (20,000 over 20)", func() (int, int, int, error) {
-		return 0, 0, 20000, s.rawSignals(ctx, 20, 20000)
+	if err := measure(fmt.Sprintf("raw signals to a no-op workflow (%d over 20)", invoices), func() (int, string, error) {
+		return invoices, "signals", s.rawSignals(ctx, 20, invoices)
 	}); err != nil {
 		return err
-	}
-	fmt.Printf("\nScale-out (one stack, %d deals and %d invoices a run; CPU-seconds per deal walked, per 1,000 invoices, per 1,000 signals)\n", deals, invoices)
-	for _, p := range phases {
-		unit, per := "deals/s", float64(max(p.deals, 1))
-		switch {
-		case p.invoices > 0:
-			unit, per = "invoices/s", float64(p.invoices)/1000
-		case p.signals > 0:
-			unit, per = "signals/s", float64(p.signals)/1000
-		}
-		fmt.Printf("\n  %s: %v, %.1f %s\n", p.name, p.wall.Round(100*time.Millisecond), p.perSecond, unit)
-		for _, n := range p.cpu.names {
-			fmt.Printf("    %-38s %7.1f s  %7.2f per unit\n", n, p.cpu.use[n].Seconds(), p.cpu.use[n].Seconds()/per)
-		}
 	}
 	if len(s.failures) > 0 {
 		return fmt.Errorf("%d checks failed", len(s.failures))
