@@ -198,23 +198,8 @@ func runSoak(ctx context.Context, o options) error {
 
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
-	var walks sync.WaitGroup
-	sem := make(chan struct{}, 10)
-	for _, d := range s.deals {
-		walks.Add(1)
-		go func() {
-			defer walks.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			if err := s.walk(loadCtx, d); err != nil {
-				s.fail("%v", err)
-				return
-			}
-			if err := s.anchor(loadCtx, d); err != nil {
-				s.fail("deal %s: anchor invoice: %v", d.ID, err)
-			}
-		}()
-	}
+	walked := make(chan struct{})
+	go func() { defer close(walked); _ = s.walkAll(loadCtx) }()
 	invoicesDone := make(chan error, 1)
 	go func() { invoicesDone <- s.invoices(loadCtx, o.invoices, at(0.85)) }()
 	var probes sync.WaitGroup
@@ -249,7 +234,7 @@ func runSoak(ctx context.Context, o options) error {
 	stopProbes()
 	probes.Wait()
 	stopLoad()
-	walks.Wait()
+	<-walked
 	loadEnd := time.Now()
 	cpu := s.cpu().minus(cpu0)
 

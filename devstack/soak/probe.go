@@ -114,12 +114,10 @@ func (s *soak) touch(ctx context.Context, d *dealRun) error {
 // turn, until ctx ends.
 func (s *soak) probeUpdates(ctx context.Context) {
 	for i := 0; ctx.Err() == nil; i++ {
-		deals := s.delivered()
-		if len(deals) == 0 {
-			time.Sleep(time.Second)
-			continue
+		d := s.nextDelivered(ctx, i)
+		if d == nil {
+			return
 		}
-		d := deals[i%len(deals)]
 		start := time.Now()
 		pctx, cancel := context.WithTimeout(ctx, time.Minute)
 		err := s.touch(pctx, d)
@@ -138,12 +136,10 @@ func (s *soak) probeUpdates(ctx context.Context) {
 // until the recovery's alert is there.
 func (s *soak) probeAlerts(ctx context.Context) {
 	for i := 0; ctx.Err() == nil; i++ {
-		deals := s.delivered()
-		if len(deals) == 0 {
-			time.Sleep(time.Second)
-			continue
+		d := s.nextDelivered(ctx, i)
+		if d == nil {
+			return
 		}
-		d := deals[i%len(deals)]
 		for _, credit := range []bool{false, true} {
 			kind := "worsened"
 			if credit {
@@ -188,4 +184,16 @@ func (s *soak) alerts(d *dealRun, kind string) int {
 		}
 	}
 	return n
+}
+
+// nextDelivered is the i-th deal in delivery, in turn, once there is one
+// (nil once ctx ends).
+func (s *soak) nextDelivered(ctx context.Context, i int) *dealRun {
+	for ctx.Err() == nil {
+		if deals := s.delivered(); len(deals) > 0 {
+			return deals[i%len(deals)]
+		}
+		time.Sleep(time.Second)
+	}
+	return nil
 }

@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
-
+	"dealflow/devstack"
 	"dealflow/devstack/prodstack"
 )
 
@@ -74,7 +71,8 @@ func runScale(ctx context.Context, o options) error {
 		}
 	}
 	if err := measure(fmt.Sprintf("raw signals to a no-op workflow (%d over 20)", invoices), func() (int, string, error) {
-		return invoices, "signals", s.rawSignals(ctx, 20, invoices)
+		_, err := devstack.RawSignalRate(ctx, s.c, "scale-noop", 20, invoices)
+		return invoices, "signals", err
 	}); err != nil {
 		return err
 	}
@@ -85,71 +83,31 @@ func runScale(ctx context.Context, o options) error {
 }
 
 // walkAll walks every deal of s.deals into delivery, ten at a time, and
-// sends each its anchor invoice.
+// sends each its anchor invoice. Each deal that fails is a failure of the
+// run; the error says how many.
 func (s *soak) walkAll(ctx context.Context) error {
 	var wg sync.WaitGroup
+	var failed atomic.Int64
 	sem := make(chan struct{}, 10)
-	errs := make(chan error, len(s.deals))
 	for _, d := range s.deals {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			if err := s.walk(ctx, d); err != nil {
-				errs <- err
-				return
+			err := s.walk(ctx, d)
+			if err == nil {
+				err = s.anchor(ctx, d)
 			}
-			if err := s.anchor(ctx, d); err != nil {
-				errs <- err
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	return <-errs
-}
-
-// noop takes signals and does nothing with them: Temporal's own cost of a
-// signal, to compare intake with.
-func noop(ctx workflow.Context) error {
-	ch := workflow.GetSignalChannel(ctx, "invoice")
-	for {
-		var v any
-		ch.Receive(ctx, &v)
-	}
-}
-
-// rawSignals sends n signals over k no-op workflows, eight senders at a
-// time, with the worker for them in this process.
-func (s *soak) rawSignals(ctx context.Context, k, n int) error {
-	w := worker.New(s.c, "scale-noop", worker.Options{})
-	w.RegisterWorkflow(noop)
-	if err := w.Start(); err != nil {
-		return err
-	}
-	defer w.Stop()
-	for i := 0; i < k; i++ {
-		if _, err := s.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("noop-%d", i), TaskQueue: "scale-noop"}, noop); err != nil {
-			return err
-		}
-	}
-	payload := json.RawMessage(`{"invoice_id":"X","category":"travel","amount":"12.34","currency":"EUR","date":"2026-12-01"}`)
-	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	for g := 0; g < 8; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := g; i < n; i += 8 {
-				if err := s.c.SignalWorkflow(ctx, fmt.Sprintf("noop-%d", i%k), "", "invoice", payload); err != nil {
-					errs <- err
-					return
-				}
+			if err != nil {
+				s.fail("deal %s: %v", d.ID, err)
+				failed.Add(1)
 			}
 		}()
 	}
 	wg.Wait()
-	close(errs)
-	return <-errs
+	if n := failed.Load(); n > 0 {
+		return fmt.Errorf("%d deals did not reach delivery", n)
+	}
+	return nil
 }
