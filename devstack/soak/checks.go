@@ -54,6 +54,7 @@ func (s *soak) checkTotals(ctx context.Context) {
 	sum := decimal.Zero
 	bad := 0
 	for _, d := range s.deals {
+		failures := len(s.failures)
 		n, want, ids := s.ledger.totals(d.ID)
 		invoices += n
 		sum = sum.Add(want)
@@ -65,25 +66,24 @@ func (s *soak) checkTotals(ctx context.Context) {
 		}
 		if got := st.Deal.Ledger.Invoices; got != n {
 			s.fail("deal %s: the workflow counts %d invoices, the ledger %d taken", d.ID, got, n)
-			bad++
 		}
 		if got := st.Deal.Ledger.ActualCost(); !got.Equal(want) {
 			s.fail("deal %s: the workflow's cost is %s, the ledger's %s", d.ID, got.StringFixed(2), want.StringFixed(2))
-			bad++
 		}
 		var dbN int64
 		dbSum := decimal.Zero
 		if err := s.pool.QueryRow(ctx, "SELECT count(*), COALESCE(sum(deal_amount), 0) FROM cost_invoices WHERE deal_id = $1", d.ID).Scan(&dbN, &dbSum); err != nil {
 			s.fail("deal %s: %v", d.ID, err)
+			bad++
 			continue
 		}
 		if dbN != n || !dbSum.Equal(want) {
 			s.fail("deal %s: PostgreSQL holds %d invoices for %s, the ledger %d for %s", d.ID, dbN, dbSum.StringFixed(2), n, want.StringFixed(2))
-			bad++
 		}
 		rows, err := s.pool.Query(ctx, "SELECT invoice_id FROM cost_invoices WHERE deal_id = $1", d.ID)
 		if err != nil {
 			s.fail("deal %s: %v", d.ID, err)
+			bad++
 			continue
 		}
 		seen := map[string]int{}
@@ -94,17 +94,27 @@ func (s *soak) checkTotals(ctx context.Context) {
 			}
 		}
 		rows.Close()
+		var extra, missing []string
 		for id, k := range seen {
 			if k > 1 || !ids[id] {
-				s.fail("deal %s: invoice %s is in PostgreSQL %d times (taken by the ledger: %t)", d.ID, id, k, ids[id])
-				bad++
+				extra = append(extra, fmt.Sprintf("%s (%d times)", id, k))
 			}
 		}
 		for id := range ids {
 			if seen[id] == 0 {
-				s.fail("deal %s: invoice %s was accepted but is not in PostgreSQL", d.ID, id)
-				bad++
+				missing = append(missing, id)
 			}
+		}
+		sort.Strings(extra)
+		sort.Strings(missing)
+		if len(extra) > 0 {
+			s.fail("deal %s: %d invoices in PostgreSQL the ledger did not see accepted, or more than once: %s", d.ID, len(extra), strings.Join(first(extra, 5), ", "))
+		}
+		if len(missing) > 0 {
+			s.fail("deal %s: %d invoices accepted but not in PostgreSQL: %s", d.ID, len(missing), strings.Join(first(missing, 5), ", "))
+		}
+		if len(s.failures) > failures {
+			bad++
 		}
 	}
 	if r := s.ledger.refused(); len(r) > 0 {

@@ -217,7 +217,13 @@ func (s *soak) job(ctx context.Context, id string) ([]workflows.InvoiceOutcome, 
 			return nil, err
 		}
 		var j intake.Job
-		if code != http.StatusOK || json.Unmarshal(ans, &j) != nil {
+		switch {
+		case code >= 500:
+			// "reading the job failed; ask again": PostgreSQL was away.
+			s.count("job reads answered 5xx, asked again")
+			time.Sleep(time.Second)
+			continue
+		case code != http.StatusOK || json.Unmarshal(ans, &j) != nil:
 			return nil, fmt.Errorf("job %s answered %d: %s", id, code, ans)
 		}
 		if j.Status == "done" {
@@ -226,6 +232,11 @@ func (s *soak) job(ctx context.Context, id string) ([]workflows.InvoiceOutcome, 
 				code, ans, err = s.http.finance(ctx, http.MethodGet, fmt.Sprintf("/api/invoices/jobs/%s?after=%d", id, j.NextAfter), "", nil)
 				if err != nil {
 					return nil, err
+				}
+				if code >= 500 {
+					s.count("job reads answered 5xx, asked again")
+					time.Sleep(time.Second)
+					continue
 				}
 				j = intake.Job{}
 				if code != http.StatusOK || json.Unmarshal(ans, &j) != nil {
