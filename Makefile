@@ -56,9 +56,9 @@ soak:
 # The scale-out figures: the same load on one worker process and on two,
 # and the raw signal ceiling of the same server, CPU-seconds per component.
 scale:
-	go run ./devstack/soak -scale
+	go run ./devstack/soak -scale -name scale
 
 # The long checks CI runs after `make test`: a 2-minute soak on the
 # production-shaped stack, every fault once (PostgreSQL cut for 20 s).
 long:
-	go run ./devstack/soak -minutes 2 -deals 20 -invoices 4000 -cut 20s -port-offset 12000 -http 18091,18092
+	go run ./devstack/soak -name long -minutes 2 -deals 20 -invoices 4000 -cut 20s -port-offset 12000 -http 18091,18092

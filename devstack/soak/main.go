@@ -58,6 +58,8 @@ type options struct {
 	portOffset int
 	httpPorts  []int
 	scale      bool
+	// name names the run's databases, role and log folder (.stack/NAME).
+	name string
 }
 
 func main() {
@@ -68,6 +70,7 @@ func main() {
 	flag.DurationVar(&o.cut, "cut", 60*time.Second, "how long PostgreSQL is cut off")
 	flag.IntVar(&o.portOffset, "port-offset", 11000, "added to every Temporal port")
 	ports := flag.String("http", "18085,18086", "the two workers' HTTP ports")
+	flag.StringVar(&o.name, "name", "soak", "names the run's databases (dealflow_NAME...) and its log folder (.stack/NAME)")
 	flag.BoolVar(&o.scale, "scale", false, "measure the scale-out figures instead: one worker against two, and the raw signal ceiling")
 	flag.Parse()
 	o.duration = time.Duration(*minutes * float64(time.Minute))
@@ -181,7 +184,7 @@ func (s *soak) close() {
 }
 
 func runSoak(ctx context.Context, o options) error {
-	s, err := setup(ctx, o, "soak")
+	s, err := setup(ctx, o, o.name)
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,7 @@ import (
 // process and then on two, and the raw signal ceiling of the same server;
 // each with the CPU-seconds of every component.
 func runScale(ctx context.Context, o options) error {
-	s, err := setup(ctx, o, "scale")
+	s, err := setup(ctx, o, o.name)
 	if err != nil {
 		return err
 	}
