@@ -2,7 +2,7 @@
 SQLC = go tool -modfile=tools/go.mod sqlc -f db/sqlc.yaml
 DEMO ?= true
 
-.PHONY: dev test generate bench corpus corpus-rerecord mutations long
+.PHONY: dev test generate bench corpus corpus-rerecord mutations stack soak scale long
 
 # Runs dealflow on this machine: the pinned Temporal dev server, the worker
 # and, unless DEMO=false, a scripted demo deal. Needs Go and a running
@@ -23,7 +23,9 @@ test:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt would change: $$(gofmt -l $$(git ls-files '*.go'))" >&2; exit 1)
 	go vet ./...
 	go vet -tags dev ./worker
+	go vet -tags failpoints ./activities/... ./intake
 	go test -count=1 -timeout 30m ./...
+	go test -count=1 -timeout 10m -tags failpoints ./activities/outage
 
 # Regenerates db/dbq from db/query and db/migrations.
 generate:
@@ -59,8 +61,32 @@ corpus-rerecord:
 mutations:
 	go run ./devstack/mutations
 
-# The slow tests, kept out of `make test`: the mutation test applies each
-# patch to a copy of the tree and checks that replay fails (about ten
-# minutes on a shared machine).
+# dealflow in its production shape, without Docker (docs/topology.md): the
+# Temporal server of compose's version on PostgreSQL (its own databases and
+# role), two worker processes with their HTTP servers on 127.0.0.1:18081
+# and :18082, one task queue, a supervisor restarting what dies. Shares
+# compose's server config, schema commands and registration script
+# (deploy/temporal). Ctrl-C stops it.
+stack:
+	go run ./devstack/stack
+
+# Load and faults on that stack for SOAK_MINUTES (default 10): 50 deals
+# walked by Slack clicks, 20,000 invoices by CSV and API, a worker killed,
+# the Temporal server restarted, PostgreSQL cut for 60 s, an HTTP server
+# killed mid-upload; then the end checks and the figures of docs/topology.md.
+SOAK_MINUTES ?= 10
+soak:
+	go run ./devstack/soak -minutes $(SOAK_MINUTES)
+
+# The scale-out figures: the same load on one worker process and on two,
+# and the raw signal ceiling of the same server, CPU-seconds per component.
+scale:
+	go run ./devstack/soak -scale -name scale
+
+# The long checks CI runs after `make test`, each with its own budget: a
+# 2-minute soak on the production-shaped stack, every fault once
+# (PostgreSQL cut for 20 s), and the mutation test, which applies each
+# patch to a copy of the tree and checks that replay fails.
 long:
+	go run ./devstack/soak -name long -minutes 2 -deals 20 -invoices 4000 -cut 20s -port-offset 12000 -http 18091,18092
 	go test -count=1 -tags long -timeout 60m -run TestMutationsFailReplay ./workflows

@@ -32,6 +32,7 @@ type service struct {
 	} `yaml:"healthcheck"`
 	Restart     string            `yaml:"restart"`
 	Command     []string          `yaml:"command"`
+	Entrypoint  []string          `yaml:"entrypoint"`
 	Environment map[string]string `yaml:"environment"`
 	Volumes     []string          `yaml:"volumes"`
 }
@@ -104,34 +105,37 @@ func TestComposeStructure(t *testing.T) {
 			t.Errorf("%s has neither image nor build", name)
 		}
 	}
-	if d := c.Services["temporal-search-attributes"].DependsOn["temporal-namespace"]; d.Condition != "service_completed_successfully" {
-		t.Errorf("the search attributes must wait for the namespace job to succeed, not %q", d.Condition)
+	if d := c.Services["temporal-register"].DependsOn["temporal"]; d.Condition != "service_healthy" {
+		t.Errorf("the registration must wait for a healthy server, not %q", d.Condition)
 	}
 	if d := c.Services["temporal"].DependsOn["temporal-schema"]; d.Condition != "service_completed_successfully" {
 		t.Errorf("the server must wait for its schema, not %q", d.Condition)
 	}
-	if d := c.Services["worker"].DependsOn["temporal-search-attributes"]; d.Condition != "service_completed_successfully" {
+	if d := c.Services["worker"].DependsOn["temporal-register"]; d.Condition != "service_completed_successfully" {
 		t.Errorf("the worker must not start without its search attributes, not %q", d.Condition)
 	}
 	if m := regexp.MustCompile(`(;|\|\|)\s*true\b`).FindString(text); m != "" {
 		t.Errorf("docker-compose.yml hides a failure with %q", m)
 	}
-	schema := strings.Join(c.Services["temporal-schema"].Command, "\n")
-	for _, want := range []string{"temporal temporal_visibility", "create-database", "setup-schema", "update-schema"} {
+	schema := string(read(t, filepath.Join("..", TemporalSchema)))
+	for _, want := range []string{"temporal_visibility", "create-database", "setup-schema", "update-schema", "set -eu"} {
 		if !strings.Contains(schema, want) {
-			t.Errorf("the schema job does not run %q", want)
+			t.Errorf("%s does not run %q", TemporalSchema, want)
 		}
 	}
-	if !strings.Contains(strings.Join(c.Services["temporal-search-attributes"].Command, "\n"), "exit 1") {
-		t.Error("the search-attribute job's wait is not bounded by an exit 1")
+	register := string(read(t, filepath.Join("..", TemporalRegister)))
+	for _, want := range []string{"exit 1", "set -eu", "namespace create", "search-attribute create"} {
+		if !strings.Contains(register, want) {
+			t.Errorf("%s does not say %q (a bounded wait, no hidden failure, the namespace and the attributes)", TemporalRegister, want)
+		}
 	}
 }
 
-// TestComposeRegistersTheWorkflowsAttributes: the attributes the job
-// registers are exactly those the workflow upserts, with their types.
+// TestComposeRegistersTheWorkflowsAttributes: the attributes the shared
+// registration script registers are exactly those the workflow upserts,
+// with their types.
 func TestComposeRegistersTheWorkflowsAttributes(t *testing.T) {
-	c, _ := readCompose(t)
-	cmd := strings.Join(c.Services["temporal-search-attributes"].Command, "\n")
+	cmd := string(read(t, filepath.Join("..", TemporalRegister)))
 	var got []string
 	for _, m := range regexp.MustCompile(`\b([A-Z][A-Za-z]+):(Keyword|Double|Int|Bool|Datetime|Text|KeywordList)\b`).FindAllStringSubmatch(cmd, -1) {
 		got = append(got, m[1]+":"+m[2])
@@ -144,7 +148,7 @@ func TestComposeRegistersTheWorkflowsAttributes(t *testing.T) {
 	slices.Sort(got)
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
-		t.Errorf("the compose job registers %v, the workflow upserts %v", got, want)
+		t.Errorf("%s registers %v, the workflow upserts %v", TemporalRegister, got, want)
 	}
 }
 

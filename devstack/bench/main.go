@@ -31,8 +31,6 @@ import (
 	"github.com/shopspring/decimal"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
 	"dealflow/db"
 	"dealflow/db/dbtest"
@@ -126,7 +124,7 @@ func run(ctx context.Context, deals, big, file int, rates bool) error {
 // rates prints the signal and intake rates, their ratio, and history
 // bytes per invoice.
 func (b *bench) rates(ctx context.Context, big int) error {
-	raw, err := b.rawSignalRate(ctx, 20, 20000)
+	raw, err := devstack.RawSignalRate(ctx, b.c, "bench-noop", 20, 20000)
 	if err != nil {
 		return err
 	}
@@ -146,36 +144,6 @@ func (b *bench) rates(ctx context.Context, big int) error {
 		fmt.Printf("history bytes per invoice, %6d-invoice deal: %6.0f\n", n, per)
 	}
 	return nil
-}
-
-// noop takes signals and does nothing with them: Temporal's own cost of a
-// signal, for comparison.
-func noop(ctx workflow.Context) error {
-	ch := workflow.GetSignalChannel(ctx, "invoice")
-	for {
-		var v any
-		ch.Receive(ctx, &v)
-	}
-}
-
-func (b *bench) rawSignalRate(ctx context.Context, workflowsN, signals int) (float64, error) {
-	w := worker.New(b.c, "bench-noop", worker.Options{})
-	w.RegisterWorkflow(noop)
-	if err := w.Start(); err != nil {
-		return 0, err
-	}
-	defer w.Stop()
-	for i := 0; i < workflowsN; i++ {
-		if _, err := b.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("noop-%d", i), TaskQueue: "bench-noop"}, noop); err != nil {
-			return 0, err
-		}
-	}
-	payload := json.RawMessage(`{"invoice_id":"X","category":"travel","amount":"12.34","currency":"EUR","date":"2026-12-01"}`)
-	start := time.Now()
-	err := parallel(8, signals, func(i int) error {
-		return b.c.SignalWorkflow(ctx, fmt.Sprintf("noop-%d", i%workflowsN), "", "invoice", payload)
-	})
-	return float64(signals) / time.Since(start).Seconds(), err
 }
 
 // openInDelivery opens deals prefix-0.. and walks them into delivery.
