@@ -6,16 +6,20 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/shopspring/decimal"
+	"go.temporal.io/sdk/client"
 
 	"dealflow/activities"
 	"dealflow/activities/slackfake"
+	"dealflow/db/dbtest"
 	"dealflow/deal"
 	"dealflow/deal/dealtest"
 	"dealflow/hubspot"
@@ -427,4 +431,21 @@ func (e *hsEnv) dumpEventsOnFailure(t *testing.T) {
 			t.Logf("event %d at %d %s %s=%q attempts %d: %s", id, at, typ, prop, val, attempts, outcome)
 		}
 	})
+}
+
+// TestHubSpotRefusesToStartWithoutSlack: the bridge finds people in Slack;
+// with HubSpot on and Slack off the worker does not start, and says why.
+func TestHubSpotRefusesToStartWithoutSlack(t *testing.T) {
+	dbURL, drop, err := dbtest.CreateDatabase(context.Background(), os.Getenv("DATABASE_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(drop)
+	stages, _ := hubspot.ParseStages(hsStages)
+	_, err = Start(context.Background(), Config{DatabaseURL: dbURL, HTTPAddr: "127.0.0.1:0", Temporal: client.Options{HostPort: temporalHostPort},
+		TaskQueue: "deals-test-hubspot-noslack", Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		HubSpot: hubspot.Config{Token: hsToken, ClientSecret: hsSecret, Stages: stages}})
+	if err == nil || !strings.Contains(err.Error(), "SLACK_BOT_TOKEN is not set") {
+		t.Fatalf("started: %v", err)
+	}
 }

@@ -50,6 +50,7 @@ var commands = []command{
 	}},
 	{"change_order", "record a change order (also: change-order)", runChangeOrder},
 	{"progress", "report delivery progress in percent", runProgress},
+	{"hubspot", "`hubspot setup`: make dealflow's HubSpot properties and check the pipeline's stages (docs/hubspot.md)", runHubSpot},
 }
 
 func main() {
