@@ -38,3 +38,16 @@ GROUP BY j.job_id;
 SELECT row_no, deal_id, invoice_id, status, reason FROM intake_rows
 WHERE job_id = $1 AND row_no > sqlc.arg(after)::int
 ORDER BY row_no LIMIT sqlc.arg(page);
+
+-- name: CorrectionFilesByDeal :many
+-- Per deal, the finance files (intake jobs) whose every row for the deal
+-- only corrected an earlier one: a credit note, or an invoice id already
+-- taken (duplicate, or refused as conflicting with what it holds).
+SELECT deal_id, count(*)::int AS files FROM (
+    SELECT job_id, deal_id FROM intake_rows
+    WHERE deal_id = ANY(sqlc.arg(deal_ids)::text[])
+    GROUP BY job_id, deal_id
+    HAVING bool_and(status IN ('duplicate', 'refused')
+        OR (invoice <> '' AND (invoice::jsonb ->> 'credit') = 'true'))
+) f
+GROUP BY deal_id ORDER BY deal_id;
