@@ -31,7 +31,7 @@ type Options struct {
 	Now  time.Time
 	Days int // window in days; DefaultDays when 0
 	// CloseLagDays is how many days after a month's end finance closes it
-	// (sign 3); DefaultCloseLagDays when 0.
+	// (sign 3); CloseLagDaysFromEnv reads it.
 	CloseLagDays int
 	// CorrectionFiles counts, by deal id, the bulk finance files whose
 	// rows for the deal only corrected earlier ones (sign 5; Load reads
