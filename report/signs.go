@@ -126,7 +126,7 @@ func (d *DealSigns) signs(r *deal.Record, o Options) {
 	d.ShadowOf = len(r.Invoices) + len(r.Commitments) + len(d.CommitmentsAfterClose)
 	d.UntracedInvoices = untraced
 	if d.ShadowOf > 0 {
-		pct := decimal.NewFromInt(int64(d.ShadowLines * 100)).DivRound(decimal.NewFromInt(int64(d.ShadowOf)), 1)
+		pct := decimal.NewFromInt(int64(d.ShadowLines*100)).DivRound(decimal.NewFromInt(int64(d.ShadowOf)), 1)
 		d.ShadowPct = &pct
 	}
 	d.CorrectionFiles = o.CorrectionFiles[d.DealID]
@@ -250,7 +250,7 @@ func (p *Person) addSigns(deals []DealSigns) {
 	p.AvgDaysBeforeMonthlyClose = mean(beforeClose, alerts)
 	p.Alerts = alerts
 	if p.ShadowOf > 0 {
-		v := decimal.NewFromInt(int64(p.ShadowLines * 100)).DivRound(decimal.NewFromInt(int64(p.ShadowOf)), 1)
+		v := decimal.NewFromInt(int64(p.ShadowLines*100)).DivRound(decimal.NewFromInt(int64(p.ShadowOf)), 1)
 		p.ShadowPct = &v
 	}
 }
@@ -362,9 +362,9 @@ func mean(sum decimal.Decimal, n int) *decimal.Decimal {
 
 // hours and days are a duration to one decimal place, exactly.
 func hours(d time.Duration) decimal.Decimal {
-	return decimal.NewFromInt(int64(d / time.Second)).DivRound(decimal.NewFromInt(3600), 1)
+	return decimal.NewFromInt(int64(d/time.Second)).DivRound(decimal.NewFromInt(3600), 1)
 }
 
 func days(d time.Duration) decimal.Decimal {
-	return decimal.NewFromInt(int64(d / time.Second)).DivRound(decimal.NewFromInt(86400), 1)
+	return decimal.NewFromInt(int64(d/time.Second)).DivRound(decimal.NewFromInt(86400), 1)
 }
