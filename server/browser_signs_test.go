@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"dealflow/deal"
+	"dealflow/deal/dealtest"
 	"dealflow/report/reporttest"
+	"dealflow/workflows"
 )
 
 // TestReportScreenshot loads the worked examples of docs/warning-signs.md
@@ -74,5 +77,73 @@ func TestReportScreenshot(t *testing.T) {
 	headless(t, "--hide-scrollbars", "--window-size=1400,2000", "--screenshot="+shot, page.String())
 	if b, err := os.ReadFile(shot); err != nil || len(b) < 10000 || !bytes.HasPrefix(b, []byte("\x89PNG")) {
 		t.Fatalf("no screenshot of the report (%d bytes, %v)", len(b), err)
+	}
+}
+
+// TestAskTheAEInBrowser asks and answers on a running deal through the
+// workflow's update, with the refusals a person can run into, and reads
+// the deal page in headless Chromium: the questions with their answers,
+// the handover checklist's count, and the refusals with their reasons. A
+// second deal, walked by the rules past two business days, shows an
+// escalated question (the workflow test time-skips the real timer).
+func TestAskTheAEInBrowser(t *testing.T) {
+	chromiumBin(t)
+	const token = "ask-token"
+	s := startServer(t, func(c *Config) { c.DashboardToken = token })
+	ctx := context.Background()
+	id := "br-ask"
+	openDeal(t, s, dealtest.Terms(id, time.Now()))
+	send(t, s, id, dealtest.ToDelivery()...)
+	ask := dealtest.Ask("q1", dealtest.PM, "Which integrations did you promise Globex?")
+	send(t, s, id, ask)
+	for _, c := range []struct {
+		step         dealtest.Step
+		status, want string
+	}{
+		{ask, deal.Duplicate, ""},
+		{dealtest.Ask("q2", dealtest.AE, "Asking myself?"), deal.Refused, "only the PM U_PM or the GM U_GM asks the AE"},
+		{dealtest.Ask("q3", dealtest.PM, strings.Repeat("?", deal.MaxQuestionLen+1)), deal.Refused, "text is longer than 2000 characters"},
+		{dealtest.Reply("q1", dealtest.GM, "Only the CRM."), deal.Refused, "only the AE U_AE answers"},
+	} {
+		res, err := workflows.Send(ctx, s.Client, id, c.step.Signal, c.step.Payload)
+		if err != nil || res.Status != c.status || !strings.Contains(res.Reason, c.want) {
+			t.Fatalf("%s %.80s: %+v %v, want %s %q", c.step.Signal, c.step.Payload, res, err, c.status, c.want)
+		}
+	}
+	send(t, s, id, dealtest.Reply("q1", dealtest.AE, "Only the CRM export, see annex B."),
+		dealtest.Ask("q4", dealtest.GM, "Is the March go-live in writing?"))
+	waitForRecord(t, s, id)
+
+	// The escalated deal: asked on a Friday, due and escalated on Tuesday.
+	fri := time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC)
+	d, err := dealtest.Open(dealtest.Terms("br-esc", fri.AddDate(0, 0, -1)), fri.AddDate(0, 0, -1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, st := range append(dealtest.ToDelivery(), dealtest.Ask("q1", dealtest.PM, "Who promised weekend support?")) {
+		if res := d.Send(fri.Add(time.Duration(i-len(dealtest.ToDelivery()))*time.Minute), st.Signal, st.Payload); res.Status != deal.Accepted {
+			t.Fatalf("%s: %+v", st.Signal, res)
+		}
+	}
+	d.Escalate(time.Date(2026, 12, 1, 15, 0, 0, 0, time.UTC))
+	if err := s.Store.ImportRecord(ctx, d.Record, nil, "seed-br-esc"); err != nil {
+		t.Fatal(err)
+	}
+
+	page := url.URL{Scheme: "http", Host: s.Addr, Path: "/deals/" + id, User: url.UserPassword("ops", token)}
+	dom := string(headless(t, "--dump-dom", page.String()))
+	for _, want := range []string{`id="questions"`, `<tr data-question="q1">`, "Which integrations did you promise Globex?", "Only the CRM export, see annex B.",
+		`<span class="pill ok">answered</span>`, `<tr data-question="q4">`, `<span class="pill warn">waiting</span>`, "Questions to the AE: 2 asked, 1 unanswered",
+		"only the PM U_PM or the GM U_GM asks the AE", "text is longer than 2000 characters", "only the AE U_AE answers"} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("the deal page in the browser lacks %q", want)
+		}
+	}
+	if strings.Count(dom, `data-question="`) != 2 {
+		t.Errorf("the deal page shows %d questions, want 2 (a refused one is no question)", strings.Count(dom, `data-question="`))
+	}
+	page.Path = "/deals/br-esc"
+	if dom := string(headless(t, "--dump-dom", page.String())); !strings.Contains(dom, "escalated to the GM") || !strings.Contains(dom, "Who promised weekend support?") {
+		t.Errorf("the escalated question is not shown as escalated:\n%s", dom)
 	}
 }
