@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/shopspring/decimal"
@@ -87,4 +88,33 @@ func show(d *decimal.Decimal) string {
 		return "-"
 	}
 	return d.String()
+}
+
+// TestWorkedCSVAndText: the CSV has a row per AE and PM with the figures
+// the page shows, and the text prints the five signs and their trends.
+func TestWorkedCSVAndText(t *testing.T) {
+	recs, err := reporttest.WorkedRecords()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := Build(recs, Options{Now: reporttest.WorkedNow, CorrectionFiles: reporttest.WorkedCorrectionFiles})
+	rep.Names = map[string]string{"U_ANA": "=Ana"}
+	var b strings.Builder
+	if err := WriteCSV(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 5 || !strings.HasPrefix(lines[0], "role,person,name,deals,1_questions_per_deal,") ||
+		lines[1] != "ae,U_ANA,'=Ana,3,1.33,3.5,1,3,2,1,6,5.7,3,6.0,23.7,11.33,true,27.3,1" {
+		t.Fatalf("CSV:\n%s", b.String())
+	}
+	b.Reset()
+	if err := WriteText(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"The five warning signs", "4. Points below target (pts):  2026-Q1 -  2026-Q2 -8.00  2026-Q3 10.00  2026-Q4 4.67"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("text lacks %q:\n%s", want, b.String())
+		}
+	}
 }
