@@ -30,6 +30,20 @@ const PatternDeals = 3
 type Options struct {
 	Now  time.Time
 	Days int // window in days; DefaultDays when 0
+	// CloseLagDays is how many days after a month's end finance closes it
+	// (sign 3); CloseLagDaysFromEnv reads it.
+	CloseLagDays int
+	// CorrectionFiles counts, by deal id, the bulk finance files whose
+	// rows for the deal only corrected earlier ones (sign 5; Load reads
+	// them from PostgreSQL).
+	CorrectionFiles map[string]int
+}
+
+func (o Options) closeLagDays() int {
+	if o.CloseLagDays <= 0 {
+		return DefaultCloseLagDays
+	}
+	return o.CloseLagDays
 }
 
 func (o Options) days() int {
@@ -47,6 +61,11 @@ type Report struct {
 	GeneratedAt time.Time `json:"generated_at"`
 	Since       time.Time `json:"since"`
 	Days        int       `json:"days"`
+	// CloseLagDays is the finance close lag sign 3 is set against.
+	CloseLagDays int `json:"close_lag_days"`
+	// Trends are the five signs quarter by quarter over every deal won in
+	// the last TrendQuarters quarters, whatever the window.
+	Trends []Trend `json:"trends"`
 	// Flags name the AEs whose last three deals drifted the same way.
 	Flags []Flag      `json:"flags"`
 	ByAE  []Person    `json:"by_ae"`
@@ -93,6 +112,29 @@ type DealSigns struct {
 	// or recorded by the owner on the client's behalf.
 	ClientSignoffsByClient int `json:"client_signoffs_by_client"`
 	ClientSignoffsOnBehalf int `json:"client_signoffs_on_behalf"`
+
+	// Sign 1: questions to the AE in the first FirstDays after the close,
+	// the hours each answer took, and those still unanswered.
+	QuestionsFirstDays int               `json:"questions_first_days"`
+	AnswerHours        []decimal.Decimal `json:"answer_hours"`
+	Unanswered         int               `json:"unanswered"`
+	// Sign 2 (with ScopeAmbiguities): change orders in the first FirstDays
+	// of delivery, and commitments sent after the close that were never
+	// recorded before it.
+	ChangeOrdersFirstDays []string `json:"change_orders_first_days"`
+	CommitmentsAfterClose []string `json:"commitments_after_close"`
+	// Sign 3: the mean days from an invoice's date to its arrival, and
+	// every margin alert set against its invoice and a monthly close.
+	AvgInvoiceLagDays *decimal.Decimal `json:"avg_invoice_lag_days,omitempty"`
+	Alerts            []AlertTiming    `json:"alerts"`
+	// Sign 5: lines (invoices, commitments) that came after the handover
+	// with no trail before the close, of all the deal's lines, and bulk
+	// finance files that only corrected earlier rows.
+	UntracedInvoices []string         `json:"untraced_invoices"`
+	ShadowLines      int              `json:"shadow_lines"`
+	ShadowOf         int              `json:"shadow_of"`
+	ShadowPct        *decimal.Decimal `json:"shadow_pct,omitempty"`
+	CorrectionFiles  int              `json:"correction_files"`
 }
 
 // InDelivery is true once the handover is signed off, when the margin
@@ -120,6 +162,26 @@ type Person struct {
 	ClientSignoffsByClient         int              `json:"client_signoffs_by_client"`
 	ClientSignoffsOnBehalf         int              `json:"client_signoffs_on_behalf"`
 	Flagged                        bool             `json:"flagged"`
+
+	// The five signs summed over the person's deals (signs.go).
+	QuestionsFirstDays        int              `json:"questions_first_days"`
+	QuestionsPerDeal          *decimal.Decimal `json:"questions_per_deal,omitempty"`
+	MedianAnswerHours         *decimal.Decimal `json:"median_answer_hours,omitempty"`
+	UnansweredQuestions       int              `json:"unanswered_questions"`
+	ChangeOrdersFirstDays     int              `json:"change_orders_first_days"`
+	CommitmentsAfterClose     int              `json:"commitments_after_close"`
+	KickoffScope              int              `json:"kickoff_scope"`
+	AvgInvoiceLagDays         *decimal.Decimal `json:"avg_invoice_lag_days,omitempty"`
+	Alerts                    int              `json:"alerts"`
+	AvgAlertDaysFromInvoice   *decimal.Decimal `json:"avg_alert_days_from_invoice,omitempty"`
+	AvgDaysBeforeMonthlyClose *decimal.Decimal `json:"avg_days_before_monthly_close,omitempty"`
+	ShadowLines               int              `json:"shadow_lines"`
+	ShadowOf                  int              `json:"shadow_of"`
+	ShadowPct                 *decimal.Decimal `json:"shadow_pct,omitempty"`
+	CorrectionFiles           int              `json:"correction_files"`
+	// PtsByQuarter is sign 4's trend: the person's mean points below
+	// target by quarter of the close.
+	PtsByQuarter []QuarterValue `json:"pts_by_quarter"`
 }
 
 // Flag is an AE whose last PatternDeals deals past handover all came in
@@ -133,20 +195,30 @@ type Flag struct {
 // Build computes the report over records: every deal won inside the window
 // counts; lost and still-presale deals do not.
 func Build(records []*deal.Record, o Options) Report {
-	rep := Report{GeneratedAt: o.Now, Days: o.days(), Since: o.Since(),
+	rep := Report{GeneratedAt: o.Now, Days: o.days(), Since: o.Since(), CloseLagDays: o.closeLagDays(),
 		Flags: []Flag{}, ByAE: []Person{}, ByPM: []Person{}, Deals: []DealSigns{}}
+	var trendDeals []DealSigns
 	for _, r := range records {
-		if r.Close == nil || r.Close.Outcome != "won" || r.Close.At.Before(rep.Since) || r.Close.At.After(o.Now) {
+		if r.Close == nil || r.Close.Outcome != "won" || r.Close.At.After(o.Now) {
 			continue
 		}
-		rep.Deals = append(rep.Deals, Signs(r))
+		d := Signs(r, o)
+		if !r.Close.At.Before(TrendSince(o.Now)) {
+			trendDeals = append(trendDeals, d)
+		}
+		if !r.Close.At.Before(rep.Since) {
+			rep.Deals = append(rep.Deals, d)
+		}
 	}
+	rep.Trends = trends(trendDeals, o.Now)
+	trendByAE := groupBy(trendDeals, func(d DealSigns) string { return d.AE })
 	slices.SortFunc(rep.Deals, func(a, b DealSigns) int {
 		return cmp.Or(a.ClosedAt.Compare(b.ClosedAt), cmp.Compare(a.DealID, b.DealID))
 	})
 	byAE := groupBy(rep.Deals, func(d DealSigns) string { return d.AE })
 	for _, ae := range sortedKeys(byAE) {
 		p := summarize(ae, byAE[ae])
+		p.PtsByQuarter = personTrend(trendByAE[ae], o.Now)
 		if f, ok := DriftPattern(ae, byAE[ae]); ok {
 			p.Flagged = true
 			rep.Flags = append(rep.Flags, f)
@@ -161,7 +233,15 @@ func Build(records []*deal.Record, o Options) Report {
 }
 
 // Signs reads the warning signs off one won deal.
-func Signs(r *deal.Record) DealSigns {
+func Signs(r *deal.Record, o Options) DealSigns {
+	d := handoverSigns(r)
+	d.signs(r, o) // signs.go
+	return d
+}
+
+// handoverSigns are the signs the handover shows: scope, commitments, the
+// sign-off and the margin.
+func handoverSigns(r *deal.Record) DealSigns {
 	t := r.Terms
 	d := DealSigns{DealID: t.DealID, Client: t.Client, Workstream: t.Workstream, AE: t.People.AE, PM: t.People.PM,
 		Currency: t.Currency, Stage: r.Stage, ScopeAmbiguities: []string{},
@@ -312,6 +392,8 @@ func summarize(who string, deals []DealSigns) Person {
 		avg := days.DivRound(decimal.NewFromInt(int64(p.HandoversSignedOff)), 1)
 		p.AvgDaysToSignoff = &avg
 	}
+	p.addSigns(deals)
+	p.PtsByQuarter = []QuarterValue{}
 	return p
 }
 

@@ -62,7 +62,7 @@ func (w won) record() *deal.Record {
 func signsOf(ws ...won) []DealSigns {
 	var out []DealSigns
 	for _, w := range ws {
-		out = append(out, Signs(w.record()))
+		out = append(out, Signs(w.record(), Options{}))
 	}
 	return out
 }
@@ -142,7 +142,7 @@ func TestSignsOfARealRecord(t *testing.T) {
 
 	// The signs are read from the record PostgreSQL would hold after these
 	// signals, as the report reads it.
-	s := Signs(d.Record)
+	s := Signs(d.Record, Options{})
 	if !s.ClosedAt.Equal(closed) || s.AE != dealtest.AE || s.PM != dealtest.PM {
 		t.Fatalf("deal %+v", s)
 	}

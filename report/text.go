@@ -30,6 +30,7 @@ func WriteText(w io.Writer, r Report) error {
 	}
 	writeTable(&b, "By AE", "AE", r.ByAE, r.Names, true)
 	writeTable(&b, "By PM", "PM", r.ByPM, r.Names, false)
+	writeSigns(&b, r)
 	b.WriteString("What the figures mean\n")
 	for _, d := range Definitions {
 		fmt.Fprintf(&b, "  %s: %s\n", d.Name, d.Text)
@@ -60,6 +61,39 @@ func writeTable(b *strings.Builder, title, who string, people []Person, names de
 		fmt.Fprintln(tw, line)
 	}
 	_ = tw.Flush()
+	b.WriteString("\n")
+}
+
+// writeSigns prints the five signs per person and their trends.
+func writeSigns(b *strings.Builder, r Report) {
+	b.WriteString("The five warning signs\n")
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+	head := "  role\tperson"
+	for _, c := range signColumns {
+		head += "\t" + strings.ReplaceAll(c.head, "_", " ")
+	}
+	fmt.Fprintln(tw, head)
+	for _, g := range []struct {
+		role   string
+		people []Person
+	}{{"AE", r.ByAE}, {"PM", r.ByPM}} {
+		for _, p := range g.people {
+			line := "  " + g.role + "\t" + r.Names.Show(p.Person)
+			for _, c := range signColumns {
+				line += "\t" + c.value(p)
+			}
+			fmt.Fprintln(tw, line)
+		}
+	}
+	_ = tw.Flush()
+	b.WriteString("\nTrends by quarter of the close\n")
+	for _, t := range r.Trends {
+		fmt.Fprintf(b, "  %d. %s (%s):", t.Sign, t.Name, t.Unit)
+		for _, q := range t.Quarters {
+			fmt.Fprintf(b, "  %s %s", q.Quarter, fixed(q.Value, 2))
+		}
+		b.WriteString("\n")
+	}
 	b.WriteString("\n")
 }
 

@@ -143,7 +143,22 @@ func (s *Server) dealPage(w http.ResponseWriter, r *http.Request) {
 // reportPage is the early-warning report; ?days= sets its window and
 // ?format=json gives the same figures as `starter report --json`.
 func (s *Server) reportPage(w http.ResponseWriter, r *http.Request) {
-	o := report.Options{Now: time.Now().UTC()}
+	lag, err := report.CloseLagDaysFromEnv()
+	if err != nil {
+		s.serverError(w, "reading the report's settings", err)
+		return
+	}
+	o := report.Options{Now: time.Now().UTC(), CloseLagDays: lag}
+	// as_of reads the report as it stood at a past moment (the worked
+	// examples of docs/warning-signs.md are read at theirs).
+	if v := r.URL.Query().Get("as_of"); v != "" {
+		at, err := time.Parse(time.RFC3339, v)
+		if err != nil || at.After(o.Now) {
+			s.errorPage(w, http.StatusBadRequest, fmt.Sprintf("as_of must be a past time such as 2026-12-01T12:00:00Z, not %q", v))
+			return
+		}
+		o.Now = at.UTC()
+	}
 	if v := r.URL.Query().Get("days"); v != "" {
 		d, err := strconv.Atoi(v)
 		if err != nil || d < 1 || d > 3660 {
@@ -157,12 +172,19 @@ func (s *Server) reportPage(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, "building the report", err)
 		return
 	}
-	if r.URL.Query().Get("format") == "json" {
+	switch r.URL.Query().Get("format") {
+	case "json":
 		w.Header().Set("Content-Type", "application/json")
 		_ = writeJSON(w, rep)
 		return
+	case "csv":
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="warning-signs.csv"`)
+		_ = report.WriteCSV(w, rep)
+		return
 	}
-	s.render(w, "report", rep.Names, reportView{Report: rep, Definitions: report.Definitions, PatternDeals: report.PatternDeals})
+	s.render(w, "report", rep.Names, reportView{Report: rep, Definitions: report.Definitions, PatternDeals: report.PatternDeals,
+		Charts: signCharts(rep.Trends)})
 }
 
 // names reads the cached names of people on a page. The page is worth more

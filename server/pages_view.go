@@ -146,6 +146,8 @@ type reportView struct {
 	Report       report.Report
 	Definitions  []report.Definition
 	PatternDeals int
+	// Charts are the five signs' quarterly trends (pages_signs_chart.go).
+	Charts []signChart
 }
 
 type errorView struct {

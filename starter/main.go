@@ -33,7 +33,7 @@ var commands = []command{
 		return runRecord(ctx, args, stdout)
 	}},
 	{"list", "list deals with their stage and margin status", runList},
-	{"report", "the handover early-warning report from PostgreSQL (text or --json)", func(ctx context.Context, _ *target, args []string, stdout io.Writer) error {
+	{"report", "the handover early-warning report and the five warning signs from PostgreSQL (text, --json or --csv)", func(ctx context.Context, _ *target, args []string, stdout io.Writer) error {
 		return runReport(ctx, args, stdout)
 	}},
 	{"signoff", "sign a presale ticket off, or ask for changes", runSignoff},
@@ -51,6 +51,8 @@ var commands = []command{
 	{"change_order", "record a change order (also: change-order)", runChangeOrder},
 	{"progress", "report delivery progress in percent", runProgress},
 	{"hubspot", "`hubspot setup`: make dealflow's HubSpot properties and check the pipeline's stages (docs/hubspot.md)", runHubSpot},
+	{"question", "ask the AE a question about a won deal (the PM or the GM)", runQuestion},
+	{"answer", "the AE's answer to a question", runAnswer},
 }
 
 func main() {

@@ -35,6 +35,15 @@ func OpenDeal(ctx context.Context, c client.Client, taskQueue string, in Input) 
 // starts, so a person whose name is not known then shows as the id for the
 // deal's life; the search attributes hold ids whatever the names.
 func OpenDealNamed(ctx context.Context, c client.Client, taskQueue string, in Input, names deal.Names) (client.WorkflowRun, error) {
+	// The firm's calendar goes into the terms here, where the deal is
+	// opened, so the workflow computes every business day from its input.
+	if in.TimeZone == "" && len(in.Holidays) == 0 {
+		zone, holidays, err := deal.FirmCalendar()
+		if err != nil {
+			return nil, err
+		}
+		in.TimeZone, in.Holidays = zone, holidays
+	}
 	if err := in.Normalize(); err != nil {
 		return nil, err
 	}

@@ -34,6 +34,45 @@ func (q *Queries) AnswerIntakeRows(ctx context.Context, arg AnswerIntakeRowsPara
 	return err
 }
 
+const correctionFilesByDeal = `-- name: CorrectionFilesByDeal :many
+SELECT deal_id, count(*)::int AS files FROM (
+    SELECT job_id, deal_id FROM intake_rows
+    WHERE deal_id = ANY($1::text[])
+    GROUP BY job_id, deal_id
+    HAVING bool_and(status IN ('duplicate', 'refused')
+        OR (invoice <> '' AND (invoice::jsonb ->> 'credit') = 'true'))
+) f
+GROUP BY deal_id ORDER BY deal_id
+`
+
+type CorrectionFilesByDealRow struct {
+	DealID string
+	Files  int32
+}
+
+// Per deal, the finance files (intake jobs) whose every row for the deal
+// only corrected an earlier one: a credit note, or an invoice id already
+// taken (duplicate, or refused as conflicting with what it holds).
+func (q *Queries) CorrectionFilesByDeal(ctx context.Context, dealIds []string) ([]CorrectionFilesByDealRow, error) {
+	rows, err := q.db.Query(ctx, correctionFilesByDeal, dealIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []CorrectionFilesByDealRow
+	for rows.Next() {
+		var i CorrectionFilesByDealRow
+		if err := rows.Scan(&i.DealID, &i.Files); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const createIntakeJob = `-- name: CreateIntakeJob :exec
 INSERT INTO intake_jobs (job_id, path, rows_total) VALUES ($1, $2, $3)
 `

@@ -52,3 +52,16 @@ ORDER BY created_at LIMIT sqlc.arg(page);
 -- name: TrySweepLock :one
 -- Only one worker sweeps at a time: a transaction-scoped advisory lock.
 SELECT pg_try_advisory_xact_lock(hashtextextended('intake-sweeper', 0));
+
+-- name: CorrectionFilesByDeal :many
+-- Per deal, the finance files (intake jobs) whose every row for the deal
+-- only corrected an earlier one: a credit note, or an invoice id already
+-- taken (duplicate, or refused as conflicting with what it holds).
+SELECT deal_id, count(*)::int AS files FROM (
+    SELECT job_id, deal_id FROM intake_rows
+    WHERE deal_id = ANY(sqlc.arg(deal_ids)::text[])
+    GROUP BY job_id, deal_id
+    HAVING bool_and(status IN ('duplicate', 'refused')
+        OR (invoice <> '' AND (invoice::jsonb ->> 'credit') = 'true'))
+) f
+GROUP BY deal_id ORDER BY deal_id;
