@@ -172,6 +172,10 @@ func delivery() []dealtest.Step {
 		{Signal: deal.SigChangeOrder, Payload: dealtest.JSON(map[string]string{"id": "CO-1", "amount": "5000", "planned_cost": "3000", "status": "approved", "by": dealtest.AE})},
 		{Signal: deal.SigIncident, Payload: dealtest.JSON(map[string]string{"incident_id": "I1", "severity": "critical", "status": "open", "title": "outage"})},
 		{Signal: deal.SigIncident, Payload: dealtest.JSON(map[string]string{"incident_id": "I1", "severity": "critical", "status": "resolved"})},
+		// A change carrying its idempotency key and when the person acted.
+		{Signal: deal.SigIncident, Payload: dealtest.JSON(map[string]string{"incident_id": "I2", "severity": "minor", "status": "resolved", "title": "slow page", "key": "incident-I2-resolved", "acted_at": time.Now().UTC().Format(time.RFC3339)})},
+		dealtest.Ask("Q1", dealtest.PM, "Was the data migration in the SOW?"),
+		dealtest.Reply("Q1", dealtest.AE, "Yes: section 3, up to 2 million rows."),
 		{Signal: deal.SigStage, Payload: dealtest.JSON(map[string]string{"to": "maintenance", "by": dealtest.PM})},
 	}
 }
