@@ -19,7 +19,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -82,17 +81,11 @@ type Link struct {
 // DEALFLOW_BASE_URL for the client.
 func (k Link) Path() string { return "/client/" + k.Token }
 
-// URL is the link's address for the client: under base
-// (DEALFLOW_BASE_URL) when set, else under the host a page was reached at,
-// else only its path.
-func (k Link) URL(base, host string) string {
-	if base != "" {
-		return strings.TrimRight(base, "/") + k.Path()
-	}
-	if host == "" {
-		return k.Path()
-	}
-	return (&url.URL{Scheme: "http", Host: host, Path: k.Path()}).String()
+// URL is the link's address for the client, under base
+// (DEALFLOW_BASE_URL, which the worker and the starter require while links
+// are on: a link built from a request's Host header could point anywhere).
+func (k Link) URL(base string) string {
+	return strings.TrimRight(base, "/") + k.Path()
 }
 
 // Digest names a deliverable exactly (the full SHA-256 of its JSON): the

@@ -20,7 +20,7 @@ import (
 	"dealflow/workflows"
 )
 
-const financeToken = "fin-test-token-3f9a"
+const financeToken = "fin-test-token-3f9a-0123456789abcdef"
 
 // postIntake posts body to the intake and returns the status and body.
 func postIntake(t *testing.T, s *Server, path, auth, body string) (int, []byte) {

@@ -48,7 +48,7 @@ func TestKilledWorkerFinishesTheFile(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	const token = "crash-test-token"
+	const token = "crash-test-token-0123456789abcdef"
 	env := append(os.Environ(), "DATABASE_URL="+dbURL, "TEMPORAL_ADDRESS="+tsrv.FrontendHostPort(), "HTTP_ADDR=127.0.0.1:0",
 		"FINANCE_API_TOKEN="+token, "DASHBOARD_TOKEN=")
 

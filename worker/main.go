@@ -7,6 +7,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
@@ -65,6 +67,14 @@ func run(ctx context.Context, dev, demo bool) error {
 		if uiPort == "" {
 			uiPort = DefaultUIPort
 		}
+		if cfg.DashboardToken == "" {
+			// The pages are never open: the dev mode makes a token for
+			// this run and prints a sign-in link made from it.
+			cfg.DashboardToken = newToken()
+		}
+		if cfg.MetricsAddr == "" {
+			cfg.MetricsAddr = DefaultDevMetricsAddr
+		}
 		stopDev, err := startDevStack(ctx, &cfg, uiPort)
 		if err != nil {
 			return err
@@ -77,7 +87,11 @@ func run(ctx context.Context, dev, demo bool) error {
 		return err
 	}
 	defer srv.Stop()
-	fmt.Print(banner(cfg, srv.Addr, srv.TaskQueue(), uiURL))
+	signIn := ""
+	if dev {
+		signIn = "http://" + srv.Addr + server.SignInPath(cfg.DashboardToken)
+	}
+	fmt.Print(banner(cfg, srv.Addr, srv.OpsAddr, srv.TaskQueue(), uiURL, signIn))
 	if dev && demo {
 		go func() {
 			if err := runDemo(ctx, srv.Client, os.Stdout); err != nil && ctx.Err() == nil {
@@ -90,10 +104,21 @@ func run(ctx context.Context, dev, demo bool) error {
 	return nil
 }
 
+// DefaultDevMetricsAddr is the dev mode's operations listener unless
+// METRICS_ADDR says otherwise (OpenTelemetry's Prometheus exporter port).
+const DefaultDevMetricsAddr = "127.0.0.1:9464"
+
+func newToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
 // banner says where everything is and which optional parts are on, so
 // nobody has to guess why finance intake answers 404. It names the
-// variables that turn parts on, never their values.
-func banner(cfg server.Config, addr, taskQueue, uiURL string) string {
+// variables that turn parts on, never their values; signIn is the dev
+// mode's sign-in link, which opens a session and holds no token.
+func banner(cfg server.Config, addr, opsAddr, taskQueue, uiURL, signIn string) string {
 	base := "http://" + addr
 	var b strings.Builder
 	fmt.Fprintf(&b, "\ndealflow is running.\n")
@@ -102,10 +127,18 @@ func banner(cfg server.Config, addr, taskQueue, uiURL string) string {
 	}
 	fmt.Fprintf(&b, "  Temporal:        %s, namespace %q, task queue %q\n", cfg.TemporalAddress(), namespace(cfg), taskQueue)
 	fmt.Fprintf(&b, "  Deal pages:      %s/deals\n", base)
-	if cfg.DashboardToken != "" {
-		fmt.Fprintf(&b, "  Dashboard token: on (DASHBOARD_TOKEN as bearer token or basic-auth password)\n")
-	} else {
-		fmt.Fprintf(&b, "  Dashboard token: off, the pages are open to whoever reaches %s (set DASHBOARD_TOKEN)\n", addr)
+	if signIn != "" {
+		fmt.Fprintf(&b, "  Sign in:         %s (sets a session cookie in your browser)\n", signIn)
+	}
+	switch {
+	case cfg.DashboardToken != "" && len(cfg.TrustedProxies) > 0:
+		fmt.Fprintf(&b, "  Sign-in:         people through TRUSTED_PROXIES (%s), scripts with DASHBOARD_TOKEN\n", identity(cfg))
+	case cfg.DashboardToken != "":
+		fmt.Fprintf(&b, "  Sign-in:         DASHBOARD_TOKEN as bearer token or basic-auth password\n")
+	case len(cfg.TrustedProxies) > 0:
+		fmt.Fprintf(&b, "  Sign-in:         people through TRUSTED_PROXIES (%s)\n", identity(cfg))
+	default:
+		fmt.Fprintf(&b, "  Sign-in:         none configured, so the pages answer 401 to everyone (set DASHBOARD_TOKEN or TRUSTED_PROXIES)\n")
 	}
 	if cfg.FinanceToken != "" {
 		fmt.Fprintf(&b, "  Finance intake:  on, POST %s/api/invoices and /api/invoices.csv with Authorization: Bearer $FINANCE_API_TOKEN\n", base)
@@ -125,9 +158,20 @@ func banner(cfg server.Config, addr, taskQueue, uiURL string) string {
 	default:
 		fmt.Fprintf(&b, "  Messages:        the log below (set SLACK_BOT_TOKEN to post to Slack)\n")
 	}
-	fmt.Fprintf(&b, "  Health, metrics: %s/healthz, %s/metrics\n", base, base)
+	if opsAddr != "" {
+		fmt.Fprintf(&b, "  Health, metrics: %s/healthz (liveness); ops at http://%s/readyz, http://%s/metrics (METRICS_ADDR)\n", base, opsAddr, opsAddr)
+	} else {
+		fmt.Fprintf(&b, "  Health, metrics: %s/healthz (liveness); %s/readyz, %s/metrics with the dashboard's sign-in (set METRICS_ADDR for Prometheus)\n", base, base, base)
+	}
 	fmt.Fprintf(&b, "Ctrl-C stops it.\n\n")
 	return b.String()
+}
+
+func identity(cfg server.Config) string {
+	if cfg.IdentityHeader != "" {
+		return cfg.IdentityHeader
+	}
+	return server.DefaultIdentityHeader
 }
 
 func namespace(cfg server.Config) string {
