@@ -183,7 +183,8 @@ func (s *Server) clientSubmit(w http.ResponseWriter, r *http.Request) {
 	res, err := s.links.Decide(ctx, s.Client, o, clientlink.Decision{Name: f.Name, Email: f.Email, Decision: f.Decision, Note: f.Note,
 		Evidence: s.links.Evidence(s.clientIP(r), r.UserAgent())})
 	switch {
-	case errors.Is(err, clientlink.ErrUsed):
+	case errors.Is(err, clientlink.ErrUsed), errors.Is(err, clientlink.ErrRevoked), errors.Is(err, clientlink.ErrExpired):
+		// Used, revoked or expired between the page and the form.
 		s.clientFailure(w, "", err)
 		return
 	case err != nil:

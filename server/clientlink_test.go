@@ -358,7 +358,7 @@ func TestClientLinksRefused(t *testing.T) {
 		row := dbq.ClientLink{LinkID: strings.Repeat("ab", 16), DealID: id, TicketID: "discovery", DeliverableDigest: "x", CreatedBy: "test",
 			CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
 		if err := s.Store.Queries().InsertClientLink(ctx, dbq.InsertClientLinkParams{LinkID: row.LinkID, DealID: id, TicketID: "discovery",
-			DeliverableDigest: "x", CreatedBy: "test", CreatedAt: now, ExpiresAt: row.ExpiresAt}); err != nil {
+			DeliverableDigest: "x", CreatedBy: "test", CreatedAt: now, ExpiresAt: row.ExpiresAt, ApprovalSeq: 0}); err != nil {
 			t.Fatal(err)
 		}
 		k, err := links.Link(row)

@@ -45,6 +45,7 @@ type ClientLink struct {
 	Decision          string
 	RevokedAt         *time.Time
 	RevokedBy         string
+	ApprovalSeq       int32
 }
 
 type Commitment struct {
