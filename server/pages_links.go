@@ -20,14 +20,14 @@ import (
 
 // linkView is one client link as the deal page lists it.
 type linkView struct {
-	ID, Ticket, CreatedBy, State, Decision string
-	CreatedAt, ExpiresAt                   time.Time
+	ID, Ticket, CreatedBy, RevokedBy, State, Decision string
+	CreatedAt, ExpiresAt                              time.Time
 }
 
 func linkViews(rows []dbq.ClientLink, now time.Time) map[string][]linkView {
 	out := map[string][]linkView{}
 	for _, r := range rows {
-		out[r.TicketID] = append(out[r.TicketID], linkView{ID: r.LinkID, Ticket: r.TicketID, CreatedBy: r.CreatedBy,
+		out[r.TicketID] = append(out[r.TicketID], linkView{ID: r.LinkID, Ticket: r.TicketID, CreatedBy: r.CreatedBy, RevokedBy: r.RevokedBy,
 			State: clientlink.State(r, now), Decision: r.Decision, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt})
 	}
 	return out
