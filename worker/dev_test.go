@@ -94,7 +94,7 @@ func signInWorks(t *testing.T, w *devWorker) {
 func TestHealthcheck(t *testing.T) {
 	status := http.StatusOK
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/healthz" {
+		if r.URL.Path != "/readyz" {
 			http.NotFound(w, r)
 			return
 		}
@@ -104,15 +104,15 @@ func TestHealthcheck(t *testing.T) {
 	defer ts.Close()
 	_, port, _ := net.SplitHostPort(ts.Listener.Addr().String())
 	// A worker listening on every interface is checked through loopback.
-	if err := healthcheck("0.0.0.0:" + port); err != nil {
+	if err := healthcheck("0.0.0.0:"+port, "/readyz"); err != nil {
 		t.Fatalf("healthy worker: %v", err)
 	}
 	status = http.StatusServiceUnavailable
-	if err := healthcheck(ts.Listener.Addr().String()); err == nil || !strings.Contains(err.Error(), "temporal unreachable") {
+	if err := healthcheck(ts.Listener.Addr().String(), "/readyz"); err == nil || !strings.Contains(err.Error(), "temporal unreachable") {
 		t.Fatalf("unhealthy worker: %v", err)
 	}
 	ts.Close()
-	if err := healthcheck(ts.Listener.Addr().String()); err == nil {
+	if err := healthcheck(ts.Listener.Addr().String(), "/readyz"); err == nil {
 		t.Fatal("a stopped worker passed the health check")
 	}
 }

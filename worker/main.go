@@ -31,11 +31,17 @@ const DefaultUIPort = "8233"
 func main() {
 	dev := flag.Bool("dev", false, "start the Temporal dev server (UI on 127.0.0.1:$TEMPORAL_UI_PORT, default 8233) and create the database if missing")
 	demo := flag.Bool("demo", true, "with -dev, drive a scripted demo deal")
-	health := flag.Bool("healthcheck", false, "ask the running worker's /healthz (at HTTP_ADDR) and exit 0 when it answers 200: the container health check")
+	health := flag.Bool("healthcheck", false, "ask the running worker's /readyz at METRICS_ADDR (else its /healthz at HTTP_ADDR) and exit 0 when it answers 200: the container health check")
 	flag.Parse()
 
 	if *health {
-		if err := healthcheck(os.Getenv("HTTP_ADDR")); err != nil {
+		addr, path := os.Getenv("HTTP_ADDR"), "/healthz"
+		if ops := os.Getenv("METRICS_ADDR"); ops != "" {
+			// The detailed check (PostgreSQL and Temporal) is on the
+			// operations listener; the public port has only liveness.
+			addr, path = ops, "/readyz"
+		}
+		if err := healthcheck(addr, path); err != nil {
 			fmt.Fprintln(os.Stderr, "dealflow worker healthcheck:", err)
 			os.Exit(1)
 		}
@@ -181,10 +187,10 @@ func namespace(cfg server.Config) string {
 	return cfg.Temporal.Namespace
 }
 
-// healthcheck asks the worker listening at addr (HTTP_ADDR) for /healthz.
-// The container image has no shell or curl, so the worker checks itself;
-// a wildcard listen address is reached through loopback.
-func healthcheck(addr string) error {
+// healthcheck asks the worker listening at addr for path. The container
+// image has no shell or curl, so the worker checks itself; a wildcard
+// listen address is reached through loopback.
+func healthcheck(addr, path string) error {
 	if addr == "" {
 		addr = server.DefaultHTTPAddr
 	}
@@ -196,7 +202,7 @@ func healthcheck(addr string) error {
 		host = "127.0.0.1"
 	}
 	c := http.Client{Timeout: 4 * time.Second}
-	resp, err := c.Get("http://" + net.JoinHostPort(host, port) + "/healthz")
+	resp, err := c.Get("http://" + net.JoinHostPort(host, port) + path)
 	if err != nil {
 		return err
 	}
