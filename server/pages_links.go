@@ -55,6 +55,9 @@ func (s *Server) issueLinkPage(w http.ResponseWriter, r *http.Request) {
 		s.noSuchDeal(w)
 		return
 	}
+	if !s.mayChangeLinks(w, r, id, ticket, false) {
+		return
+	}
 	by := actorOf(r).String()
 	l, err := s.links.Issue(r.Context(), id, ticket, by)
 	switch {
@@ -86,6 +89,11 @@ func (s *Server) revokeLinkPage(w http.ResponseWriter, r *http.Request) {
 	link, okLink := pathID(r, "link_id")
 	if !okID || !okLink {
 		s.noSuchDeal(w)
+		return
+	}
+	// A link of this deal needs its role; no such link revokes nothing
+	// below, whoever asks.
+	if row, err := s.Store.Queries().GetClientLink(r.Context(), link); err == nil && row.DealID == id && !s.mayChangeLinks(w, r, id, row.TicketID, true) {
 		return
 	}
 	by := actorOf(r).String()

@@ -50,6 +50,8 @@ type Server struct {
 	// The rate limiters of the routes (routes.go), per client; tokenLimit
 	// per client link.
 	ipLimit, tokenLimit, pageLimit, financeLimit, authFail *limiter
+	// people caches who a signed-in person is in Slack (people_roles.go).
+	slackUsers slackPeople
 }
 
 // Start connects to PostgreSQL and Temporal, migrates the schema, starts the

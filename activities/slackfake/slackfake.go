@@ -29,6 +29,7 @@ type Call struct {
 	TriggerID string
 	View      json.RawMessage
 	ViewID    string
+	Email     string
 }
 
 // Message is a posted message with its current content.
@@ -68,7 +69,7 @@ type Server struct {
 	users map[string]user
 }
 
-type user struct{ name, realName string }
+type user struct{ name, realName, email string }
 
 // New starts a fake Web API that accepts token.
 func New(token string) *Server {
@@ -82,7 +83,17 @@ func New(token string) *Server {
 func (s *Server) SetUser(id, name, realName string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.users[id] = user{name, realName}
+	s.users[id] = user{name: name, realName: realName, email: s.users[id].email}
+}
+
+// SetEmail gives a user known to users.info the email address
+// users.lookupByEmail finds them by (Slack's profile.email).
+func (s *Server) SetEmail(id, email string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[id]
+	u.email = email
+	s.users[id] = u
 }
 
 // APIURL is the base URL to give the Slack client.
@@ -195,6 +206,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			token = t
 		}
 		c.Channel, c.User, c.TS, c.Text = r.PostForm.Get("channel"), r.PostForm.Get("user"), r.PostForm.Get("ts"), r.PostForm.Get("text")
+		c.Email = r.PostForm.Get("email")
 		if b := r.PostForm.Get("blocks"); b != "" {
 			c.Blocks = json.RawMessage(b)
 		}
@@ -284,6 +296,23 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		answer(w, map[string]any{"ok": true, "user": map[string]any{"id": c.User, "name": u.name, "real_name": u.realName,
 			"profile": map[string]any{"real_name": u.realName, "display_name": u.name}}})
+	case "users.lookupByEmail":
+		// Slack matches the profile's email exactly as registered (case
+		// aside); a missing argument is invalid_arguments, an unknown
+		// address users_not_found.
+		if c.Email == "" {
+			answer(w, map[string]any{"ok": false, "error": "invalid_arguments"})
+			return
+		}
+		s.calls = append(s.calls, c)
+		for id, u := range s.users {
+			if u.email != "" && strings.EqualFold(u.email, c.Email) {
+				answer(w, map[string]any{"ok": true, "user": map[string]any{"id": id, "name": u.name, "real_name": u.realName,
+					"profile": map[string]any{"real_name": u.realName, "display_name": u.name, "email": u.email}}})
+				return
+			}
+		}
+		answer(w, map[string]any{"ok": false, "error": "users_not_found"})
 	case "apps.connections.open":
 		s.calls = append(s.calls, c)
 		answer(w, map[string]any{"ok": true, "url": s.SocketURL})
