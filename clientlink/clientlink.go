@@ -19,6 +19,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -86,6 +88,24 @@ func (k Link) Path() string { return "/client/" + k.Token }
 // are on: a link built from a request's Host header could point anywhere).
 func (k Link) URL(base string) string {
 	return strings.TrimRight(base, "/") + k.Path()
+}
+
+// CheckBaseURL refuses an address links cannot be sent under: none, or
+// plain http beyond loopback (the link is the client's credential, and
+// would cross the network readable). The worker and the starter both ask.
+func CheckBaseURL(base string) error {
+	if base == "" {
+		return errors.New("client links are on (CLIENT_LINK_SECRET) but DEALFLOW_BASE_URL is not set: set it to the https:// address clients reach")
+	}
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("DEALFLOW_BASE_URL %q is not an address such as https://dealflow.example.com", base)
+	}
+	ip := net.ParseIP(u.Hostname())
+	if u.Scheme != "https" && !(u.Scheme == "http" && (u.Hostname() == "localhost" || (ip != nil && ip.IsLoopback()))) {
+		return fmt.Errorf("client links need an https:// DEALFLOW_BASE_URL, not %s: the link is the client's credential", u.Scheme+"://"+u.Host)
+	}
+	return nil
 }
 
 // Digest names a deliverable exactly (the full SHA-256 of its JSON): the

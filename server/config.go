@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
 
+	"dealflow/clientlink"
 	"dealflow/workflows"
 )
 
@@ -180,11 +181,8 @@ func (c Config) Validate() error {
 		}
 	}
 	if c.ClientLinkSecret != "" {
-		if c.BaseURL == "" {
-			return errors.New("client links are on (CLIENT_LINK_SECRET) but DEALFLOW_BASE_URL is not set: set it to the https:// address clients reach")
-		}
-		if u, _ := url.Parse(c.BaseURL); u.Scheme != "https" && !isLoopbackHost(u.Hostname()) {
-			return fmt.Errorf("client links need an https:// DEALFLOW_BASE_URL, not %s: the link is the client's credential", u.Scheme+"://"+u.Host)
+		if err := clientlink.CheckBaseURL(c.BaseURL); err != nil {
+			return err
 		}
 	}
 	if c.Slack.BotToken != "" && c.Slack.SigningSecret == "" && c.Slack.AppToken == "" {

@@ -33,8 +33,8 @@ func runClientLink(ctx context.Context, _ *target, args []string, stdout io.Writ
 	if secret == "" && !*revoke {
 		return usageError{"client links are off: set CLIENT_LINK_SECRET to the worker's"}
 	}
-	if base == "" && !*revoke {
-		return usageError{"set DEALFLOW_BASE_URL to the worker's address (https://dealflow.example.com): the link is built on it"}
+	if err := clientlink.CheckBaseURL(base); err != nil && !*revoke {
+		return usageError{err.Error()}
 	}
 	store, closeStore, err := openStore(ctx, "starter client-link")
 	if err != nil {
