@@ -324,6 +324,11 @@ func SignInPath(dashboardToken string) string {
 // signIn sets the session cookie for whoever opened the sign-in link (or
 // came with another credential) and sends them to the deals.
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.DashboardToken == "" {
+		// Signed in by the proxy, which signs every request in: no session.
+		http.Redirect(w, r, "/deals", http.StatusSeeOther)
+		return
+	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: derive(s.cfg.DashboardToken, "session"), Path: "/",
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: strings.HasPrefix(s.cfg.BaseURL, "https:")})
 	http.Redirect(w, r, "/deals", http.StatusSeeOther)
