@@ -13,7 +13,8 @@ DEMO ?= true
 #   HTTP_ADDR          the worker's pages, intake, /metrics (127.0.0.1:8080)
 #   FINANCE_API_TOKEN  turns on finance intake; DASHBOARD_TOKEN guards the pages
 #   SLACK_BOT_TOKEN    posts to Slack instead of the log
-# e.g. FINANCE_API_TOKEN=dev-secret make dev. Ctrl-C stops it and exits 0.
+# e.g. FINANCE_API_TOKEN=$(openssl rand -hex 32) make dev (tokens are 32+ bytes;
+# without DASHBOARD_TOKEN it makes one and prints a sign-in link). Ctrl-C stops it and exits 0.
 dev:
 	go run -tags dev ./worker -dev -demo=$(DEMO)
 

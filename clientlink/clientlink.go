@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -82,17 +83,29 @@ type Link struct {
 // DEALFLOW_BASE_URL for the client.
 func (k Link) Path() string { return "/client/" + k.Token }
 
-// URL is the link's address for the client: under base
-// (DEALFLOW_BASE_URL) when set, else under the host a page was reached at,
-// else only its path.
-func (k Link) URL(base, host string) string {
-	if base != "" {
-		return strings.TrimRight(base, "/") + k.Path()
+// URL is the link's address for the client, under base
+// (DEALFLOW_BASE_URL, which the worker and the starter require while links
+// are on: a link built from a request's Host header could point anywhere).
+func (k Link) URL(base string) string {
+	return strings.TrimRight(base, "/") + k.Path()
+}
+
+// CheckBaseURL refuses an address links cannot be sent under: none, or
+// plain http beyond loopback (the link is the client's credential, and
+// would cross the network readable). The worker and the starter both ask.
+func CheckBaseURL(base string) error {
+	if base == "" {
+		return errors.New("client links are on (CLIENT_LINK_SECRET) but DEALFLOW_BASE_URL is not set: set it to the https:// address clients reach")
 	}
-	if host == "" {
-		return k.Path()
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("DEALFLOW_BASE_URL %q is not an address such as https://dealflow.example.com", base)
 	}
-	return (&url.URL{Scheme: "http", Host: host, Path: k.Path()}).String()
+	ip := net.ParseIP(u.Hostname())
+	if u.Scheme != "https" && !(u.Scheme == "http" && (u.Hostname() == "localhost" || (ip != nil && ip.IsLoopback()))) {
+		return fmt.Errorf("client links need an https:// DEALFLOW_BASE_URL, not %s: the link is the client's credential", u.Scheme+"://"+u.Host)
+	}
+	return nil
 }
 
 // Digest names a deliverable exactly (the full SHA-256 of its JSON): the
@@ -170,6 +183,12 @@ func (l *Links) Issue(ctx context.Context, dealID, ticketID, by string) (Link, e
 	if t.Status != "open" || !t.InternalApproved || (t.DeliverableBody == "" && t.DeliverableUrl == "") {
 		return Link{}, ErrNotReady
 	}
+	// Bound to this approval: a later one, even of the same deliverable,
+	// ends the link (Open).
+	approval, err := q.LatestInternalApproval(ctx, dbq.LatestInternalApprovalParams{DealID: dealID, TicketID: ticketID})
+	if err != nil {
+		return Link{}, err
+	}
 	id := make([]byte, idLen)
 	if _, err := rand.Read(id); err != nil {
 		return Link{}, err
@@ -179,7 +198,8 @@ func (l *Links) Issue(ctx context.Context, dealID, ticketID, by string) (Link, e
 		DeliverableDigest: Digest(deliverableOf(t)), CreatedBy: by, CreatedAt: now,
 		ExpiresAt: now.Add(time.Duration(d.ClientLinkDays) * 24 * time.Hour)}
 	if err := q.InsertClientLink(ctx, dbq.InsertClientLinkParams{LinkID: row.LinkID, DealID: row.DealID, TicketID: row.TicketID,
-		DeliverableDigest: row.DeliverableDigest, CreatedBy: row.CreatedBy, CreatedAt: row.CreatedAt, ExpiresAt: row.ExpiresAt}); err != nil {
+		DeliverableDigest: row.DeliverableDigest, CreatedBy: row.CreatedBy, CreatedAt: row.CreatedAt, ExpiresAt: row.ExpiresAt,
+		ApprovalSeq: approval}); err != nil {
 		return Link{}, err
 	}
 	return l.Link(row)
@@ -251,6 +271,15 @@ func (l *Links) Open(ctx context.Context, token string) (*Opened, error) {
 	if t.Status != "open" || !t.InternalApproved || Digest(deliverableOf(t)) != row.DeliverableDigest {
 		return nil, ErrChanged
 	}
+	approval, err := q.LatestInternalApproval(ctx, dbq.LatestInternalApprovalParams{DealID: row.DealID, TicketID: row.TicketID})
+	if err != nil {
+		return nil, err
+	}
+	if approval != row.ApprovalSeq {
+		// Approved again since, even if identically: the link was for the
+		// approval before.
+		return nil, ErrChanged
+	}
 	d, err := q.GetDeal(ctx, row.DealID)
 	if err != nil {
 		return nil, err
@@ -265,11 +294,14 @@ type Decision struct {
 	Evidence string
 }
 
-// Decide sends the client's decision to the deal as the owner's sign-off
-// carrying the client, on the deliverable the link is bound to, and marks
-// the link used once the deal took it. The sign-off id is the link's, so
-// a decision sent twice (two tabs, a retry) is one decision: the second is
-// a duplicate, and the link answers "already used" from then on.
+// Decide takes the link for the client's decision and then sends it to
+// the deal as the owner's sign-off carrying the client, on the deliverable
+// the link is bound to. Taking the link comes first, in one statement that
+// checks it is still live (ClaimClientLink): a link revoked, used or
+// expired by then sends nothing, and a revoke after it finds the link
+// used. The sign-off id is the link's, so a decision sent twice (a retry
+// after a lost answer) is one decision. If the decision does not reach the
+// deal, or the deal refuses it, the link is given back.
 func (l *Links) Decide(ctx context.Context, c client.Client, o *Opened, d Decision) (deal.Result, error) {
 	p := deal.SignoffSignal{ID: "link-" + o.Link.LinkID, Ticket: o.Link.TicketID, By: o.Owner, Side: "client",
 		Decision: d.Decision, Deliverable: &o.Deliverable, Note: d.Note,
@@ -278,18 +310,43 @@ func (l *Links) Decide(ctx context.Context, c client.Client, o *Opened, d Decisi
 	if err != nil {
 		return deal.Result{}, err
 	}
+	q := l.Store.Queries()
+	at := l.now()
+	n, err := q.ClaimClientLink(ctx, dbq.ClaimClientLinkParams{LinkID: o.Link.LinkID, UsedAt: &at, Decision: d.Decision})
+	if err != nil {
+		return deal.Result{}, err
+	}
+	if n == 0 {
+		return deal.Result{}, l.whyNot(ctx, o.Link.LinkID)
+	}
 	res, err := workflows.Send(ctx, c, o.Link.DealID, deal.SigSignoff, payload)
 	if err != nil || res.Status == deal.Refused {
+		// Given back under a context of its own: ctx may be what ended.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, rerr := q.ReleaseClientLink(rctx, dbq.ReleaseClientLinkParams{LinkID: o.Link.LinkID, UsedAt: &at}); rerr != nil && err == nil {
+			err = rerr
+		}
 		return res, err
 	}
-	n, err := l.Store.Queries().UseClientLink(ctx, dbq.UseClientLinkParams{LinkID: o.Link.LinkID, UsedAt: ptr(l.now()), Decision: d.Decision})
-	if err != nil {
-		return res, err
-	}
-	if n == 0 || res.Status == deal.Duplicate {
+	if res.Status == deal.Duplicate {
 		return res, ErrUsed
 	}
 	return res, nil
+}
+
+// whyNot says why a link could not be taken: revoked, used or expired.
+func (l *Links) whyNot(ctx context.Context, linkID string) error {
+	row, err := l.Store.Queries().GetClientLink(ctx, linkID)
+	switch {
+	case err != nil:
+		return err
+	case row.RevokedAt != nil:
+		return ErrRevoked
+	case row.UsedAt != nil:
+		return ErrUsed
+	}
+	return ErrExpired
 }
 
 func ptr[T any](v T) *T { return &v }

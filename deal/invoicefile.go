@@ -1,6 +1,7 @@
 package deal
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
@@ -30,48 +31,150 @@ type invoiceLine struct {
 	InvoiceSignal
 }
 
+// FileLimits bound what a finance file may hold, so a file is read as a
+// stream and a hostile one stops at the limit instead of filling memory.
+// Zero means no limit.
+type FileLimits struct {
+	// MaxRows is the most invoice rows a file may have.
+	MaxRows int
+	// MaxLine is the longest line of a CSV file, in bytes.
+	MaxLine int
+}
+
+// TooLargeError is a file past one of its FileLimits; its text says the
+// limit in words.
+type TooLargeError struct{ What string }
+
+func (e *TooLargeError) Error() string { return e.What }
+
+func tooManyRows(max int) error {
+	return &TooLargeError{What: fmt.Sprintf("the file has more than %s rows, the most one file may have; split it into files of at most %s rows", thousands(max), thousands(max))}
+}
+
+// thousands writes n with commas: 100000 is "100,000".
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
 // ParseInvoicesJSON reads one JSON invoice object or an array of them. It
 // fails as a whole only when the body is not a JSON object or array.
 func ParseInvoicesJSON(body []byte) ([]InvoiceRow, error) {
+	return ReadInvoicesJSON(bytes.NewReader(body), FileLimits{})
+}
+
+// ReadInvoicesJSON is ParseInvoicesJSON on a stream: the array is decoded
+// one invoice at a time, and past lim.MaxRows it stops with a
+// *TooLargeError.
+func ReadInvoicesJSON(r io.Reader, lim FileLimits) ([]InvoiceRow, error) {
+	br := bufio.NewReader(r)
 	// A byte-order mark says the file is UTF-8, which it must be anyway.
-	body = bytes.TrimSpace(bytes.TrimPrefix(body, []byte("\ufeff")))
+	if b, err := br.Peek(3); err == nil && string(b) == "\ufeff" {
+		_, _ = br.Discard(3)
+	}
+	first, err := firstByte(br)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(br)
 	var items []json.RawMessage
-	switch {
-	case len(body) > 0 && body[0] == '{':
-		if !json.Valid(body) {
+	rows := []InvoiceRow{}
+	add := func(raw json.RawMessage) {
+		rows = append(rows, invoiceRowJSON(len(rows)+1, raw))
+	}
+	switch first {
+	case '{':
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
 			return nil, errors.New("body is not valid JSON: expected one invoice object or an array of them")
 		}
-		items = []json.RawMessage{body}
-	case len(body) > 0 && body[0] == '[':
-		if err := json.Unmarshal(body, &items); err != nil {
+		items = append(items, raw)
+		if err := atEnd(dec); err != nil {
+			return nil, errors.New("body is not valid JSON: expected one invoice object or an array of them")
+		}
+		add(items[0])
+		return rows, nil
+	case '[':
+		if _, err := dec.Token(); err != nil {
 			return nil, fmt.Errorf("body is not a JSON array of invoices: %w", err)
 		}
-	default:
-		return nil, errors.New("body must be one JSON invoice object or an array of them")
+		for dec.More() {
+			if lim.MaxRows > 0 && len(rows) >= lim.MaxRows {
+				return nil, tooManyRows(lim.MaxRows)
+			}
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return nil, fmt.Errorf("body is not a JSON array of invoices: %w", err)
+			}
+			add(raw)
+		}
+		if t, err := dec.Token(); err != nil || t != json.Delim(']') {
+			return nil, fmt.Errorf("body is not a JSON array of invoices: %v", orText(err, "the array is not closed"))
+		}
+		if err := atEnd(dec); err != nil {
+			return nil, fmt.Errorf("body is not a JSON array of invoices: %w", err)
+		}
+		return rows, nil
 	}
-	rows := make([]InvoiceRow, 0, len(items))
-	for i, raw := range items {
-		row := InvoiceRow{Row: i + 1}
-		var line invoiceLine
-		err := CheckInput("finance", raw)
-		if err == nil {
-			err = json.Unmarshal(raw, &line)
+	return nil, errors.New("body must be one JSON invoice object or an array of them")
+}
+
+// firstByte is the first byte after white space, left unread; 0 for an
+// empty body. A reader's failure (a body over its limit) is returned.
+func firstByte(br *bufio.Reader) (byte, error) {
+	for {
+		b, err := br.Peek(1)
+		if errors.Is(err, io.EOF) {
+			return 0, nil
 		}
 		if err != nil {
-			row.Err = err
-			// Keep what can be read for the answer, such as the deal id.
-			var loose struct {
-				DealID    string `json:"deal_id"`
-				InvoiceID string `json:"invoice_id"`
-			}
-			_ = json.Unmarshal(raw, &loose)
-			row.DealID, row.Invoice.InvoiceID = loose.DealID, loose.InvoiceID
-		} else {
-			row.DealID, row.Invoice = line.DealID, line.InvoiceSignal
+			return 0, err
 		}
-		rows = append(rows, row)
+		if !strings.ContainsRune(" \t\r\n", rune(b[0])) {
+			return b[0], nil
+		}
+		_, _ = br.Discard(1)
 	}
-	return rows, nil
+}
+
+// atEnd wants nothing but white space after the value.
+func atEnd(dec *json.Decoder) error {
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return orText(err, "text follows the value")
+	}
+	return nil
+}
+
+func orText(err error, text string) error {
+	if err != nil {
+		return err
+	}
+	return errors.New(text)
+}
+
+func invoiceRowJSON(n int, raw json.RawMessage) InvoiceRow {
+	row := InvoiceRow{Row: n}
+	var line invoiceLine
+	err := CheckInput("finance", raw)
+	if err == nil {
+		err = json.Unmarshal(raw, &line)
+	}
+	if err != nil {
+		row.Err = err
+		// Keep what can be read for the answer, such as the deal id.
+		var loose struct {
+			DealID    string `json:"deal_id"`
+			InvoiceID string `json:"invoice_id"`
+		}
+		_ = json.Unmarshal(raw, &loose)
+		row.DealID, row.Invoice.InvoiceID = loose.DealID, loose.InvoiceID
+	} else {
+		row.DealID, row.Invoice = line.DealID, line.InvoiceSignal
+	}
+	return row
 }
 
 // csvColumns are the columns an accounting export must or may have.
@@ -83,7 +186,17 @@ var requiredCSV = []string{"deal_id", "invoice_id", "category", "amount", "curre
 // columns (any order, case-insensitive), then one invoice a row. It fails
 // as a whole only when the header is missing a required column.
 func ParseInvoicesCSV(r io.Reader) ([]InvoiceRow, error) {
+	return ReadInvoicesCSV(r, FileLimits{})
+}
+
+// ReadInvoicesCSV is ParseInvoicesCSV within lim: past lim.MaxRows rows,
+// or on a line longer than lim.MaxLine, it stops with a *TooLargeError.
+func ReadInvoicesCSV(r io.Reader, lim FileLimits) ([]InvoiceRow, error) {
+	if lim.MaxLine > 0 {
+		r = &lineLimit{r: r, max: lim.MaxLine}
+	}
 	cr := csv.NewReader(r)
+	cr.ReuseRecord = true
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
 	if err != nil {
@@ -117,6 +230,13 @@ func ParseInvoicesCSV(r io.Reader) ([]InvoiceRow, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
+		var tooLarge *TooLargeError
+		if errors.As(err, &tooLarge) {
+			return nil, tooLarge
+		}
+		if lim.MaxRows > 0 && n > lim.MaxRows {
+			return nil, tooManyRows(lim.MaxRows)
+		}
 		row := InvoiceRow{Row: n}
 		var perr *csv.ParseError
 		if err != nil && !errors.As(err, &perr) {
@@ -149,6 +269,28 @@ func ParseInvoicesCSV(r io.Reader) ([]InvoiceRow, error) {
 		rows = append(rows, row)
 	}
 	return rows, nil
+}
+
+// lineLimit fails a read once a line runs past max bytes: one line of a
+// million empty cells would otherwise be a million strings at once.
+type lineLimit struct {
+	r    io.Reader
+	max  int
+	line int
+}
+
+func (l *lineLimit) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	for _, b := range p[:n] {
+		if b == '\n' {
+			l.line = 0
+			continue
+		}
+		if l.line++; l.line > l.max {
+			return 0, &TooLargeError{What: fmt.Sprintf("a line of the file is longer than %s bytes, the most one line may have", thousands(l.max))}
+		}
+	}
+	return n, err
 }
 
 // checkCells checks a row's cells by the rules of the same fields in

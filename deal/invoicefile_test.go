@@ -204,3 +204,35 @@ func TestParseInvoicesJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestFileLimits: a file of exactly MaxRows rows is read, one more is
+// refused whole with the limit in words, in CSV and JSON alike; a line
+// past MaxLine is refused before it is split into cells.
+func TestFileLimits(t *testing.T) {
+	lim := deal.FileLimits{MaxRows: 3, MaxLine: 64}
+	header := "deal_id,invoice_id,category,amount,currency,date\n"
+	tooLarge := func(what string, err error, want string) {
+		t.Helper()
+		var e *deal.TooLargeError
+		if !errors.As(err, &e) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want a TooLargeError saying %q", what, err, want)
+		}
+	}
+	if rows, err := deal.ReadInvoicesCSV(strings.NewReader(header+strings.Repeat(",\n", 3)), lim); err != nil || len(rows) != 3 {
+		t.Errorf("3 CSV rows at a limit of 3: %d rows, %v", len(rows), err)
+	}
+	_, err := deal.ReadInvoicesCSV(strings.NewReader(header+strings.Repeat(",\n", 4)), lim)
+	tooLarge("4 CSV rows", err, "more than 3 rows")
+	_, err = deal.ReadInvoicesCSV(strings.NewReader(header+strings.Repeat(",", 65)+"\n"), lim)
+	tooLarge("a long CSV line", err, "longer than 64 bytes")
+	_, err = deal.ReadInvoicesCSV(strings.NewReader(strings.Repeat(",", 65)+"\n"), lim)
+	tooLarge("a long CSV header", err, "longer than 64 bytes")
+	if rows, err := deal.ReadInvoicesJSON(strings.NewReader("[{},{},{}]"), lim); err != nil || len(rows) != 3 {
+		t.Errorf("3 JSON rows at a limit of 3: %d rows, %v", len(rows), err)
+	}
+	_, err = deal.ReadInvoicesJSON(strings.NewReader("[{},{},{},{}]"), lim)
+	tooLarge("4 JSON rows", err, "more than 3 rows")
+	big := deal.FileLimits{MaxRows: 100000}
+	_, err = deal.ReadInvoicesCSV(strings.NewReader(header+strings.Repeat(",\n", 100001)), big)
+	tooLarge("100,001 rows", err, "more than 100,000 rows, the most one file may have; split it")
+}

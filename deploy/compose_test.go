@@ -129,6 +129,11 @@ func TestComposeStructure(t *testing.T) {
 			t.Errorf("%s does not say %q (a bounded wait, no hidden failure, the namespace and the attributes)", TemporalRegister, want)
 		}
 	}
+	// The databases are created by postgres-roles, owned by the temporal
+	// role, which may not create databases itself.
+	if d := c.Services["temporal-schema"].DependsOn["postgres-roles"]; d.Condition != "service_completed_successfully" {
+		t.Errorf("the schema job must wait for the roles and databases, not %q", d.Condition)
+	}
 }
 
 // TestComposeRegistersTheWorkflowsAttributes: the attributes the shared
@@ -239,13 +244,13 @@ func TestMonitoringIsWired(t *testing.T) {
 	scrapesWorker := false
 	for _, sc := range pc.ScrapeConfigs {
 		for _, st := range sc.StaticConfigs {
-			if slices.Contains(st.Targets, "worker:8080") && (sc.MetricsPath == "" || sc.MetricsPath == "/metrics") {
+			if slices.Contains(st.Targets, "worker:9464") && (sc.MetricsPath == "" || sc.MetricsPath == "/metrics") {
 				scrapesWorker = true
 			}
 		}
 	}
 	if !scrapesWorker {
-		t.Error("prometheus does not scrape worker:8080/metrics")
+		t.Error("prometheus does not scrape worker:9464/metrics (METRICS_ADDR)")
 	}
 	if !slices.Contains(c.Services["prometheus"].Volumes, "./deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro") {
 		t.Error("the prometheus service does not mount deploy/prometheus/prometheus.yml")
@@ -367,7 +372,8 @@ func TestComposeConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "POSTGRES_PASSWORD=p@ss/w:rd#1", "DASHBOARD_TOKEN=dummy", "GRAFANA_ADMIN_PASSWORD=dummy")
+	secrets := []string{"POSTGRES_PASSWORD=p@ss/w:rd#1", "DEALFLOW_DB_PASSWORD=dummy", "TEMPORAL_DB_PASSWORD=dummy", "DASHBOARD_TOKEN=dummy", "GRAFANA_ADMIN_PASSWORD=dummy"}
+	cmd.Env = append(os.Environ(), secrets...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
@@ -378,11 +384,49 @@ func TestComposeConfig(t *testing.T) {
 	bare := exec.Command(cmd.Args[0], cmd.Args[1:]...)
 	bare.Dir = root
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "POSTGRES_PASSWORD=") && !strings.HasPrefix(kv, "DASHBOARD_TOKEN=") && !strings.HasPrefix(kv, "GRAFANA_ADMIN_PASSWORD=") {
+		if !slices.ContainsFunc(secrets, func(s string) bool { k, _, _ := strings.Cut(s, "="); return strings.HasPrefix(kv, k+"=") }) {
 			bare.Env = append(bare.Env, kv)
 		}
 	}
 	if out, err := bare.CombinedOutput(); err == nil || !strings.Contains(string(out), "POSTGRES_PASSWORD") {
 		t.Errorf("without POSTGRES_PASSWORD the compose CLI did not refuse: %v\n%s", err, out)
+	}
+}
+
+// TestComposeLeastPrivilege: Temporal and dealflow connect to PostgreSQL
+// as roles of their own, which postgres-roles makes neither superusers nor
+// able to create databases or roles; only that job holds the superuser's
+// password. .env, where the secrets live, never reaches an image.
+func TestComposeLeastPrivilege(t *testing.T) {
+	c, _ := readCompose(t)
+	roles := c.Services["postgres-roles"]
+	script := strings.Join(roles.Command, "\n")
+	for _, role := range []string{"dealflow", "temporal"} {
+		if !regexp.MustCompile(`ALTER ROLE ` + role + ` LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE`).MatchString(script) {
+			t.Errorf("postgres-roles does not make %s a plain role", role)
+		}
+	}
+	if !strings.Contains(script, "REVOKE ALL ON DATABASE dealflow, temporal, temporal_visibility FROM PUBLIC") {
+		t.Error("postgres-roles leaves the databases open to every role")
+	}
+	for name, s := range c.Services {
+		for k, v := range s.Environment {
+			if strings.Contains(v, "POSTGRES_PASSWORD") && name != "postgres" && name != "postgres-roles" {
+				t.Errorf("%s: %s carries the superuser's password", name, k)
+			}
+		}
+	}
+	for name, want := range map[string]string{"temporal": "temporal", "temporal-schema": "temporal"} {
+		env := c.Services[name].Environment
+		if env["POSTGRES_USER"] != want && env["SQL_USER"] != want {
+			t.Errorf("%s connects as %q/%q, want %s", name, env["POSTGRES_USER"], env["SQL_USER"], want)
+		}
+	}
+	if u, err := url.Parse(strings.TrimSuffix(strings.TrimPrefix(c.Services["worker"].Environment["DATABASE_URL"], "${DATABASE_URL:-"), "}")); err != nil || u.User.Username() != "dealflow" {
+		t.Errorf("the worker connects as %v (%v), want dealflow", u, err)
+	}
+	ignore := string(read(t, "../.dockerignore"))
+	if !regexp.MustCompile(`(?m)^\.env$`).MatchString(ignore) {
+		t.Error(".dockerignore does not hold .env: the secrets would be copied into the image")
 	}
 }

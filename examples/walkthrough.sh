@@ -4,23 +4,25 @@
 # worker's /metrics. Every step says what it expects; any other answer stops
 # the script with exit 1.
 #
-#   FINANCE_API_TOKEN=dev-secret make dev          # in one terminal
-#   FINANCE_API_TOKEN=dev-secret examples/walkthrough.sh
+#   export FINANCE_API_TOKEN=$(openssl rand -hex 32)
+#   make dev                    # in one terminal
+#   examples/walkthrough.sh     # in another, with the same FINANCE_API_TOKEN
 #
 # It reads what `make dev` reads: TEMPORAL_ADDRESS (127.0.0.1:7233), HTTP_ADDR
-# (127.0.0.1:8080), DATABASE_URL (the dealflow database) and DASHBOARD_TOKEN
-# (unset), so give it the same values as the `make dev` it talks to.
+# (127.0.0.1:8080), METRICS_ADDR (127.0.0.1:9464) and DATABASE_URL (the
+# dealflow database), so give it the same values as the `make dev` it talks to.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [[ -z "${FINANCE_API_TOKEN:-}" ]]; then
   echo "walkthrough: FINANCE_API_TOKEN is not set. Finance intake is off without it: start make dev with" >&2
-  echo "  FINANCE_API_TOKEN=dev-secret make dev" >&2
+  echo "  export FINANCE_API_TOKEN=\$(openssl rand -hex 32); make dev" >&2
   echo "and run this script with the same FINANCE_API_TOKEN." >&2
   exit 2
 fi
 export TEMPORAL_ADDRESS="${TEMPORAL_ADDRESS:-127.0.0.1:7233}"
 base="http://${HTTP_ADDR:-127.0.0.1:8080}"
+ops="http://${METRICS_ADDR:-127.0.0.1:9464}"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -115,10 +117,10 @@ echo "$record"
 [[ "$record" == *closed_won* ]] || fail "the record does not reach closed_won"
 
 # The alert reaches the log (or Slack) a moment after the intake answered.
-echo "\$ curl $base/metrics | grep dealflow_"
+echo "\$ curl $ops/metrics | grep dealflow_"
 nonzero() { grep -E "^$1(\{[^}]*\})? [1-9]" <<<"$2"; }
 for _ in $(seq 30); do
-  metrics="$(curl -sS --fail "$base/metrics")" || fail "no /metrics at $base"
+  metrics="$(curl -sS --fail "$ops/metrics")" || fail "no /metrics at $ops"
   if nonzero dealflow_intake_rows_total "$metrics" >/dev/null && nonzero dealflow_margin_alerts_total "$metrics" >/dev/null; then
     break
   fi

@@ -11,7 +11,7 @@ import (
 // Authorization alike. The scheme is case-insensitive (RFC 9110 §11.1) and
 // spaces around it are tolerated; the secret is compared as it is.
 func TestAuthSchemeAnyCase(t *testing.T) {
-	const dash, fin = "dash-Token-1", "fin-Token-2"
+	const dash, fin = "dash-Token-1-0123456789abcdef012345", "fin-Token-2-0123456789abcdef012345"
 	s := startServer(t, func(c *Config) { c.DashboardToken, c.FinanceToken = dash, fin })
 	base := "http://" + s.Addr
 	basic := func(scheme, user, pw string) string {

@@ -81,7 +81,7 @@ func cspViolations(log string) []string {
 // by the names cached from Slack, and the margin chart's axes.
 func TestDealPageInBrowser(t *testing.T) {
 	chromiumBin(t)
-	const token = "browser-token"
+	const token = "browser-token-0123456789abcdef0123"
 	s := startServer(t, func(c *Config) { c.DashboardToken = token })
 	ctx := context.Background()
 	// The people cache as the refresher leaves it: names for some ids, an

@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"html/template"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -17,8 +16,9 @@ import (
 	"dealflow/deal"
 )
 
-// The client's sign-off page is the worker's one public surface: anyone
-// holding a link reaches it without the dashboard token. It shows the deal's
+// The client's sign-off page is the worker's one public surface (routes.go,
+// authClientLink): anyone holding a link reaches it without the dashboard
+// token. Off (404) without CLIENT_LINK_SECRET. It shows the deal's
 // name, the ticket and the deliverable approved internally, and nothing
 // else of the deal (no margin, no people's ids, no other deal).
 
@@ -38,28 +38,6 @@ const (
 	csrfCookie = "dealflow_csrf"
 	maxForm    = 64 << 10
 )
-
-// mountClient serves the client's pages under /client/, outside the
-// dashboard's guard. Off (404) without CLIENT_LINK_SECRET.
-func (s *Server) mountClient(mux *http.ServeMux) {
-	if s.links == nil {
-		return
-	}
-	s.ipLimit = newLimiter(orDefault(s.cfg.ClientIPLimit, DefaultClientIPLimit))
-	s.tokenLimit = newLimiter(orDefault(s.cfg.ClientTokenLimit, DefaultClientTokenLimit))
-	mux.Handle("GET /client/style.css", clientHeaders(http.HandlerFunc(serveClientCSS)))
-	mux.Handle("GET /client/{token}", clientHeaders(s.limited(http.HandlerFunc(s.clientPage))))
-	// Cross-origin POSTs are refused by the browser's own headers too
-	// (Sec-Fetch-Site, Origin), besides the form's CSRF token.
-	mux.Handle("POST /client/{token}", clientHeaders(http.NewCrossOriginProtection().Handler(s.limited(http.HandlerFunc(s.clientSubmit)))))
-}
-
-func orDefault(l, def RateLimit) RateLimit {
-	if l.PerMinute <= 0 || l.Burst <= 0 {
-		return def
-	}
-	return l
-}
 
 // clientHeaders make the public page safe to be public, on top of every
 // page's CSP (securityHeaders): no framing, no caching (the page holds a
@@ -82,34 +60,14 @@ func serveClientCSS(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write(b)
 }
 
-// limited takes a token from the caller's IP bucket and from the link's.
-func (s *Server) limited(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		now := time.Now()
-		// A token is at most clientlink.TokenLen long; a longer path is
-		// cut so a flood of long junk cannot grow the limiter's keys.
-		tok := r.PathValue("token")
-		if len(tok) > clientlink.TokenLen {
-			tok = tok[:clientlink.TokenLen]
-		}
-		if !s.ipLimit.allow(clientIP(r), now) || !s.tokenLimit.allow(tok, now) {
-			w.Header().Set("Retry-After", "60")
-			s.clientRender(w, http.StatusTooManyRequests, clientView{Problem: &clientProblem{
-				Title: "Too many requests", Text: "This page was asked for too often. Wait a minute and open the link again."}})
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
-}
-
-// clientIP is the connection's address. X-Forwarded-For is not read: any
-// client can set it, and it would let one client use many buckets.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+// linkKey is the per-link rate limiter's key: the path's token, cut at a
+// token's length so a flood of long junk cannot grow the limiter's keys.
+func linkKey(r *http.Request) string {
+	tok := r.PathValue("token")
+	if len(tok) > clientlink.TokenLen {
+		tok = tok[:clientlink.TokenLen]
 	}
-	return host
+	return tok
 }
 
 type clientView struct {
@@ -223,9 +181,10 @@ func (s *Server) clientSubmit(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
 	defer cancel()
 	res, err := s.links.Decide(ctx, s.Client, o, clientlink.Decision{Name: f.Name, Email: f.Email, Decision: f.Decision, Note: f.Note,
-		Evidence: s.links.Evidence(clientIP(r), r.UserAgent())})
+		Evidence: s.links.Evidence(s.clientIP(r), r.UserAgent())})
 	switch {
-	case errors.Is(err, clientlink.ErrUsed):
+	case errors.Is(err, clientlink.ErrUsed), errors.Is(err, clientlink.ErrRevoked), errors.Is(err, clientlink.ErrExpired):
+		// Used, revoked or expired between the page and the form.
 		s.clientFailure(w, "", err)
 		return
 	case err != nil:

@@ -215,7 +215,7 @@ func TestClientSignsOffInBrowser(t *testing.T) {
 
 	b := startDevtools(t)
 	b.call("Emulation.setDeviceMetricsOverride", map[string]any{"width": 900, "height": 1000, "deviceScaleFactor": 1, "mobile": false})
-	b.call("Page.navigate", map[string]any{"url": k.URL("", s.Addr)})
+	b.call("Page.navigate", map[string]any{"url": "http://" + s.Addr + k.Path()})
 	b.waitFor("the sign-off form", `document.readyState === "complete" && document.getElementById("signoff")`)
 	b.cspClean("the sign-off form")
 	// The page's own stylesheet loads under its CSP; nothing else does.
@@ -264,7 +264,7 @@ func TestClientSignsOffInBrowser(t *testing.T) {
 // link, then revoking it, each a POST the browser sends to this worker.
 func TestDealPageFormsInBrowser(t *testing.T) {
 	chromiumBin(t)
-	const token = "forms-token"
+	const token = "forms-token-0123456789abcdef012345"
 	s, _ := linkServer(t, func(c *Config) { c.DashboardToken = token })
 	id := "cl-forms"
 	atClientSignoff(t, s, id)

@@ -16,7 +16,7 @@ import (
 // the token, or from another site, nothing is issued. The link lives as
 // long as the deal's terms say.
 func TestDealPageIssuesClientLinks(t *testing.T) {
-	const token = "dash-token"
+	const token = "dash-token-0123456789abcdef01234567"
 	s, _ := linkServer(t, func(c *Config) { c.DashboardToken = token })
 	id := "cl-3"
 	days := 3
@@ -33,7 +33,9 @@ func TestDealPageIssuesClientLinks(t *testing.T) {
 			req.SetBasicAuth("ops", token)
 		}
 		if site != "" {
+			// A browser names the page a POST comes from.
 			req.Header.Set("Sec-Fetch-Site", site)
+			req.Header.Set("Origin", map[bool]string{true: "http://" + s.Addr, false: "https://evil.example"}[site == "same-origin"])
 		}
 		resp, err := http.DefaultClient.Do(req)
 		resp, body := readAll(t, resp, err)
@@ -73,7 +75,7 @@ func TestDealPageIssuesClientLinks(t *testing.T) {
 	if lives != 72*time.Hour {
 		t.Errorf("the link lives %s, want the deal's 3 days", lives)
 	}
-	for _, want := range []string{`id="issue-scoping"`, "<td>live</td>", "/revoke", "by dashboard", "no matching link"} {
+	for _, want := range []string{`id="issue-scoping"`, "<td>live</td>", "/revoke", "by dashboard token", "no matching link"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the deal page lacks %q", want)
 		}

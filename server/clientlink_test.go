@@ -31,6 +31,7 @@ func linkServer(t *testing.T, mutate func(*Config)) (*Server, *slackfake.Server)
 	t.Helper()
 	return slackServer(t, func(c *Config) {
 		c.ClientLinkSecret = testLinkSecret
+		c.BaseURL = "http://127.0.0.1"
 		c.ClientIPLimit = RateLimit{PerMinute: 60000, Burst: 10000}
 		c.ClientTokenLimit = RateLimit{PerMinute: 60000, Burst: 10000}
 		if mutate != nil {
@@ -63,6 +64,22 @@ func browserish(t *testing.T) *http.Client {
 		t.Fatal(err)
 	}
 	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// staff is an HTTP client that signs in to the deal pages as a script
+// does, with the test servers' dashboard token.
+func staff(t *testing.T) *http.Client {
+	c := browserish(t)
+	c.Transport = bearerTransport(testDashboardToken)
+	return c
+}
+
+type bearerTransport string
+
+func (b bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+string(b))
+	return http.DefaultTransport.RoundTrip(r)
 }
 
 func fetch(t *testing.T, c *http.Client, u string) (*http.Response, string) {
@@ -183,7 +200,7 @@ func TestClientSignsOffThroughLink(t *testing.T) {
 	slackMessage(t, fake, "the scoping message to say who signed", func(m slackfake.Message) bool {
 		return strings.Contains(slackfake.Text(m.Blocks), line) && strings.Contains(slackfake.Text(m.Blocks), "Scoping ticket")
 	})
-	if _, dealPage := fetch(t, http.DefaultClient, "http://"+s.Addr+"/deals/"+id); !strings.Contains(dealPage, line) || strings.Contains(dealPage, "no matching link") {
+	if _, dealPage := fetch(t, staff(t), "http://"+s.Addr+"/deals/"+id); !strings.Contains(dealPage, line) || strings.Contains(dealPage, "no matching link") {
 		t.Errorf("the deal page does not say %q, or doubts it", line)
 	}
 
@@ -254,8 +271,7 @@ func TestClientLinksRefused(t *testing.T) {
 	})
 	t.Run("revoked on the deal page", func(t *testing.T) {
 		k := issue(t, links)
-		c := browserish(t)
-		if resp, body := postForm(t, c, base+"/deals/"+id+"/client-links/"+k.ID+"/revoke", nil); resp.StatusCode != http.StatusSeeOther {
+		if resp, body := postForm(t, staff(t), base+"/deals/"+id+"/client-links/"+k.ID+"/revoke", nil); resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("revoking answered %d:\n%s", resp.StatusCode, body)
 		}
 		refused(t, k.Token, http.StatusGone, "withdrawn")
@@ -333,7 +349,7 @@ func TestClientLinksRefused(t *testing.T) {
 		if _, err := links.Issue(ctx, id, "discovery", dealtest.Presales); err != clientlink.ErrNotNeeded {
 			t.Errorf("issuing for discovery: %v, want %v", err, clientlink.ErrNotNeeded)
 		}
-		if resp, body := postForm(t, browserish(t), base+"/deals/"+id+"/tickets/discovery/client-links", nil); resp.StatusCode != http.StatusConflict {
+		if resp, body := postForm(t, staff(t), base+"/deals/"+id+"/tickets/discovery/client-links", nil); resp.StatusCode != http.StatusConflict {
 			t.Errorf("the deal page issued a link for discovery: %d\n%s", resp.StatusCode, body)
 		}
 		// A row written for it behind Issue's back, and signed: the page
@@ -342,7 +358,7 @@ func TestClientLinksRefused(t *testing.T) {
 		row := dbq.ClientLink{LinkID: strings.Repeat("ab", 16), DealID: id, TicketID: "discovery", DeliverableDigest: "x", CreatedBy: "test",
 			CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
 		if err := s.Store.Queries().InsertClientLink(ctx, dbq.InsertClientLinkParams{LinkID: row.LinkID, DealID: id, TicketID: "discovery",
-			DeliverableDigest: "x", CreatedBy: "test", CreatedAt: now, ExpiresAt: row.ExpiresAt}); err != nil {
+			DeliverableDigest: "x", CreatedBy: "test", CreatedAt: now, ExpiresAt: row.ExpiresAt, ApprovalSeq: 0}); err != nil {
 			t.Fatal(err)
 		}
 		k, err := links.Link(row)
@@ -379,6 +395,7 @@ func TestClientLinksRefused(t *testing.T) {
 func TestClientPageRateLimits(t *testing.T) {
 	s, _ := slackServer(t, func(c *Config) {
 		c.ClientLinkSecret = testLinkSecret
+		c.BaseURL = "http://127.0.0.1"
 		c.ClientIPLimit = RateLimit{PerMinute: 1, Burst: 5}
 		c.ClientTokenLimit = RateLimit{PerMinute: 1, Burst: 3}
 	})

@@ -43,6 +43,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// testDashboardToken is every test server's dashboard token unless the
+// test sets its own: the pages are never open, so tests sign in like a
+// script does (get sends it).
+const testDashboardToken = "dashboard-test-token-0123456789abcdef"
+
 // startServer runs a worker process like production does, against the
 // shared dev server, with a database and a task queue of its own.
 func startServer(t *testing.T, mutate func(*Config)) *Server {
@@ -61,6 +66,11 @@ func startServer(t *testing.T, mutate func(*Config)) *Server {
 		Temporal:    client.Options{HostPort: temporalHostPort},
 		TaskQueue:   "deals-test-" + hex.EncodeToString(b),
 		Log:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+		// Tests send many requests from one address; TestRateLimits
+		// checks the default limits themselves.
+		DashboardToken: testDashboardToken,
+		PageLimit:      RateLimit{PerMinute: 60000, Burst: 10000},
+		FinanceLimit:   RateLimit{PerMinute: 60000, Burst: 10000},
 	}
 	if mutate != nil {
 		mutate(&cfg)

@@ -27,7 +27,7 @@ func TestPagesSendCSP(t *testing.T) {
 	if err := s.Store.ImportRecord(context.Background(), r, nil, "seed-csp"); err != nil {
 		t.Fatal(err)
 	}
-	guarded := startServer(t, func(c *Config) { c.DashboardToken = "csp-token" })
+	guarded := startServer(t, func(c *Config) { c.DashboardToken = "csp-token-0123456789abcdef0123456789" })
 
 	for _, c := range []struct {
 		base, path string
@@ -46,7 +46,11 @@ func TestPagesSendCSP(t *testing.T) {
 		{s.Addr, "/no/such/route", http.StatusNotFound},
 		{guarded.Addr, "/deals", http.StatusUnauthorized},
 	} {
-		resp, body := fetch(t, http.DefaultClient, "http://"+c.base+c.path)
+		client := http.DefaultClient
+		if c.base == s.Addr {
+			client = staff(t)
+		}
+		resp, body := fetch(t, client, "http://"+c.base+c.path)
 		if resp.StatusCode != c.code {
 			t.Errorf("GET %s: %d, want %d", c.path, resp.StatusCode, c.code)
 		}

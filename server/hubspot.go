@@ -5,8 +5,6 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/slack-go/slack"
-
 	"dealflow/hubspot"
 )
 
@@ -26,7 +24,7 @@ func (s *Server) startHubSpot() error {
 	if s.cfg.Slack.BotToken == "" {
 		return errors.New("HubSpot is on but SLACK_BOT_TOKEN is not set: the bridge finds each person in Slack by email (users.lookupByEmail); set it or unset HUBSPOT_TOKEN")
 	}
-	s.hubspot = hubspot.New(cfg, s.Store, s.Client, s.cfg.TaskQueue, slackPeople{s.slackApp().api}, s.log)
+	s.hubspot = hubspot.New(cfg, s.Store, s.Client, s.cfg.TaskQueue, hubspotPeople{s}, s.log)
 	if s.cfg.HubSpotPollEvery > 0 {
 		s.hubspot.PollEvery = s.cfg.HubSpotPollEvery
 	}
@@ -37,28 +35,22 @@ func (s *Server) startHubSpot() error {
 	return nil
 }
 
-// mountHubSpot is the bridge's one route. Its auth is HubSpot's v3
-// signature, checked by the handler itself.
-// ROUTE TABLE: POST /hubspot/webhook, auth: HubSpot v3 signature (HUBSPOT_CLIENT_SECRET).
-func (s *Server) mountHubSpot(mux *http.ServeMux) {
-	if s.hubspot == nil {
-		return
-	}
-	mux.Handle("POST /hubspot/webhook", &hubspot.Webhook{Secret: s.cfg.HubSpot.ClientSecret, BaseURL: s.cfg.BaseURL,
-		Store: s.Store, Log: s.log, Nudge: s.hubspot.Nudge})
+// hubspotWebhook is the bridge's one route (routeTable): its auth is
+// HubSpot's v3 signature, checked by the handler itself.
+func (s *Server) hubspotWebhook() http.Handler {
+	return &hubspot.Webhook{Secret: s.cfg.HubSpot.ClientSecret, BaseURL: s.cfg.BaseURL,
+		Store: s.Store, Log: s.log, Nudge: s.hubspot.Nudge}
 }
 
-// slackPeople finds people in Slack by email.
-type slackPeople struct{ api *slack.Client }
+// hubspotPeople finds the bridge's people in Slack by email, through the
+// worker's one cached lookup (slackUserOf); someone not in Slack is no one
+// (the bridge then lists them as missing).
+type hubspotPeople struct{ s *Server }
 
-func (p slackPeople) SlackUserByEmail(ctx context.Context, email string) (string, error) {
-	u, err := p.api.GetUserByEmailContext(ctx, email)
-	var se slack.SlackErrorResponse
-	if errors.As(err, &se) && se.Err == "users_not_found" {
+func (p hubspotPeople) SlackUserByEmail(ctx context.Context, email string) (string, error) {
+	id, err := p.s.slackUserOf(ctx, email)
+	if errors.Is(err, errNotInSlack) {
 		return "", nil
 	}
-	if err != nil {
-		return "", err
-	}
-	return u.ID, nil
+	return id, err
 }

@@ -66,7 +66,7 @@ func hubspotServer(t *testing.T, hooks hubspottest.Webhooks) *hsEnv {
 	})
 	for email, id := range map[string]string{"ae@example.com": dealtest.AE, "presales@example.com": dealtest.Presales,
 		"pricing@example.com": dealtest.Pricing, "pm@example.com": dealtest.PM, "gm@example.com": dealtest.GM} {
-		fake.SetEmail(email, id)
+		fake.SetEmail(id, email)
 	}
 	fake.SetUser(dealtest.PM, "pm", "Pat Morgan")
 	hs.AddOwner(hsOwner, hsAEUser, "ae@example.com")

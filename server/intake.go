@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,10 +16,22 @@ import (
 	"dealflow/workflows"
 )
 
-// maxIntakeBody bounds one finance upload: a 100,000-row export is about
-// 13 MiB; anything near this bound is a mistake (or an attack), not a file
-// to read into memory.
-const maxIntakeBody = 32 << 20
+// The limits of one finance file, stated in the README: a month's export
+// of 100,000 rows is about 13 MiB. A file is read as a stream and stops at
+// the first limit it passes with 413 saying the limit, so a hostile file
+// costs no more memory than the largest one accepted.
+const (
+	maxIntakeBody = 32 << 20
+	// MaxIntakeRows is the most rows of one file.
+	MaxIntakeRows = 100_000
+	// maxIntakeLine bounds one CSV line (a row is a few hundred bytes).
+	maxIntakeLine = 64 << 10
+)
+
+var intakeLimits = deal.FileLimits{MaxRows: MaxIntakeRows, MaxLine: maxIntakeLine}
+
+func jsonRows(r io.Reader) ([]deal.InvoiceRow, error) { return deal.ReadInvoicesJSON(r, intakeLimits) }
+func csvRows(r io.Reader) ([]deal.InvoiceRow, error)  { return deal.ReadInvoicesCSV(r, intakeLimits) }
 
 // IntakeAnswer is what finance gets back: one outcome per row, in the
 // order of the file, and the counts for a quick look.
@@ -32,26 +43,12 @@ type IntakeAnswer struct {
 	Rows      []workflows.InvoiceOutcome `json:"rows"`
 }
 
-// mountIntake serves finance's invoice intake:
+// Finance's invoice intake (routes.go; both need "Authorization: Bearer
+// $FINANCE_API_TOKEN", and without a token configured the routes do not
+// exist: an endpoint that takes money must never be open by accident):
 //
 //	POST /api/invoices      one JSON invoice with its deal_id, or an array
 //	POST /api/invoices.csv  an accounting export: header row, one invoice a row
-//
-// Both need "Authorization: Bearer $FINANCE_API_TOKEN". Without a token
-// configured the routes do not exist (404): an endpoint that takes money
-// must never be open by accident.
-func (s *Server) mountIntake(mux *http.ServeMux) {
-	if s.cfg.FinanceToken == "" {
-		return
-	}
-	mux.Handle("POST /api/invoices", s.financeOnly(s.intake(func(body []byte) ([]deal.InvoiceRow, error) {
-		return deal.ParseInvoicesJSON(body)
-	})))
-	mux.Handle("POST /api/invoices.csv", s.financeOnly(s.intake(func(body []byte) ([]deal.InvoiceRow, error) {
-		return deal.ParseInvoicesCSV(bytes.NewReader(body))
-	})))
-	mux.Handle("GET /api/invoices/jobs/{id}", s.financeOnly(http.HandlerFunc(s.intakeJob)))
-}
 
 // JobAccepted is the 202 answer for a file taken as a job.
 type JobAccepted struct {
@@ -82,38 +79,25 @@ func (s *Server) intakeJob(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// financeOnly lets a request through only with the finance bearer token.
-func (s *Server) financeOnly(next http.Handler) http.Handler {
-	want := newSecretCheck(s.cfg.FinanceToken)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, ok := parseAuthorization(r.Header.Get("Authorization"))
-		if !ok || c.scheme != "bearer" || !want.matches(c.secret) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="dealflow finance intake"`)
-			intakeError(w, http.StatusUnauthorized, "missing or wrong bearer token (Authorization: Bearer $FINANCE_API_TOKEN)")
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// intake reads the whole body, parses it into rows, checks each row, sends
+// intake parses the body as it arrives into rows, checks each row, sends
 // the good ones to their deals and answers every row. Only a body that
-// cannot be read at all fails as a whole; a bad row is refused on its own.
-func (s *Server) intake(parse func([]byte) ([]deal.InvoiceRow, error)) http.Handler {
+// cannot be read at all, or passes a limit, fails as a whole; a bad row is
+// refused on its own.
+func (s *Server) intake(parse func(io.Reader) ([]deal.InvoiceRow, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxIntakeBody))
+		rows, err := parse(http.MaxBytesReader(w, r.Body, maxIntakeBody))
 		var tooBig *http.MaxBytesError
+		var tooLarge *deal.TooLargeError
 		switch {
 		case errors.As(err, &tooBig):
 			intakeError(w, http.StatusRequestEntityTooLarge,
-				fmt.Sprintf("body is larger than %d MiB; split the file", maxIntakeBody>>20))
+				fmt.Sprintf("the file is larger than %d MiB, the most one file may be; split it (at most %d,%03d rows a file)",
+					maxIntakeBody>>20, MaxIntakeRows/1000, MaxIntakeRows%1000))
+			return
+		case errors.As(err, &tooLarge):
+			intakeError(w, http.StatusRequestEntityTooLarge, tooLarge.Error())
 			return
 		case err != nil:
-			intakeError(w, http.StatusBadRequest, "reading the body: "+err.Error())
-			return
-		}
-		rows, err := parse(body)
-		if err != nil {
 			intakeError(w, http.StatusBadRequest, err.Error())
 			return
 		}

@@ -20,7 +20,7 @@ import (
 	"dealflow/workflows"
 )
 
-const financeToken = "fin-test-token-3f9a"
+const financeToken = "fin-test-token-3f9a-0123456789abcdef"
 
 // postIntake posts body to the intake and returns the status and body.
 func postIntake(t *testing.T, s *Server, path, auth, body string) (int, []byte) {
@@ -250,13 +250,7 @@ func TestFinanceIntake(t *testing.T) {
 		}
 	}
 
-	// Over the bound (maxIntakeBody): 413 before anything is parsed.
-	line := fmt.Sprintf("%s,INV-BIG,travel,1,EUR,2026-01-15", finB)
-	line += strings.Repeat(" ", 79-len(line)) + "\n"
-	big := "deal_id,invoice_id,category,amount,currency,date\n" + strings.Repeat(line, maxIntakeBody/80+1)
-	if code, b := postIntake(t, s, "/api/invoices.csv", "Bearer "+financeToken, big); code != http.StatusRequestEntityTooLarge {
-		t.Errorf("%d-byte body: %d %s, want 413", len(big), code, b)
-	}
+	// Over a limit: see TestFinanceIntakeCaps.
 
 	// Without the token, or with a wrong one: 401 and nothing taken.
 	good := "deal_id,invoice_id,category,amount,currency,date\n" + finB + ",INV-13,travel,1,EUR,2026-01-15\n"
@@ -280,6 +274,36 @@ func TestFinanceIntake(t *testing.T) {
 
 // TestFinanceIntakeOffWithoutToken: with FINANCE_API_TOKEN unset the
 // endpoints do not exist, whatever is sent.
+// TestFinanceIntakeCaps: a file past a limit (bytes, rows, one line's
+// length) is answered 413 with the limit in words, whichever limit it
+// passes first, in CSV and JSON; nothing of it is taken.
+func TestFinanceIntakeCaps(t *testing.T) {
+	s := startServer(t, func(c *Config) { c.FinanceToken = financeToken })
+	header := "deal_id,invoice_id,category,amount,currency,date\n"
+	// 90,000 rows of 400 bytes: under the row limit, over 32 MiB.
+	wide := "d1,INV-WIDE,travel,1,EUR,2026-01-15"
+	wide += strings.Repeat(" ", 399-len(wide)) + "\n"
+	for _, c := range []struct{ name, path, body, want string }{
+		{"bytes", "/api/invoices.csv", header + strings.Repeat(wide, 90_000), "the file is larger than 32 MiB, the most one file may be; split it (at most 100,000 rows a file)"},
+		{"CSV rows of empty cells", "/api/invoices.csv", header + strings.Repeat(",\n", MaxIntakeRows+1), "the file has more than 100,000 rows, the most one file may have; split it into files of at most 100,000 rows"},
+		{"JSON rows of empty objects", "/api/invoices", "[" + strings.Repeat("{},", MaxIntakeRows) + "{}]", "the file has more than 100,000 rows"},
+		{"one line of empty cells", "/api/invoices.csv", header + strings.Repeat(",", 1<<20) + "\n", "a line of the file is longer than 65,536 bytes, the most one line may have"},
+	} {
+		code, b := postIntake(t, s, c.path, "Bearer "+financeToken, c.body)
+		var e struct{ Error string }
+		if err := json.Unmarshal(b, &e); err != nil || code != http.StatusRequestEntityTooLarge || !strings.HasPrefix(e.Error, c.want) {
+			t.Errorf("%s (%d bytes): %d %.300s, want 413 saying %q", c.name, len(c.body), code, b, c.want)
+		}
+	}
+	var jobs, rows int
+	if err := s.Pool.QueryRow(context.Background(), "SELECT (SELECT count(*) FROM intake_jobs), (SELECT count(*) FROM intake_rows)").Scan(&jobs, &rows); err != nil {
+		t.Fatal(err)
+	}
+	if jobs != 0 || rows != 0 {
+		t.Errorf("refused files left %d jobs and %d rows", jobs, rows)
+	}
+}
+
 func TestFinanceIntakeOffWithoutToken(t *testing.T) {
 	s := startServer(t, nil)
 	for _, path := range []string{"/api/invoices", "/api/invoices.csv"} {

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,10 +19,16 @@ import (
 	"dealflow/metrics"
 )
 
-// scrape GETs /metrics and returns the body.
+// scrape GETs /metrics and returns the body: from the operations
+// listener with no credential, as Prometheus does, when the server has
+// one; else from HTTP_ADDR with the dashboard token.
 func scrape(t *testing.T, s *Server) string {
 	t.Helper()
-	code, body := get(t, "http://"+s.Addr+"/metrics", nil)
+	u, h := "http://"+s.Addr+"/metrics", http.Header(nil)
+	if s.OpsAddr != "" {
+		u, h = "http://"+s.OpsAddr+"/metrics", http.Header{"Authorization": nil}
+	}
+	code, body := get(t, u, h)
 	if code != 200 {
 		t.Fatalf("GET /metrics: %d\n%s", code, body)
 	}
@@ -41,11 +49,20 @@ func sample(t *testing.T, body, series string) float64 {
 	return v
 }
 
-// TestMetricsEndpoint scrapes a running worker the way Prometheus does,
-// without the dashboard token, and finds the Temporal SDK's metrics of its
-// worker next to dealflow's own counters.
+// TestMetricsEndpoint scrapes a running worker's operations listener
+// (METRICS_ADDR) the way Prometheus does, without a credential, and finds
+// the Temporal SDK's metrics of its worker next to dealflow's own
+// counters; the public port has neither /metrics nor the detailed health.
 func TestMetricsEndpoint(t *testing.T) {
-	s := startServer(t, func(c *Config) { c.DashboardToken = "pages-only" })
+	s := startServer(t, func(c *Config) { c.MetricsAddr = "127.0.0.1:0" })
+	for _, p := range []string{"/metrics", "/readyz"} {
+		if code, _ := get(t, "http://"+s.Addr+p, nil); code != http.StatusNotFound {
+			t.Errorf("GET %s on the public port with METRICS_ADDR set: %d, want 404", p, code)
+		}
+	}
+	if code, body := get(t, "http://"+s.OpsAddr+"/readyz", http.Header{"Authorization": nil}); code != http.StatusOK || !strings.Contains(body, `"ok"`) {
+		t.Errorf("GET /readyz on METRICS_ADDR: %d %s", code, body)
+	}
 	series := map[string]string{
 		"intake":  `dealflow_intake_rows_total{outcome="accepted"}`,
 		"refusal": `dealflow_refusals_total{signal="invoice"}`,

@@ -35,44 +35,15 @@ var pageTemplates = func() map[string]*template.Template {
 	return pages
 }()
 
-// mountPages serves the deal pages and the early-warning report. They read
-// PostgreSQL (the record the activities wrote), never a workflow query per
-// row, so a long list costs the database and not Temporal.
-func (s *Server) mountPages(mux *http.ServeMux) {
-	guard := s.dashboardAuth
-	// The stylesheet is the same for everyone and holds no deal data, so
-	// it loads without the token, whatever sends the token for the pages.
-	mux.HandleFunc("GET /static/pages.css", servePagesCSS)
-	mux.Handle("GET /{$}", guard(http.RedirectHandler("/deals", http.StatusSeeOther)))
-	mux.Handle("GET /deals", guard(http.HandlerFunc(s.dealsPage)))
-	mux.Handle("GET /deals/{deal_id}", guard(http.HandlerFunc(s.dealPage)))
-	mux.Handle("GET /reports/handover", guard(http.HandlerFunc(s.reportPage)))
-	s.mountLinkPages(mux, guard)
-}
-
+// The deal pages and the early-warning report (routes.go) read PostgreSQL
+// (the record the activities wrote), never a workflow query per row, so a
+// long list costs the database and not Temporal. The stylesheet is the
+// same for everyone and holds no deal data, so it loads without a
+// credential.
 func servePagesCSS(w http.ResponseWriter, _ *http.Request) {
 	b, _ := templateFS.ReadFile("templates/pages.css")
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	_, _ = w.Write(b)
-}
-
-// dashboardAuth lets a request through when DASHBOARD_TOKEN is unset, or
-// when it presents the token as a bearer token or as the password of basic
-// auth (any user name, so a browser's login prompt works). In production
-// the pages belong behind the firm's SSO proxy; the token is a second lock.
-func (s *Server) dashboardAuth(h http.Handler) http.Handler {
-	if s.cfg.DashboardToken == "" {
-		return h
-	}
-	want := newSecretCheck(s.cfg.DashboardToken)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if c, ok := parseAuthorization(r.Header.Get("Authorization")); ok && want.matches(c.secret) {
-			h.ServeHTTP(w, r)
-			return
-		}
-		w.Header().Set("WWW-Authenticate", `Basic realm="dealflow", charset="UTF-8"`)
-		http.Error(w, "401 unauthorized: the deal pages need DASHBOARD_TOKEN, as a bearer token or as the basic-auth password", http.StatusUnauthorized)
-	})
 }
 
 // dealsPage lists deals, filtered by client, AE, PM and stage, with a

@@ -11,13 +11,16 @@ import (
 	"dealflow/workflows"
 )
 
-// get fetches a page and returns its status and body.
+// get fetches a page as a script with the test servers' dashboard token
+// (unless header carries its own Authorization) and returns its status
+// and body.
 func get(t *testing.T, url string, header http.Header) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	req.Header.Set("Authorization", "Bearer "+testDashboardToken)
 	for k, vs := range header {
 		req.Header[k] = vs
 	}

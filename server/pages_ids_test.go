@@ -45,6 +45,7 @@ func TestBadIDsAnswer404(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		req.Header.Set("Authorization", "Bearer "+testDashboardToken)
 		if strings.HasPrefix(path, "/api/") {
 			req.Header.Set("Authorization", "Bearer "+financeToken)
 		}
@@ -257,6 +258,7 @@ func TestOddDealIDsInForms(t *testing.T) {
 				method = http.MethodGet
 			}
 			req, _ := http.NewRequest(method, base.ResolveReference(ref).String(), nil)
+			req.Header.Set("Authorization", "Bearer "+testDashboardToken)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)

@@ -13,31 +13,21 @@ import (
 	"dealflow/db/dbq"
 )
 
-// The deal page's part of client links: who holds the dashboard token
-// issues a link for a ticket waiting on the client, sees every link of the
-// deal and revokes one. The pages carry no identity, so these actions are
-// recorded as "dashboard".
-func (s *Server) mountLinkPages(mux *http.ServeMux, guard func(http.Handler) http.Handler) {
-	if s.links == nil {
-		return
-	}
-	// The dashboard's basic auth is sent by the browser on its own, so a
-	// POST from another site would carry it: refuse cross-origin POSTs.
-	post := func(h http.HandlerFunc) http.Handler { return guard(http.NewCrossOriginProtection().Handler(h)) }
-	mux.Handle("POST /deals/{deal_id}/tickets/{ticket}/client-links", post(s.issueLinkPage))
-	mux.Handle("POST /deals/{deal_id}/client-links/{link_id}/revoke", post(s.revokeLinkPage))
-}
+// The deal page's part of client links: a person (or a script with the
+// dashboard token) issues a link for a ticket waiting on the client, sees
+// every link of the deal and revokes one. Each action is recorded in the
+// name routes.go authenticated (actorOf).
 
 // linkView is one client link as the deal page lists it.
 type linkView struct {
-	ID, Ticket, CreatedBy, State, Decision string
-	CreatedAt, ExpiresAt                   time.Time
+	ID, Ticket, CreatedBy, RevokedBy, State, Decision string
+	CreatedAt, ExpiresAt                              time.Time
 }
 
 func linkViews(rows []dbq.ClientLink, now time.Time) map[string][]linkView {
 	out := map[string][]linkView{}
 	for _, r := range rows {
-		out[r.TicketID] = append(out[r.TicketID], linkView{ID: r.LinkID, Ticket: r.TicketID, CreatedBy: r.CreatedBy,
+		out[r.TicketID] = append(out[r.TicketID], linkView{ID: r.LinkID, Ticket: r.TicketID, CreatedBy: r.CreatedBy, RevokedBy: r.RevokedBy,
 			State: clientlink.State(r, now), Decision: r.Decision, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt})
 	}
 	return out
@@ -65,7 +55,11 @@ func (s *Server) issueLinkPage(w http.ResponseWriter, r *http.Request) {
 		s.noSuchDeal(w)
 		return
 	}
-	l, err := s.links.Issue(r.Context(), id, ticket, "dashboard")
+	if !s.mayChangeLinks(w, r, id, ticket, false) {
+		return
+	}
+	by := actorOf(r).String()
+	l, err := s.links.Issue(r.Context(), id, ticket, by)
 	switch {
 	case errors.Is(err, db.ErrNotFound):
 		s.errorPage(w, http.StatusNotFound, fmt.Sprintf("no deal %q in the record", id))
@@ -80,14 +74,14 @@ func (s *Server) issueLinkPage(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, "issuing a client link", err)
 		return
 	}
-	s.log.Info("client link issued", "deal", id, "ticket", ticket, "link", l.ID, "by", "dashboard")
+	s.log.Info("client link issued", "deal", id, "ticket", ticket, "link", l.ID, "by", by)
 	s.render(w, "link", nil, issuedView{DealID: id, Ticket: ticket, URL: s.linkURL(r, l), ExpiresAt: l.ExpiresAt})
 }
 
-// linkURL is where the client opens the link: DEALFLOW_BASE_URL when set,
-// else the host this page was reached at.
-func (s *Server) linkURL(r *http.Request, l clientlink.Link) string {
-	return l.URL(s.cfg.BaseURL, r.Host)
+// linkURL is where the client opens the link: under DEALFLOW_BASE_URL,
+// which the worker refuses to start without while links are on.
+func (s *Server) linkURL(_ *http.Request, l clientlink.Link) string {
+	return l.URL(s.cfg.BaseURL)
 }
 
 func (s *Server) revokeLinkPage(w http.ResponseWriter, r *http.Request) {
@@ -97,7 +91,13 @@ func (s *Server) revokeLinkPage(w http.ResponseWriter, r *http.Request) {
 		s.noSuchDeal(w)
 		return
 	}
-	ok, err := s.links.Revoke(r.Context(), id, link, "dashboard")
+	// A link of this deal needs its role; no such link revokes nothing
+	// below, whoever asks.
+	if row, err := s.Store.Queries().GetClientLink(r.Context(), link); err == nil && row.DealID == id && !s.mayChangeLinks(w, r, id, row.TicketID, true) {
+		return
+	}
+	by := actorOf(r).String()
+	ok, err := s.links.Revoke(r.Context(), id, link, by)
 	if err != nil {
 		s.serverError(w, "revoking a client link", err)
 		return
@@ -112,6 +112,6 @@ func (s *Server) revokeLinkPage(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, http.StatusConflict, fmt.Sprintf("deal %s has no live link %s: it was used, revoked already, or never issued", id, link))
 		return
 	}
-	s.log.Info("client link revoked", "deal", id, "link", link, "by", "dashboard")
+	s.log.Info("client link revoked", "deal", id, "link", link, "by", by)
 	http.Redirect(w, r, dealPath(id)+"#client-links", http.StatusSeeOther)
 }

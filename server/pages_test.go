@@ -135,7 +135,8 @@ func TestDealPages(t *testing.T) {
 // TestDashboardAuth checks DASHBOARD_TOKEN guards every page, as a bearer
 // token or a basic-auth password, and leaves health checks open.
 func TestDashboardAuth(t *testing.T) {
-	s := startServer(t, func(c *Config) { c.DashboardToken = "s3cret-token" })
+	const token = "s3cret-token-0123456789abcdef01234"
+	s := startServer(t, func(c *Config) { c.DashboardToken = token })
 	base := "http://" + s.Addr
 	basic := func(user, pw string) http.Header {
 		r, _ := http.NewRequest(http.MethodGet, base, nil)
@@ -152,8 +153,8 @@ func TestDashboardAuth(t *testing.T) {
 			{"none", nil, http.StatusUnauthorized},
 			{"wrong bearer", bearer("s3cret"), http.StatusUnauthorized},
 			{"wrong password", basic("ana", "nope"), http.StatusUnauthorized},
-			{"bearer", bearer("s3cret-token"), http.StatusOK},
-			{"basic", basic("anyone", "s3cret-token"), http.StatusOK},
+			{"bearer", bearer(token), http.StatusOK},
+			{"basic", basic("anyone", token), http.StatusOK},
 		} {
 			want := c.want
 			if path == "/deals/x" && want == http.StatusOK {

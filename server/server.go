@@ -28,9 +28,6 @@ import (
 	"dealflow/workflows"
 )
 
-// minClientLinkSecret keeps the links' HMAC key out of guessing range.
-const minClientLinkSecret = 32
-
 // Server is a running worker process.
 type Server struct {
 	cfg    Config
@@ -39,10 +36,11 @@ type Server struct {
 	Client client.Client
 	worker worker.Worker
 	http   *http.Server
+	ops    *http.Server
 	// Addr is where the HTTP server listens (useful when HTTP_ADDR asked
-	// for port 0).
-	Addr string
-	log  *slog.Logger
+	// for port 0); OpsAddr the operations listener (METRICS_ADDR), if any.
+	Addr, OpsAddr string
+	log           *slog.Logger
 	// slack is the Slack app (slack.go), created on first use.
 	slack *slackApp
 	// stopPeople ends the people refresher and waits for it.
@@ -51,13 +49,17 @@ type Server struct {
 	stopSweeper func()
 	// links issues and checks client links; nil while CLIENT_LINK_SECRET
 	// is unset, which keeps the feature off.
-	links               *clientlink.Links
-	ipLimit, tokenLimit *limiter
+	links *clientlink.Links
+	// The rate limiters of the routes (routes.go), per client; tokenLimit
+	// per client link.
+	ipLimit, tokenLimit, pageLimit, financeLimit, authFail *limiter
+	// people caches who a signed-in person is in Slack (people_roles.go).
+	slackUsers slackPeople
 	// hubspot is the HubSpot bridge (hubspot.go), nil while it is off.
 	hubspot     *hubspot.Bridge
 	stopHubSpot func()
 	// taskFailures are the workflow tasks this worker failed lately, for
-	// the health check.
+	// the readiness check.
 	taskFailures taskFailures
 }
 
@@ -68,10 +70,16 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	if n := len(cfg.ClientLinkSecret); n > 0 && n < minClientLinkSecret {
-		return nil, fmt.Errorf("CLIENT_LINK_SECRET is %d characters; it signs the client links, so use at least %d random ones (openssl rand -hex 32)", n, minClientLinkSecret)
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Log}
+	s := &Server{cfg: cfg, log: cfg.Log,
+		ipLimit:      newLimiter(orDefault(cfg.ClientIPLimit, DefaultClientIPLimit)),
+		tokenLimit:   newLimiter(orDefault(cfg.ClientTokenLimit, DefaultClientTokenLimit)),
+		pageLimit:    newLimiter(orDefault(cfg.PageLimit, DefaultPageLimit)),
+		financeLimit: newLimiter(orDefault(cfg.FinanceLimit, DefaultFinanceLimit)),
+		authFail:     newLimiter(orDefault(cfg.AuthFailLimit, DefaultAuthFailLimit)),
+	}
 	ok := false
 	defer func() {
 		if !ok {
@@ -138,28 +146,37 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return nil, fmt.Errorf("cannot listen on HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
+	if s.http, s.Addr, err = s.serve("HTTP_ADDR", cfg.HTTPAddr, s.publicHandler()); err != nil {
+		return nil, err
 	}
-	s.Addr = ln.Addr().String()
-	// Timeouts bound what a slow or idle client can hold; the slowest
-	// legitimate request is a finance file of a few MiB.
-	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
-		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
-	if cfg.DashboardToken == "" && !isLoopback(s.Addr) {
-		s.log.Warn("the deal pages are open to anyone who reaches " + s.Addr + ": set DASHBOARD_TOKEN, and put them behind your SSO proxy")
-	}
-	go func() {
-		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("http server stopped", "error", err)
+	if h := s.opsHandler(); h != nil {
+		if s.ops, s.OpsAddr, err = s.serve("METRICS_ADDR", cfg.MetricsAddr, h); err != nil {
+			return nil, err
 		}
-	}()
+	}
 	s.startSocketMode()
 	s.startPeople()
 	s.startSweeper()
 	ok = true
 	return s, nil
+}
+
+// serve listens on addr and serves h there until Stop.
+func (s *Server) serve(name, addr string, h http.Handler) (*http.Server, string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("cannot listen on %s %s: %w", name, addr, err)
+	}
+	// Timeouts bound what a slow or idle client can hold; the slowest
+	// legitimate request is a finance file of a few MiB.
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
+		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("http server stopped", "listener", name, "error", err)
+		}
+	}()
+	return srv, ln.Addr().String(), nil
 }
 
 func (s *Server) notifier() activities.Notifier {
@@ -208,10 +225,12 @@ func (s *Server) startPeople() {
 
 // Stop shuts everything down in the reverse order of Start.
 func (s *Server) Stop() {
-	if s.http != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = s.http.Shutdown(ctx)
-		cancel()
+	for _, h := range []*http.Server{s.http, s.ops} {
+		if h != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = h.Shutdown(ctx)
+			cancel()
+		}
 	}
 	if s.stopPeople != nil {
 		s.stopPeople()
@@ -238,25 +257,18 @@ func (s *Server) Stop() {
 // it run there.
 func (s *Server) TaskQueue() string { return s.cfg.TaskQueue }
 
-// routes mounts every HTTP surface; each lives in its own file.
-func (s *Server) routes() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", s.healthz)
-	// Open like /healthz: Prometheus scrapes without credentials, and the
-	// metrics hold counts by bounded labels, never deal data.
-	mux.Handle("GET /metrics", metrics.Handler())
-	s.mountIntake(mux)
-	s.mountSlack(mux)
-	s.mountPages(mux)
-	s.mountClient(mux)
-	s.mountHubSpot(mux)
-	return securityHeaders(mux)
+// liveness is the public port's health check: the process answers. It
+// says nothing of PostgreSQL or Temporal, which only ops may learn
+// (readiness).
+func (s *Server) liveness(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprint(w, "{\"status\":\"ok\"}\n")
 }
 
-// healthz answers 200 when PostgreSQL and Temporal both answer and no
+// readiness answers 200 when PostgreSQL and Temporal both answer and no
 // workflow task of this worker failed lately (a failing task is retried
 // forever while its deal stands still: see docs/upgrades.md).
-func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
 	status, code := "ok", http.StatusOK

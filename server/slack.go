@@ -130,12 +130,6 @@ func waitFor(wg *sync.WaitGroup, d time.Duration) bool {
 	}
 }
 
-// mountSlack serves Slack's interactivity requests: button clicks and modal
-// submissions, at the Request URL configured in the Slack app.
-func (s *Server) mountSlack(mux *http.ServeMux) {
-	mux.HandleFunc("POST /slack/interactions", s.slackApp().serveInteractions)
-}
-
 // maxSlackBody bounds what is read before the signature is checked.
 const maxSlackBody = 1 << 20
 

@@ -170,7 +170,7 @@ func (a *slackApp) clientLink(ctx context.Context, user string, meta modalMeta) 
 	a.tellSecret(ctx, user, meta, fmt.Sprintf(":link: The link for the client's sign-off of the %s ticket (only you see this): %s\n"+
 		"Send it to the client yourself. It works until %s for one decision, and stops if the deliverable changes. "+
 		"Revoke it on the deal page or with `starter client-link --deal %s --ticket %s --revoke`.",
-		t.ID, l.URL(a.baseURL, ""), l.ExpiresAt.Format("2006-01-02 15:04 MST"), meta.Deal, meta.Ticket))
+		t.ID, l.URL(a.baseURL), l.ExpiresAt.Format("2006-01-02 15:04 MST"), meta.Deal, meta.Ticket))
 }
 
 // openHandover opens the checklist for the assigned PM.

@@ -29,8 +29,12 @@ func runClientLink(ctx context.Context, _ *target, args []string, stdout io.Writ
 		return usageError{"usage: starter client-link --deal ID --ticket T [--by U_OWNER] [--revoke]"}
 	}
 	secret := os.Getenv("CLIENT_LINK_SECRET")
+	base := os.Getenv("DEALFLOW_BASE_URL")
 	if secret == "" && !*revoke {
 		return usageError{"client links are off: set CLIENT_LINK_SECRET to the worker's"}
+	}
+	if err := clientlink.CheckBaseURL(base); err != nil && !*revoke {
+		return usageError{err.Error()}
 	}
 	store, closeStore, err := openStore(ctx, "starter client-link")
 	if err != nil {
@@ -54,6 +58,6 @@ func runClientLink(ctx context.Context, _ *target, args []string, stdout io.Writ
 		return notOurDatabase(err)
 	}
 	fmt.Fprintf(stdout, "%s\nlink %s for the client's sign-off of %s on deal %s, valid until %s for one decision; send it to the client yourself\n",
-		l.URL(os.Getenv("DEALFLOW_BASE_URL"), ""), l.ID, l.TicketID, l.DealID, l.ExpiresAt.Format("2006-01-02 15:04 MST"))
+		l.URL(base), l.ID, l.TicketID, l.DealID, l.ExpiresAt.Format("2006-01-02 15:04 MST"))
 	return nil
 }

@@ -34,7 +34,7 @@ func TestKilledWorkerFinishesTheFile(t *testing.T) {
 	ctx := context.Background()
 	tsrv, dbURL := startStack(t, devstack.TemporalOptions{})
 	bin := buildWorker(t)
-	const token = "crash-test-token"
+	const token = "crash-test-token-0123456789abcdef"
 	env := append(os.Environ(), "DATABASE_URL="+dbURL, "TEMPORAL_ADDRESS="+tsrv.FrontendHostPort(), "HTTP_ADDR=127.0.0.1:0",
 		"FINANCE_API_TOKEN="+token, "DASHBOARD_TOKEN=")
 

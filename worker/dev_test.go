@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -25,16 +27,16 @@ import (
 
 func TestBanner(t *testing.T) {
 	const finance, dash, bot = "fin-s3cret", "dash-s3cret", "xoxb-s3cret"
-	off := banner(server.Config{Temporal: client.Options{HostPort: "127.0.0.1:7233"}}, "127.0.0.1:8080", "deals", "")
+	off := banner(server.Config{Temporal: client.Options{HostPort: "127.0.0.1:7233"}}, "127.0.0.1:8080", "", "deals", "", "")
 	on := banner(server.Config{Temporal: client.Options{HostPort: "127.0.0.1:7234", Namespace: "ops"}, FinanceToken: finance, DashboardToken: dash,
-		Slack: server.SlackConfig{BotToken: bot}}, "127.0.0.1:8081", "deals", "http://127.0.0.1:8234")
+		Slack: server.SlackConfig{BotToken: bot}}, "127.0.0.1:8081", "127.0.0.1:9464", "deals", "http://127.0.0.1:8234", "http://127.0.0.1:8081/signin?code=abc")
 	for _, c := range []struct {
 		name, text string
 		want       []string
 	}{
-		{"all off", off, []string{"Finance intake:  off (restart with FINANCE_API_TOKEN=", "Dashboard token: off", "Messages:        the log",
-			"http://127.0.0.1:8080/metrics", `127.0.0.1:7233, namespace "default", task queue "deals"`}},
-		{"all on", on, []string{"Finance intake:  on, POST http://127.0.0.1:8081/api/invoices", "Dashboard token: on", "Messages:        Slack, clicks at http://127.0.0.1:8081/slack/interactions",
+		{"all off", off, []string{"Finance intake:  off (restart with FINANCE_API_TOKEN=", "Sign-in:         none configured, so the pages answer 401", "Messages:        the log",
+			"http://127.0.0.1:8080/metrics with the dashboard's sign-in", `127.0.0.1:7233, namespace "default", task queue "deals"`}},
+		{"all on", on, []string{"Finance intake:  on, POST http://127.0.0.1:8081/api/invoices", "Sign-in:         DASHBOARD_TOKEN", "Sign in:         http://127.0.0.1:8081/signin?code=abc", "http://127.0.0.1:9464/metrics (METRICS_ADDR)", "Messages:        Slack, clicks at http://127.0.0.1:8081/slack/interactions",
 			"Temporal UI:     http://127.0.0.1:8234", `namespace "ops"`}},
 	} {
 		for _, w := range c.want {
@@ -53,10 +55,46 @@ func TestBanner(t *testing.T) {
 	}
 }
 
+// signInWorks: with no DASHBOARD_TOKEN the dev mode made one; the pages
+// refuse a browser without it, and the banner's sign-in link sets an
+// HttpOnly, SameSite=Strict session cookie that opens them.
+func signInWorks(t *testing.T, w *devWorker) {
+	t.Helper()
+	m := regexp.MustCompile(`Sign in:\s+(\S+)`).FindStringSubmatch(w.banner)
+	if m == nil {
+		t.Fatalf("the dev banner has no sign-in link:\n%s", w.banner)
+	}
+	deals := "http://127.0.0.1:" + w.http + "/deals"
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	status := func(u string) (int, *http.Response) {
+		resp, err := c.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp
+	}
+	if code, _ := status(deals); code != http.StatusUnauthorized {
+		t.Errorf("the dev mode's pages answered %d before signing in, want 401", code)
+	}
+	if code, _ := status(strings.Replace(m[1], "code=", "code=x", 1)); code != http.StatusUnauthorized {
+		t.Errorf("a wrong sign-in code answered %d, want 401", code)
+	}
+	code, resp := status(m[1])
+	cookie := resp.Header.Get("Set-Cookie")
+	if code != http.StatusSeeOther || !strings.Contains(cookie, "HttpOnly") || !strings.Contains(cookie, "SameSite=Strict") {
+		t.Fatalf("the sign-in link answered %d with cookie %q", code, cookie)
+	}
+	if code, _ := status(deals); code != http.StatusOK {
+		t.Errorf("signed in, the pages answered %d", code)
+	}
+}
+
 func TestHealthcheck(t *testing.T) {
 	status := http.StatusOK
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/healthz" {
+		if r.URL.Path != "/readyz" {
 			http.NotFound(w, r)
 			return
 		}
@@ -66,15 +104,15 @@ func TestHealthcheck(t *testing.T) {
 	defer ts.Close()
 	_, port, _ := net.SplitHostPort(ts.Listener.Addr().String())
 	// A worker listening on every interface is checked through loopback.
-	if err := healthcheck("0.0.0.0:" + port); err != nil {
+	if err := healthcheck("0.0.0.0:"+port, "/readyz"); err != nil {
 		t.Fatalf("healthy worker: %v", err)
 	}
 	status = http.StatusServiceUnavailable
-	if err := healthcheck(ts.Listener.Addr().String()); err == nil || !strings.Contains(err.Error(), "temporal unreachable") {
+	if err := healthcheck(ts.Listener.Addr().String(), "/readyz"); err == nil || !strings.Contains(err.Error(), "temporal unreachable") {
 		t.Fatalf("unhealthy worker: %v", err)
 	}
 	ts.Close()
-	if err := healthcheck(ts.Listener.Addr().String()); err == nil {
+	if err := healthcheck(ts.Listener.Addr().String(), "/readyz"); err == nil {
 		t.Fatal("a stopped worker passed the health check")
 	}
 }
@@ -99,6 +137,7 @@ type devWorker struct {
 	stderr   *strings.Builder
 	lines    chan string
 	ui, http string // ports
+	ops      string
 	frontend string
 }
 
@@ -119,9 +158,9 @@ func startDevWorker(t *testing.T, extra ...string) *devWorker {
 		t.Fatal(err)
 	}
 	t.Cleanup(drop)
-	w := &devWorker{ui: freePort(t), frontend: freePort(t), http: freePort(t), stderr: &strings.Builder{}, lines: make(chan string)}
+	w := &devWorker{ui: freePort(t), frontend: freePort(t), http: freePort(t), ops: freePort(t), stderr: &strings.Builder{}, lines: make(chan string)}
 	w.env = append([]string{"DATABASE_URL=" + dbURL, "DEALFLOW_DEV_DIR=" + t.TempDir(), "TEMPORAL_UI_PORT=" + w.ui,
-		"TEMPORAL_ADDRESS=127.0.0.1:" + w.frontend, "HTTP_ADDR=127.0.0.1:" + w.http, "DASHBOARD_TOKEN="}, extra...)
+		"TEMPORAL_ADDRESS=127.0.0.1:" + w.frontend, "HTTP_ADDR=127.0.0.1:" + w.http, "METRICS_ADDR=127.0.0.1:" + w.ops, "DASHBOARD_TOKEN="}, extra...)
 	w.cmd = exec.Command(bin, "-dev", "-demo=false")
 	w.cmd.Env = append(os.Environ(), w.env...)
 	stdout, err := w.cmd.StdoutPipe()
@@ -181,7 +220,7 @@ func startDevWorker(t *testing.T, extra ...string) *devWorker {
 // way Ctrl-C does: it says finance intake is on, serves the UI on the port
 // asked for, and exits 0.
 func TestDevModeStopsCleanly(t *testing.T) {
-	w := startDevWorker(t, "FINANCE_API_TOKEN=dev-finance-s3cret")
+	w := startDevWorker(t, "FINANCE_API_TOKEN=dev-finance-s3cret-0123456789abcdef")
 	for _, want := range []string{"Finance intake:  on", "Temporal UI:     http://127.0.0.1:" + w.ui, "127.0.0.1:" + w.frontend, "http://127.0.0.1:" + w.http + "/deals"} {
 		if !strings.Contains(w.banner, want) {
 			t.Errorf("banner lacks %q:\n%s", want, w.banner)
@@ -195,6 +234,7 @@ func TestDevModeStopsCleanly(t *testing.T) {
 	} else {
 		resp.Body.Close()
 	}
+	signInWorks(t, w)
 
 	if err := w.cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)

@@ -7,6 +7,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
@@ -29,11 +31,17 @@ const DefaultUIPort = "8233"
 func main() {
 	dev := flag.Bool("dev", false, "start the Temporal dev server (UI on 127.0.0.1:$TEMPORAL_UI_PORT, default 8233) and create the database if missing")
 	demo := flag.Bool("demo", true, "with -dev, drive a scripted demo deal")
-	health := flag.Bool("healthcheck", false, "ask the running worker's /healthz (at HTTP_ADDR) and exit 0 when it answers 200: the container health check")
+	health := flag.Bool("healthcheck", false, "ask the running worker's /readyz at METRICS_ADDR (else its /healthz at HTTP_ADDR) and exit 0 when it answers 200: the container health check")
 	flag.Parse()
 
 	if *health {
-		if err := healthcheck(os.Getenv("HTTP_ADDR")); err != nil {
+		addr, path := os.Getenv("HTTP_ADDR"), "/healthz"
+		if ops := os.Getenv("METRICS_ADDR"); ops != "" {
+			// The detailed check (PostgreSQL and Temporal) is on the
+			// operations listener; the public port has only liveness.
+			addr, path = ops, "/readyz"
+		}
+		if err := healthcheck(addr, path); err != nil {
 			fmt.Fprintln(os.Stderr, "dealflow worker healthcheck:", err)
 			os.Exit(1)
 		}
@@ -65,6 +73,14 @@ func run(ctx context.Context, dev, demo bool) error {
 		if uiPort == "" {
 			uiPort = DefaultUIPort
 		}
+		if cfg.DashboardToken == "" {
+			// The pages are never open: the dev mode makes a token for
+			// this run and prints a sign-in link made from it.
+			cfg.DashboardToken = newToken()
+		}
+		if cfg.MetricsAddr == "" {
+			cfg.MetricsAddr = DefaultDevMetricsAddr
+		}
 		stopDev, err := startDevStack(ctx, &cfg, uiPort)
 		if err != nil {
 			return err
@@ -77,7 +93,11 @@ func run(ctx context.Context, dev, demo bool) error {
 		return err
 	}
 	defer srv.Stop()
-	fmt.Print(banner(cfg, srv.Addr, srv.TaskQueue(), uiURL))
+	signIn := ""
+	if dev {
+		signIn = "http://" + srv.Addr + server.SignInPath(cfg.DashboardToken)
+	}
+	fmt.Print(banner(cfg, srv.Addr, srv.OpsAddr, srv.TaskQueue(), uiURL, signIn))
 	if dev && demo {
 		go func() {
 			if err := runDemo(ctx, srv.Client, os.Stdout); err != nil && ctx.Err() == nil {
@@ -90,10 +110,21 @@ func run(ctx context.Context, dev, demo bool) error {
 	return nil
 }
 
+// DefaultDevMetricsAddr is the dev mode's operations listener unless
+// METRICS_ADDR says otherwise (OpenTelemetry's Prometheus exporter port).
+const DefaultDevMetricsAddr = "127.0.0.1:9464"
+
+func newToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
 // banner says where everything is and which optional parts are on, so
 // nobody has to guess why finance intake answers 404. It names the
-// variables that turn parts on, never their values.
-func banner(cfg server.Config, addr, taskQueue, uiURL string) string {
+// variables that turn parts on, never their values; signIn is the dev
+// mode's sign-in link, which opens a session and holds no token.
+func banner(cfg server.Config, addr, opsAddr, taskQueue, uiURL, signIn string) string {
 	base := "http://" + addr
 	var b strings.Builder
 	fmt.Fprintf(&b, "\ndealflow is running.\n")
@@ -102,10 +133,18 @@ func banner(cfg server.Config, addr, taskQueue, uiURL string) string {
 	}
 	fmt.Fprintf(&b, "  Temporal:        %s, namespace %q, task queue %q\n", cfg.TemporalAddress(), namespace(cfg), taskQueue)
 	fmt.Fprintf(&b, "  Deal pages:      %s/deals\n", base)
-	if cfg.DashboardToken != "" {
-		fmt.Fprintf(&b, "  Dashboard token: on (DASHBOARD_TOKEN as bearer token or basic-auth password)\n")
-	} else {
-		fmt.Fprintf(&b, "  Dashboard token: off, the pages are open to whoever reaches %s (set DASHBOARD_TOKEN)\n", addr)
+	if signIn != "" {
+		fmt.Fprintf(&b, "  Sign in:         %s (sets a session cookie in your browser)\n", signIn)
+	}
+	switch {
+	case cfg.DashboardToken != "" && len(cfg.TrustedProxies) > 0:
+		fmt.Fprintf(&b, "  Sign-in:         people through TRUSTED_PROXIES (%s), scripts with DASHBOARD_TOKEN\n", identity(cfg))
+	case cfg.DashboardToken != "":
+		fmt.Fprintf(&b, "  Sign-in:         DASHBOARD_TOKEN as bearer token or basic-auth password\n")
+	case len(cfg.TrustedProxies) > 0:
+		fmt.Fprintf(&b, "  Sign-in:         people through TRUSTED_PROXIES (%s)\n", identity(cfg))
+	default:
+		fmt.Fprintf(&b, "  Sign-in:         none configured, so the pages answer 401 to everyone (set DASHBOARD_TOKEN or TRUSTED_PROXIES)\n")
 	}
 	if cfg.FinanceToken != "" {
 		fmt.Fprintf(&b, "  Finance intake:  on, POST %s/api/invoices and /api/invoices.csv with Authorization: Bearer $FINANCE_API_TOKEN\n", base)
@@ -125,9 +164,20 @@ func banner(cfg server.Config, addr, taskQueue, uiURL string) string {
 	default:
 		fmt.Fprintf(&b, "  Messages:        the log below (set SLACK_BOT_TOKEN to post to Slack)\n")
 	}
-	fmt.Fprintf(&b, "  Health, metrics: %s/healthz, %s/metrics\n", base, base)
+	if opsAddr != "" {
+		fmt.Fprintf(&b, "  Health, metrics: %s/healthz (liveness); ops at http://%s/readyz, http://%s/metrics (METRICS_ADDR)\n", base, opsAddr, opsAddr)
+	} else {
+		fmt.Fprintf(&b, "  Health, metrics: %s/healthz (liveness); %s/readyz, %s/metrics with the dashboard's sign-in (set METRICS_ADDR for Prometheus)\n", base, base, base)
+	}
 	fmt.Fprintf(&b, "Ctrl-C stops it.\n\n")
 	return b.String()
+}
+
+func identity(cfg server.Config) string {
+	if cfg.IdentityHeader != "" {
+		return cfg.IdentityHeader
+	}
+	return server.DefaultIdentityHeader
 }
 
 func namespace(cfg server.Config) string {
@@ -137,10 +187,10 @@ func namespace(cfg server.Config) string {
 	return cfg.Temporal.Namespace
 }
 
-// healthcheck asks the worker listening at addr (HTTP_ADDR) for /healthz.
-// The container image has no shell or curl, so the worker checks itself;
-// a wildcard listen address is reached through loopback.
-func healthcheck(addr string) error {
+// healthcheck asks the worker listening at addr for path. The container
+// image has no shell or curl, so the worker checks itself; a wildcard
+// listen address is reached through loopback.
+func healthcheck(addr, path string) error {
 	if addr == "" {
 		addr = server.DefaultHTTPAddr
 	}
@@ -152,7 +202,7 @@ func healthcheck(addr string) error {
 		host = "127.0.0.1"
 	}
 	c := http.Client{Timeout: 4 * time.Second}
-	resp, err := c.Get("http://" + net.JoinHostPort(host, port) + "/healthz")
+	resp, err := c.Get("http://" + net.JoinHostPort(host, port) + path)
 	if err != nil {
 		return err
 	}

@@ -38,12 +38,17 @@ func TestUnreachableDependencies(t *testing.T) {
 		{"password parameter hidden", []string{"DATABASE_URL=postgres://postgres@127.0.0.1:1/dealflow?password=s3cret"}, `127.0.0.1:1, database "dealflow"`},
 		{"key=value password hidden", []string{"DATABASE_URL=host=127.0.0.1 port=1 user=postgres password=s3cret dbname=dealflow"}, `127.0.0.1:1, database "dealflow"`},
 		{"Temporal stopped", []string{"DATABASE_URL=" + goodDB, "TEMPORAL_ADDRESS=127.0.0.1:1"}, "cannot reach Temporal at 127.0.0.1:1"},
+		// Unsafe settings are refused before anything is reached.
+		{"short finance token", []string{"FINANCE_API_TOKEN=s3cret"}, "FINANCE_API_TOKEN is 6 bytes; use at least 32"},
+		{"pages beyond loopback without a credential", []string{"HTTP_ADDR=0.0.0.0:0", "DASHBOARD_TOKEN="}, "set DASHBOARD_TOKEN, or TRUSTED_PROXIES"},
+		{"client links over http", []string{"CLIENT_LINK_SECRET=0123456789abcdef0123456789abcdef", "DEALFLOW_BASE_URL=http://dealflow.example.com"}, "need an https:// DEALFLOW_BASE_URL"},
+		{"a bad trusted proxy", []string{"TRUSTED_PROXIES=proxy.internal"}, `TRUSTED_PROXIES: "proxy.internal" is neither`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			stderr := failsToStart(t, bin, c.env, c.want)
-			if strings.Contains(stderr, "s3cret") {
-				t.Fatalf("stderr leaks a secret:\n%s", stderr)
+			if strings.Contains(stderr, "s3cret") || strings.Contains(stderr, "0123456789abcdef") || strings.Contains(stderr, "goroutine") {
+				t.Fatalf("stderr leaks a secret or a stack:\n%s", stderr)
 			}
 		})
 	}

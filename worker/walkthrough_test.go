@@ -12,8 +12,8 @@ import (
 )
 
 // TestWalkthrough runs examples/walkthrough.sh, the README's starter flow,
-// against the dev mode as `make dev` starts it, and then reads /metrics as
-// Prometheus would: the intake and the alert the walk causes are counted,
+// against the dev mode as `make dev` starts it, and then reads /metrics on
+// the operations listener (METRICS_ADDR) as Prometheus would: the intake and the alert the walk causes are counted,
 // beside the SDK's own metrics.
 func TestWalkthrough(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
@@ -22,7 +22,7 @@ func TestWalkthrough(t *testing.T) {
 		}
 		t.Skip("the walkthrough needs curl")
 	}
-	const token = "walk-finance-s3cret"
+	const token = "walk-finance-s3cret-0123456789abcdef"
 	w := startDevWorker(t, "FINANCE_API_TOKEN="+token)
 
 	script, err := filepath.Abs("../examples/walkthrough.sh")
@@ -44,7 +44,7 @@ func TestWalkthrough(t *testing.T) {
 		}
 	}
 
-	resp, err := http.Get("http://127.0.0.1:" + w.http + "/metrics")
+	resp, err := http.Get("http://127.0.0.1:" + w.ops + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

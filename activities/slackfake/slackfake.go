@@ -78,15 +78,13 @@ type Server struct {
 	faultsServed int
 	// lastTS is the ts of the newest message: ts grow strictly.
 	lastTS time.Time
-	// emails are what users.lookupByEmail answers: user ids by email.
-	emails map[string]string
 }
 
-type user struct{ name, realName string }
+type user struct{ name, realName, email string }
 
 // New starts a fake Web API that accepts token.
 func New(token string) *Server {
-	s := &Server{Token: token, Limits: SlackLimits, limited: map[string]int{}, failures: map[string]string{}, channelFailures: map[string]string{}, users: map[string]user{}, emails: map[string]string{}}
+	s := &Server{Token: token, Limits: SlackLimits, limited: map[string]int{}, failures: map[string]string{}, channelFailures: map[string]string{}, users: map[string]user{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -96,15 +94,17 @@ func New(token string) *Server {
 func (s *Server) SetUser(id, name, realName string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.users[id] = user{name, realName}
+	s.users[id] = user{name: name, realName: realName, email: s.users[id].email}
 }
 
-// SetEmail makes users.lookupByEmail find user id by email (Slack matches
-// the address exactly, ignoring case). Others are answered users_not_found.
-func (s *Server) SetEmail(email, id string) {
+// SetEmail gives a user known to users.info the email address
+// users.lookupByEmail finds them by (Slack's profile.email).
+func (s *Server) SetEmail(id, email string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.emails[strings.ToLower(email)] = id
+	u := s.users[id]
+	u.email = email
+	s.users[id] = u
 }
 
 // APIURL is the base URL to give the Slack client.
@@ -338,19 +338,22 @@ func (s *Server) handle(w http.ResponseWriter, c Call, form url.Values) {
 		s.calls = append(s.calls, c)
 		s.openIM(w, form)
 	case "users.lookupByEmail":
+		// Slack matches the profile's email exactly as registered (case
+		// aside); a missing argument is invalid_arguments, an unknown
+		// address users_not_found.
 		if c.Email == "" {
 			answer(w, map[string]any{"ok": false, "error": "invalid_arguments"})
 			return
 		}
 		s.calls = append(s.calls, c)
-		id, ok := s.emails[strings.ToLower(c.Email)]
-		if !ok {
-			answer(w, map[string]any{"ok": false, "error": "users_not_found"})
-			return
+		for id, u := range s.users {
+			if u.email != "" && strings.EqualFold(u.email, c.Email) {
+				answer(w, map[string]any{"ok": true, "user": map[string]any{"id": id, "name": u.name, "real_name": u.realName,
+					"profile": map[string]any{"real_name": u.realName, "display_name": u.name, "email": u.email}}})
+				return
+			}
 		}
-		u := s.users[id]
-		answer(w, map[string]any{"ok": true, "user": map[string]any{"id": id, "name": u.name, "real_name": u.realName,
-			"profile": map[string]any{"email": c.Email, "real_name": u.realName, "display_name": u.name}}})
+		answer(w, map[string]any{"ok": false, "error": "users_not_found"})
 	case "apps.connections.open":
 		s.calls = append(s.calls, c)
 		answer(w, map[string]any{"ok": true, "url": s.SocketURL})

@@ -10,8 +10,31 @@ import (
 	"time"
 )
 
+const claimClientLink = `-- name: ClaimClientLink :execrows
+UPDATE client_links SET used_at = $2, decision = $3
+WHERE link_id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2
+`
+
+type ClaimClientLinkParams struct {
+	LinkID   string
+	UsedAt   *time.Time
+	Decision string
+}
+
+// Takes a link for one decision before the deal hears of it, in the one
+// statement that checks it is live: a link used, revoked or expired at
+// this moment is not taken, and a revoke after it finds it used. PostgreSQL
+// locks the row, so of a use and a revoke racing exactly one wins.
+func (q *Queries) ClaimClientLink(ctx context.Context, arg ClaimClientLinkParams) (int64, error) {
+	result, err := q.db.Exec(ctx, claimClientLink, arg.LinkID, arg.UsedAt, arg.Decision)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const getClientLink = `-- name: GetClientLink :one
-SELECT link_id, deal_id, ticket_id, deliverable_digest, created_by, created_at, expires_at, used_at, decision, revoked_at, revoked_by FROM client_links WHERE link_id = $1
+SELECT link_id, deal_id, ticket_id, deliverable_digest, created_by, created_at, expires_at, used_at, decision, revoked_at, revoked_by, approval_seq FROM client_links WHERE link_id = $1
 `
 
 func (q *Queries) GetClientLink(ctx context.Context, linkID string) (ClientLink, error) {
@@ -29,13 +52,14 @@ func (q *Queries) GetClientLink(ctx context.Context, linkID string) (ClientLink,
 		&i.Decision,
 		&i.RevokedAt,
 		&i.RevokedBy,
+		&i.ApprovalSeq,
 	)
 	return i, err
 }
 
 const insertClientLink = `-- name: InsertClientLink :exec
-INSERT INTO client_links (link_id, deal_id, ticket_id, deliverable_digest, created_by, created_at, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO client_links (link_id, deal_id, ticket_id, deliverable_digest, created_by, created_at, expires_at, approval_seq)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 `
 
 type InsertClientLinkParams struct {
@@ -46,6 +70,7 @@ type InsertClientLinkParams struct {
 	CreatedBy         string
 	CreatedAt         time.Time
 	ExpiresAt         time.Time
+	ApprovalSeq       int32
 }
 
 func (q *Queries) InsertClientLink(ctx context.Context, arg InsertClientLinkParams) error {
@@ -57,12 +82,32 @@ func (q *Queries) InsertClientLink(ctx context.Context, arg InsertClientLinkPara
 		arg.CreatedBy,
 		arg.CreatedAt,
 		arg.ExpiresAt,
+		arg.ApprovalSeq,
 	)
 	return err
 }
 
+const latestInternalApproval = `-- name: LatestInternalApproval :one
+SELECT COALESCE(max(seq), 0)::integer FROM signoffs
+WHERE deal_id = $1 AND ticket_id = $2 AND side = 'internal' AND decision = 'approve' AND NOT refused
+`
+
+type LatestInternalApprovalParams struct {
+	DealID   string
+	TicketID string
+}
+
+// The seq of the ticket's latest internal approval the deal took; a link
+// is bound to it.
+func (q *Queries) LatestInternalApproval(ctx context.Context, arg LatestInternalApprovalParams) (int32, error) {
+	row := q.db.QueryRow(ctx, latestInternalApproval, arg.DealID, arg.TicketID)
+	var column_1 int32
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
 const listClientLinks = `-- name: ListClientLinks :many
-SELECT link_id, deal_id, ticket_id, deliverable_digest, created_by, created_at, expires_at, used_at, decision, revoked_at, revoked_by FROM client_links WHERE deal_id = $1 ORDER BY ticket_id, created_at, link_id
+SELECT link_id, deal_id, ticket_id, deliverable_digest, created_by, created_at, expires_at, used_at, decision, revoked_at, revoked_by, approval_seq FROM client_links WHERE deal_id = $1 ORDER BY ticket_id, created_at, link_id
 `
 
 func (q *Queries) ListClientLinks(ctx context.Context, dealID string) ([]ClientLink, error) {
@@ -86,6 +131,7 @@ func (q *Queries) ListClientLinks(ctx context.Context, dealID string) ([]ClientL
 			&i.Decision,
 			&i.RevokedAt,
 			&i.RevokedBy,
+			&i.ApprovalSeq,
 		); err != nil {
 			return nil, err
 		}
@@ -95,6 +141,25 @@ func (q *Queries) ListClientLinks(ctx context.Context, dealID string) ([]ClientL
 		return nil, err
 	}
 	return items, nil
+}
+
+const releaseClientLink = `-- name: ReleaseClientLink :execrows
+UPDATE client_links SET used_at = NULL, decision = '' WHERE link_id = $1 AND used_at = $2
+`
+
+type ReleaseClientLinkParams struct {
+	LinkID string
+	UsedAt *time.Time
+}
+
+// Gives back a claim whose decision did not reach the deal (Temporal
+// unreachable, or the deal refused it), so the client can send it again.
+func (q *Queries) ReleaseClientLink(ctx context.Context, arg ReleaseClientLinkParams) (int64, error) {
+	result, err := q.db.Exec(ctx, releaseClientLink, arg.LinkID, arg.UsedAt)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const revokeClientLink = `-- name: RevokeClientLink :execrows
@@ -143,26 +208,6 @@ func (q *Queries) RevokeTicketClientLinks(ctx context.Context, arg RevokeTicketC
 		arg.RevokedAt,
 		arg.RevokedBy,
 	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
-const useClientLink = `-- name: UseClientLink :execrows
-UPDATE client_links SET used_at = $2, decision = $3 WHERE link_id = $1 AND used_at IS NULL
-`
-
-type UseClientLinkParams struct {
-	LinkID   string
-	UsedAt   *time.Time
-	Decision string
-}
-
-// Marks a link used by the decision the deal took; a second use changes
-// nothing, so the first decision stays the one on the link.
-func (q *Queries) UseClientLink(ctx context.Context, arg UseClientLinkParams) (int64, error) {
-	result, err := q.db.Exec(ctx, useClientLink, arg.LinkID, arg.UsedAt, arg.Decision)
 	if err != nil {
 		return 0, err
 	}

@@ -55,6 +55,7 @@ type ClientLink struct {
 	Decision          string
 	RevokedAt         *time.Time
 	RevokedBy         string
+	ApprovalSeq       int32
 }
 
 type Commitment struct {

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Creates Temporal's two databases when missing and brings both schemas to
+# Creates Temporal's two databases when missing (unless CREATE_DATABASES=no)
+# and brings both schemas to
 # the server's version, with temporal-sql-tool. Every step is idempotent,
 # so it runs before every server start and upgrades the schema after a
 # version bump. docker-compose.yml's temporal-schema job and `make stack`
@@ -15,7 +16,11 @@ set -eu
 for db in "${DBNAME:-temporal}" "${VISIBILITY_DBNAME:-temporal_visibility}"; do
   dir=temporal
   [ "$db" = "${VISIBILITY_DBNAME:-temporal_visibility}" ] && dir=visibility
-  temporal-sql-tool --db "$db" create-database
+  # compose's postgres-roles job makes the databases for a role that may
+  # not (CREATE_DATABASES=no); `make stack` lets the tool make them.
+  if [ "${CREATE_DATABASES:-yes}" = yes ]; then
+    temporal-sql-tool --db "$db" create-database
+  fi
   temporal-sql-tool --db "$db" setup-schema -v 0.0
   temporal-sql-tool --db "$db" update-schema -d "$SCHEMA_DIR/$dir/versioned"
 done

@@ -52,7 +52,7 @@ func main() {
 	}
 }
 
-const token = "bench-token"
+const token = "bench-token-0123456789abcdef0123456789"
 
 type bench struct {
 	c     client.Client
