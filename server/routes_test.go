@@ -16,6 +16,7 @@ import (
 	"dealflow/activities/slackfake"
 	"dealflow/clientlink"
 	"dealflow/deal/dealtest"
+	"dealflow/hubspot"
 )
 
 // TestRoutesOnlyFromTheTable reads the package's source: no handler is
@@ -52,7 +53,7 @@ func TestRoutesOnlyFromTheTable(t *testing.T) {
 		})
 	}
 	// And the mux mounted from the table routes every row's pattern to it.
-	s := &Server{cfg: Config{FinanceToken: "f", DashboardToken: "d"}, links: &clientlink.Links{}}
+	s := &Server{cfg: Config{FinanceToken: "f", DashboardToken: "d"}, links: &clientlink.Links{}, hubspot: &hubspot.Bridge{}}
 	mux := s.mount(false)
 	for _, rt := range routeTable {
 		if rt.auth == authOps {
@@ -86,6 +87,9 @@ func TestRouteAuthentication(t *testing.T) {
 		c.ClientLinkSecret, c.BaseURL = testLinkSecret, "http://127.0.0.1"
 		c.FinanceToken = financeToken
 		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+		stages, _ := hubspot.ParseStages(hsStages)
+		// HubSpot on, its API nowhere: only the webhook's signature is asked.
+		c.HubSpot = hubspot.Config{Token: hsToken, ClientSecret: hsSecret, APIURL: "http://127.0.0.1:1", Stages: stages}
 		c.AuthFailLimit = RateLimit{PerMinute: 60000, Burst: 10000}
 		c.ClientIPLimit = RateLimit{PerMinute: 60000, Burst: 10000}
 		c.ClientTokenLimit = RateLimit{PerMinute: 60000, Burst: 10000}
@@ -121,6 +125,7 @@ func TestRouteAuthentication(t *testing.T) {
 		"POST /api/invoices.csv":      {"/api/invoices.csv", "deal_id,invoice_id,category,amount,currency,date\n", 200, 401},
 		"GET /api/invoices/jobs/{id}": {"/api/invoices/jobs/nope", "", 404, 401},
 		"POST /slack/interactions":    {"/slack/interactions", "", 400, 401},
+		"POST /hubspot/webhook":       {"/hubspot/webhook", "[]", 204, 401},
 		"GET /client/style.css":       {"/client/style.css", "", 200, 0},
 		"GET /client/{token}":         {"/client/" + link.Token, "", 200, 404},
 		"POST /client/{token}":        {"/client/" + link.Token, "", 403, 404}, // let in, but the form has no CSRF value
@@ -166,6 +171,12 @@ func TestRouteAuthentication(t *testing.T) {
 				ts := time.Now().Unix()
 				r.Header.Set("X-Slack-Request-Timestamp", strconv.FormatInt(ts, 10))
 				r.Header.Set("X-Slack-Signature", slackfake.Sign(testSigningSecret, ts, []byte(w.body)))
+			}
+		case authHubSpot:
+			credential = func(r *http.Request) {
+				ts := strconv.FormatInt(time.Now().UnixMilli(), 10)
+				r.Header.Set("X-HubSpot-Request-Timestamp", ts)
+				r.Header.Set("X-HubSpot-Signature-v3", hubspot.Sign(hsSecret, r.Method, "http://127.0.0.1"+r.URL.RequestURI(), []byte(w.body), ts))
 			}
 		case authClientLink, authNone:
 			credential = nil
