@@ -20,7 +20,7 @@ import (
 )
 
 // financeToken turns on finance intake in the recording worker only.
-const financeToken = "recordhistory-finance-token"
+const financeToken = "recordhistory-finance-token-0123456789abcdef"
 
 // A scenario plays one story against the worker and names the workflows
 // whose histories it leaves, each of which has ended.
