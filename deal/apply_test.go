@@ -288,3 +288,17 @@ func TestOlderChangesNeverOverwriteNewer(t *testing.T) {
 		t.Fatalf("a newer, lower progress was answered %+v", res)
 	}
 }
+
+// A repeat sent under another idempotency key (a retry through another
+// source) is still a repeat: the key is not part of what was said.
+func TestARepeatUnderAnotherKeyIsARepeat(t *testing.T) {
+	d := at(t)
+	c := map[string]string{"id": "c1", "kind": "discount", "text": "10% off", "by": dealtest.AE, "key": "first"}
+	if res := d.Send(t0.Add(time.Hour), deal.SigCommitment, dealtest.JSON(c)); res.Status != deal.Accepted {
+		t.Fatalf("first: %+v", res)
+	}
+	c["key"] = "second"
+	if res := d.Send(t0.Add(2*time.Hour), deal.SigCommitment, dealtest.JSON(c)); res.Status != deal.Duplicate {
+		t.Fatalf("the same commitment under another key: %+v, want duplicate", res)
+	}
+}

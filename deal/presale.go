@@ -188,6 +188,9 @@ func (a *applier) commitment(c CommitmentSignal) error {
 	if !slices.Contains(CommitmentKinds, c.Kind) {
 		return refuse("commitment kind must be one of %s, not %q", strings.Join(CommitmentKinds, ", "), c.Kind)
 	}
+	// The digest is of what was said: a repeat under another key (a
+	// retry, another source) is still a repeat.
+	c.Envelope = Envelope{}
 	sum := digest(c)
 	if i := slices.IndexFunc(s.Commitments, func(k Keyed) bool { return k.ID == c.ID }); i >= 0 {
 		if s.Commitments[i].Sum == sum {

@@ -82,6 +82,7 @@ func (s *State) question(id string) *QuestionState {
 
 func (a *applier) question(q QuestionSignal) error {
 	s := a.s
+	q.Envelope = Envelope{} // the digest is of what was asked, whatever the key
 	sum := digest(q)
 	if old := s.question(q.ID); old != nil {
 		if old.Sum == sum {
@@ -117,6 +118,7 @@ func (a *applier) answer(an AnswerSignal) error {
 	if q == nil {
 		return refuse("no question %q on this deal", an.QuestionID)
 	}
+	an.Envelope = Envelope{} // the digest is of the answer, whatever the key
 	sum := digest(an)
 	switch {
 	case q.AnswerSum == sum:

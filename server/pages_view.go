@@ -173,8 +173,9 @@ var pageFuncs = template.FuncMap{
 	// Links are built from ids and names with these, never by pasting
 	// them into a URL: html/template leaves '?', '#' and "%41" in a path
 	// as they are, and older deal ids hold such characters.
-	"dealPath":     dealPath,
-	"clientFilter": func(client string) string { return "/deals?client=" + url.QueryEscape(client) },
+	"dealPath":      dealPath,
+	"newQuestionID": newQuestionID,
+	"clientFilter":  func(client string) string { return "/deals?client=" + url.QueryEscape(client) },
 	// person shows a Slack user id with its cached name; render replaces
 	// it with the request's names, and without them it is the id.
 	"person": func(id string) string { return id },

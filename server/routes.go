@@ -101,6 +101,8 @@ var routeTable = []route{
 	{pattern: "GET /deals/{deal_id}", auth: authPeople, limit: limitPages, handler: hf((*Server).dealPage)},
 	{pattern: "GET /reports/handover", auth: authPeople, limit: limitPages, handler: hf((*Server).reportPage)},
 	{pattern: "POST /deals/{deal_id}/tickets/{ticket}/client-links", auth: authPeople, limit: limitPages, changes: true, on: linksOn, handler: hf((*Server).issueLinkPage)},
+	{pattern: "POST /deals/{deal_id}/questions", auth: authPeople, limit: limitPages, changes: true, handler: hf((*Server).askPage)},
+	{pattern: "POST /deals/{deal_id}/questions/{question_id}/answer", auth: authPeople, limit: limitPages, changes: true, handler: hf((*Server).answerPage)},
 	{pattern: "POST /deals/{deal_id}/client-links/{link_id}/revoke", auth: authPeople, limit: limitPages, changes: true, on: linksOn, handler: hf((*Server).revokeLinkPage)},
 
 	{pattern: "POST /api/invoices", auth: authFinance, limit: limitFinance, changes: true, on: financeOn, handler: func(s *Server) http.Handler { return s.intake(jsonRows) }},

@@ -60,7 +60,7 @@ func TestRoutesOnlyFromTheTable(t *testing.T) {
 			continue
 		}
 		method, path, _ := strings.Cut(rt.pattern, " ")
-		path = strings.NewReplacer("{$}", "", "{deal_id}", "d", "{ticket}", "t", "{link_id}", "l", "{id}", "j", "{token}", "k").Replace(path)
+		path = strings.NewReplacer("{$}", "", "{deal_id}", "d", "{question_id}", "q", "{ticket}", "t", "{link_id}", "l", "{id}", "j", "{token}", "k").Replace(path)
 		if _, got := mux.Handler(httptest.NewRequest(method, path, nil)); got != rt.pattern {
 			t.Errorf("%s %s reaches %q, want the table's %q", method, path, got, rt.pattern)
 		}
@@ -121,14 +121,18 @@ func TestRouteAuthentication(t *testing.T) {
 		"GET /reports/handover": {"/reports/handover", "", 200, 401},
 		"POST /deals/{deal_id}/tickets/{ticket}/client-links": {"/deals/nope/tickets/scoping/client-links", "", 404, 401},
 		"POST /deals/{deal_id}/client-links/{link_id}/revoke": {"/deals/nope/client-links/abc/revoke", "", 404, 401},
-		"POST /api/invoices":          {"/api/invoices", "[]", 200, 401},
-		"POST /api/invoices.csv":      {"/api/invoices.csv", "deal_id,invoice_id,category,amount,currency,date\n", 200, 401},
-		"GET /api/invoices/jobs/{id}": {"/api/invoices/jobs/nope", "", 404, 401},
-		"POST /slack/interactions":    {"/slack/interactions", "", 400, 401},
-		"POST /hubspot/webhook":       {"/hubspot/webhook", "[]", 204, 401},
-		"GET /client/style.css":       {"/client/style.css", "", 200, 0},
-		"GET /client/{token}":         {"/client/" + link.Token, "", 200, 404},
-		"POST /client/{token}":        {"/client/" + link.Token, "", 403, 404}, // let in, but the form has no CSRF value
+		// Let in, the token is no one and a person from the proxy is not in
+		// Slack: 403 either way, and nothing is sent.
+		"POST /deals/{deal_id}/questions":                      {"/deals/nope/questions", "", 403, 401},
+		"POST /deals/{deal_id}/questions/{question_id}/answer": {"/deals/nope/questions/q1/answer", "", 403, 401},
+		"POST /api/invoices":                                   {"/api/invoices", "[]", 200, 401},
+		"POST /api/invoices.csv":                               {"/api/invoices.csv", "deal_id,invoice_id,category,amount,currency,date\n", 200, 401},
+		"GET /api/invoices/jobs/{id}":                          {"/api/invoices/jobs/nope", "", 404, 401},
+		"POST /slack/interactions":                             {"/slack/interactions", "", 400, 401},
+		"POST /hubspot/webhook":                                {"/hubspot/webhook", "[]", 204, 401},
+		"GET /client/style.css":                                {"/client/style.css", "", 200, 0},
+		"GET /client/{token}":                                  {"/client/" + link.Token, "", 200, 404},
+		"POST /client/{token}":                                 {"/client/" + link.Token, "", 403, 404}, // let in, but the form has no CSRF value
 	}
 	for _, rt := range routeTable {
 		w, ok := cases[rt.pattern]
