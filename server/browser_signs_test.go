@@ -24,7 +24,7 @@ import (
 //	DEALFLOW_SCREENSHOTS=docs go test -count=1 -run TestReportScreenshot ./server
 func TestReportScreenshot(t *testing.T) {
 	chromiumBin(t)
-	const token = "signs-token"
+	const token = "signs-token-0123456789abcdef0123456789"
 	s := startServer(t, func(c *Config) { c.DashboardToken = token })
 	ctx := context.Background()
 	for _, p := range []struct{ id, name string }{{"U_ANA", "Ana Alvarez"}, {"U_BEN", "Ben Baker"}, {"U_PIA", "Pia Park"}, {"U_OLA", "Ola Olsen"}} {
@@ -88,7 +88,7 @@ func TestReportScreenshot(t *testing.T) {
 // escalated question (the workflow test time-skips the real timer).
 func TestAskTheAEInBrowser(t *testing.T) {
 	chromiumBin(t)
-	const token = "ask-token"
+	const token = "ask-token-0123456789abcdef0123456789ab"
 	s := startServer(t, func(c *Config) { c.DashboardToken = token })
 	ctx := context.Background()
 	id := "br-ask"

@@ -59,11 +59,13 @@ func TestADealOfAnySize(t *testing.T) {
 		send(t, s, id, dealtest.Step{Signal: deal.SigCommitment, Payload: dealtest.JSON(map[string]string{
 			"id": cid, "kind": "deliverable", "text": long(4000, "t"), "value": long(4000, "v"), "by": dealtest.AE})})
 	}
-	// Refused sign-offs: the wrong person, each with a full body.
+	// Refused sign-offs: the wrong person, each with a full body. Each is
+	// its own attempt (its own key): identical plain signals without a key
+	// are one change (docs/idempotency.md).
 	body := long(20000, "b")
 	for i := 0; i < 1000; i++ {
 		if err := s.Client.SignalWorkflow(ctx, workflows.WorkflowID(id), "", deal.SigSignoff, dealtest.JSON(map[string]any{
-			"ticket": "discovery", "by": "U_INTRUDER", "side": "internal", "decision": "approve",
+			"ticket": "discovery", "by": "U_INTRUDER", "side": "internal", "decision": "approve", "key": fmt.Sprintf("intruder-%d", i),
 			"deliverable": map[string]string{"kind": "discovery_notes", "body": body}})); err != nil {
 			t.Fatal(err)
 		}

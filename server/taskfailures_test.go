@@ -59,23 +59,23 @@ func TestFailingWorkflowTaskShowsInHealth(t *testing.T) {
 	waitForEvent(t, c, run, enums.EVENT_TYPE_TIMER_STARTED, 1)
 	w.Stop()
 
-	s := startServer(t, func(cfg *Config) { cfg.TaskQueue = queue })
+	s := startServer(t, func(cfg *Config) { cfg.TaskQueue, cfg.MetricsAddr = queue, "127.0.0.1:0" })
 	if code, body := health(t, s); code != http.StatusOK {
-		t.Fatalf("/healthz before any failure: %d %s", code, body)
+		t.Fatalf("/readyz before any failure: %d %s", code, body)
 	}
 	// A signal makes a new workflow task, which the older code fails.
 	if err := c.SignalWorkflow(ctx, run.GetID(), "", "progress", json.RawMessage(`{}`)); err != nil {
 		t.Fatal(err)
 	}
-	dealtest.Eventually(t, "/healthz to report the failing workflow task", func() bool {
+	dealtest.Eventually(t, "/readyz (the detailed check on METRICS_ADDR) to report the failing workflow task", func() bool {
 		code, body := health(t, s)
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "workflow task(s) failed") &&
 			strings.Contains(body, "DealWorkflow NonDeterminismError")
 	})
 	_, body := health(t, s)
-	t.Logf("/healthz: %s", body)
+	t.Logf("/readyz: %s", body)
 	// The counter the dashboard and the alert rule watch is on /metrics.
-	resp, err := http.Get("http://" + s.Addr + "/metrics")
+	resp, err := http.Get("http://" + s.OpsAddr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestFailingWorkflowTaskShowsInHealth(t *testing.T) {
 
 func health(t *testing.T, s *Server) (int, string) {
 	t.Helper()
-	resp, err := http.Get("http://" + s.Addr + "/healthz")
+	resp, err := http.Get("http://" + s.OpsAddr + "/readyz")
 	if err != nil {
 		t.Fatal(err)
 	}
