@@ -128,8 +128,14 @@ func TestSlackDoubleClickRecordsOnce(t *testing.T) {
 	for i := 1; i <= 3; i++ {
 		answers = append(answers, slackNextEphemeral(t, fake, dealtest.Presales, i))
 	}
+	// Whichever modal lands first approves (Done) and the other is
+	// already recorded. v1 submitted again (Slack's retry) carries v1's
+	// idempotency key and gets v1's first answer, whichever that was: so
+	// two Done and one repeat when v1 lands first, one Done and two
+	// repeats when v2 does; either way the ticket holds one sign-off.
 	all := strings.Join(answers, "\n")
-	if strings.Count(all, "Done: you approved the discovery ticket") != 1 || strings.Count(all, "Already recorded") != 2 {
+	done, already := strings.Count(all, "Done: you approved the discovery ticket"), strings.Count(all, "Already recorded")
+	if done < 1 || done > 2 || done+already != 3 {
 		t.Fatalf("answers to three submissions of one approval:\n%s", all)
 	}
 	r := slackRecord(t, s, id)
